@@ -1,0 +1,37 @@
+import { Command, CommanderError } from 'commander';
+import { UserError } from '../errors.js';
+import { toolVersion } from '../version.js';
+import { registerCommands } from './commands.js';
+
+/** Entry point: exit 0 on success, 2 on bad usage or input (one line on stderr), 1 on an internal error. */
+export async function main(argv: string[]): Promise<void> {
+  const program = new Command('clip-bench')
+    .description("Replicate the CLIP paper's zero-shot, linear-probe and few-shot evaluations for ONNX CLIP models")
+    .version(toolVersion())
+    .option('--verbose', 'print stack traces for errors')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerCommands(program);
+  try {
+    await program.parseAsync(argv);
+  } catch (err) {
+    process.exitCode = exitCodeFor(err, argv.includes('--verbose'));
+  }
+}
+
+function exitCodeFor(err: unknown, verbose: boolean): number {
+  if (err instanceof CommanderError) {
+    // help and version "errors" are successes; commander already printed the usage message
+    return err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help' ? 0 : 2;
+  }
+  if (err instanceof UserError) {
+    process.stderr.write(`clip-bench: ${err.message}\n`);
+    if (verbose) process.stderr.write(`${err.stack}\n`);
+    return 2;
+  }
+  const e = err as Error;
+  process.stderr.write(`clip-bench: internal error: ${e?.message ?? String(err)}\n`);
+  if (verbose) process.stderr.write(`${e?.stack}\n`);
+  else process.stderr.write('(run with --verbose for the stack trace)\n');
+  return 1;
+}

@@ -1,0 +1,61 @@
+import { classificationMetrics, type Metrics } from './metrics.js';
+
+/** L2-normalise each row of x [n, dim] (float64 accumulation), into a new array. */
+export function l2NormalizeRows(x: Float32Array, n: number, dim: number): Float32Array {
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) {
+    let ss = 0;
+    for (let j = 0; j < dim; j++) ss += x[i * dim + j] * x[i * dim + j];
+    const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+    for (let j = 0; j < dim; j++) out[i * dim + j] = x[i * dim + j] * inv;
+  }
+  return out;
+}
+
+/**
+ * Zero-shot class weights [nClasses, dim], as OpenAI's ImageNet notebook builds them: each prompt's text embedding
+ * is L2-normalised, the prompts of a class are averaged, and the average is L2-normalised again.
+ * textEmb holds the prompts class by class: rows [c * perClass, (c + 1) * perClass) belong to class c.
+ */
+export function classWeights(textEmb: Float32Array, nClasses: number, perClass: number, dim: number): Float32Array {
+  const normed = l2NormalizeRows(textEmb, nClasses * perClass, dim);
+  const mean = new Float32Array(nClasses * dim);
+  const acc = new Float64Array(dim);
+  for (let c = 0; c < nClasses; c++) {
+    acc.fill(0);
+    for (let t = 0; t < perClass; t++) {
+      const row = (c * perClass + t) * dim;
+      for (let j = 0; j < dim; j++) acc[j] += normed[row + j];
+    }
+    for (let j = 0; j < dim; j++) mean[c * dim + j] = acc[j] / perClass;
+  }
+  return l2NormalizeRows(mean, nClasses, dim);
+}
+
+/** logits [n, nClasses] = 100 * normalise(image) . weight, as CLIP's logit scale at inference. */
+export function zeroshotLogits(imageEmb: Float32Array, n: number, dim: number, weights: Float32Array, nClasses: number): Float32Array {
+  const img = l2NormalizeRows(imageEmb, n, dim);
+  const logits = new Float32Array(n * nClasses);
+  for (let i = 0; i < n; i++) {
+    const row = i * dim;
+    for (let c = 0; c < nClasses; c++) {
+      const w = c * dim;
+      let s = 0;
+      for (let j = 0; j < dim; j++) s += img[row + j] * weights[w + j];
+      logits[i * nClasses + c] = 100 * s;
+    }
+  }
+  return logits;
+}
+
+/** Zero-shot metrics of cached image embeddings against class weights. */
+export function zeroshotMetrics(
+  imageEmb: Float32Array,
+  labels: Int32Array,
+  n: number,
+  dim: number,
+  weights: Float32Array,
+  nClasses: number,
+): Metrics {
+  return classificationMetrics(zeroshotLogits(imageEmb, n, dim, weights, nClasses), labels, n, nClasses);
+}

@@ -1,0 +1,114 @@
+import { createHash } from 'node:crypto';
+import ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+import { fileSha256 } from './file-hash.js';
+import { ImageEncoder } from './image-encoder.js';
+import type { ModelFiles } from './model-dir.js';
+import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
+import { ClipTokenizer } from './tokenizer.js';
+import type { ClipModel, PreprocessConfig } from './types.js';
+
+/** Texts are encoded in batches of this many rows. */
+const TEXT_BATCH = 256;
+
+/**
+ * A CLIP model over ONNX files. Sessions open lazily: a run whose embeddings are all cached loads no session.
+ * Image inference runs in a worker thread (see image-encoder.ts); text inference on the calling thread.
+ */
+export class OnnxClipModel implements ClipModel {
+  readonly preprocess: PreprocessConfig;
+  dim = 0;
+  private imageEncoder: ImageEncoder | null = null;
+  private textSession: Promise<ort.InferenceSession> | null = null;
+  private tokenizer: ClipTokenizer | null = null;
+
+  private constructor(
+    readonly name: string,
+    readonly identity: string,
+    readonly files: ModelFiles,
+    private readonly options: SessionOptions,
+  ) {
+    this.preprocess = files.preprocess;
+  }
+
+  static async load(name: string, files: ModelFiles, options: SessionOptions): Promise<OnnxClipModel> {
+    const parts = {
+      vision: await fileSha256(files.visionOnnx),
+      text: files.textOnnx ? await fileSha256(files.textOnnx) : null,
+      tokenizer: files.tokenizerFile ? await fileSha256(files.tokenizerFile) : null,
+      dtype: files.dtype,
+      // the execution provider class: CPU and CUDA kernels can differ in the last bits
+      provider: options.device,
+    };
+    const identity = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
+    return new OnnxClipModel(name, identity, files, options);
+  }
+
+  get imageSize(): number {
+    return this.preprocess.cropSize || this.preprocess.shortestEdge;
+  }
+
+  get hasText(): boolean {
+    return this.files.textOnnx !== null;
+  }
+
+  /** Open the image tower (in its worker) and return the image embedding width. */
+  async imageDim(): Promise<number> {
+    this.imageEncoder ??= new ImageEncoder(this.files.visionOnnx, this.options, this.imageSize);
+    return this.imageEncoder.ready;
+  }
+
+  /** pixels must own its buffer: it is transferred to the worker thread. */
+  async encodeImages(pixels: Float32Array, n: number): Promise<Float32Array> {
+    await this.imageDim();
+    const { embeddings, dim } = await this.imageEncoder!.encode(pixels, n);
+    this.dim = dim;
+    return embeddings;
+  }
+
+  async encodeTexts(texts: string[]): Promise<Float32Array> {
+    if (!this.files.textOnnx || !this.files.tokenizerFile) {
+      throw new UserError(`model ${this.name} has no text tower (${this.files.dir}): it can only be used for linear probes`);
+    }
+    const textOnnx = this.files.textOnnx;
+    this.textSession ??= createSession(textOnnx, this.options);
+    this.tokenizer ??= this.files.tokenizerFile.endsWith('.json')
+      ? ClipTokenizer.fromTokenizerJson(this.files.tokenizerFile)
+      : ClipTokenizer.fromBpeFile(this.files.tokenizerFile);
+    const session = await this.textSession;
+    const outputName = pickOutput(session, ['text_embeds', 'sentence_embedding', 'pooler_output', 'output']);
+    const chunks: Float32Array[] = [];
+    let dim = 0;
+    for (let start = 0; start < texts.length; start += TEXT_BATCH) {
+      const batch = texts.slice(start, start + TEXT_BATCH);
+      const tok = this.tokenizer.tokenize(batch);
+      const shape = [tok.n, tok.contextLength];
+      const feeds: Record<string, ort.Tensor> = {};
+      // feed only what the graph declares: some exports take input_ids alone, others attention_mask too
+      for (const input of session.inputNames) {
+        if (input === 'input_ids') feeds[input] = new ort.Tensor('int64', tok.ids, shape);
+        else if (input === 'attention_mask') feeds[input] = new ort.Tensor('int64', tok.attentionMask, shape);
+        else throw new UserError(`${textOnnx}: unsupported text model input '${input}' (expected input_ids, attention_mask)`);
+      }
+      const out = await session.run(feeds, [outputName]);
+      const emb = embeddingsOf(out[outputName], tok.n, `${textOnnx} output ${outputName}`);
+      dim = emb.dim;
+      chunks.push(new Float32Array(emb.data));
+    }
+    this.dim = dim;
+    const all = new Float32Array(texts.length * dim);
+    let offset = 0;
+    for (const c of chunks) {
+      all.set(c, offset);
+      offset += c.length;
+    }
+    return all;
+  }
+
+  async close(): Promise<void> {
+    await this.imageEncoder?.close();
+    this.imageEncoder = null;
+    if (this.textSession) await (await this.textSession).release();
+    this.textSession = null;
+  }
+}

@@ -1,0 +1,54 @@
+import { Worker } from 'node:worker_threads';
+import { UserError } from '../errors.js';
+import type { SessionOptions } from './onnx-session.js';
+import type { VisionInit, VisionReply, VisionWorkerData } from './vision-worker.js';
+
+/** The image tower, running in a worker thread; several batches may be queued at once. */
+export class ImageEncoder {
+  private readonly worker: Worker;
+  /** resolves to the embedding width once the session is open */
+  readonly ready: Promise<number>;
+  private readonly pending = new Map<number, { resolve: (r: { embeddings: Float32Array; dim: number }) => void; reject: (e: Error) => void }>();
+  private nextId = 0;
+
+  constructor(file: string, options: SessionOptions, size: number) {
+    const data: VisionWorkerData = { file, options, size };
+    this.worker = new Worker(new URL('./vision-worker.js', import.meta.url), { workerData: data });
+    this.ready = new Promise((resolve, reject) => {
+      this.worker.once('message', (m: VisionInit) => {
+        if (m.ready) resolve(m.dim);
+        else reject(m.userError ? new UserError(m.error) : new Error(m.error));
+        this.worker.on('message', (r: VisionReply) => this.onReply(r));
+      });
+      this.worker.once('error', reject);
+    });
+    this.worker.on('error', (e) => this.failAll(e));
+  }
+
+  /** Embed n preprocessed images (float32 [n,3,S,S]); the pixel buffer is transferred to the worker. */
+  async encode(pixels: Float32Array, n: number): Promise<{ embeddings: Float32Array; dim: number }> {
+    await this.ready;
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, pixels, n }, [pixels.buffer as ArrayBuffer]);
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.worker.terminate();
+  }
+
+  private onReply(r: VisionReply): void {
+    const p = this.pending.get(r.id);
+    if (!p) return;
+    this.pending.delete(r.id);
+    if ('error' in r) p.reject(r.userError ? new UserError(r.error) : new Error(r.error));
+    else p.resolve({ embeddings: r.embeddings, dim: r.dim });
+  }
+
+  private failAll(e: Error): void {
+    for (const p of this.pending.values()) p.reject(e);
+    this.pending.clear();
+  }
+}

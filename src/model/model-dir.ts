@@ -1,0 +1,80 @@
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { parsePreprocessorConfig } from './preprocess-config.js';
+import type { PreprocessConfig } from './types.js';
+
+/** ONNX file suffix per --dtype, as in transformers.js exports (onnx/vision_model_quantized.onnx, ...). */
+export const DTYPE_SUFFIX: Record<string, string> = {
+  fp32: '',
+  fp16: '_fp16',
+  q8: '_quantized',
+  quantized: '_quantized',
+  int8: '_int8',
+  uint8: '_uint8',
+  q4: '_q4',
+  q4f16: '_q4f16',
+  bnb4: '_bnb4',
+};
+
+/** A model directory in the Hugging Face / transformers.js CLIP layout, with its files located. */
+export interface ModelFiles {
+  dir: string;
+  dtype: string;
+  visionOnnx: string;
+  /** null for an image-only model (a linear-probe baseline) */
+  textOnnx: string | null;
+  preprocess: PreprocessConfig;
+  /** tokenizer.json or bpe_simple_vocab_16e6.txt.gz; null for an image-only model */
+  tokenizerFile: string | null;
+}
+
+export function dtypeSuffix(dtype: string): string {
+  const suffix = DTYPE_SUFFIX[dtype];
+  if (suffix === undefined) {
+    throw new UserError(`--dtype ${dtype}: unknown dtype (one of ${Object.keys(DTYPE_SUFFIX).join(', ')})`);
+  }
+  return suffix;
+}
+
+/** The files of a model directory that the tool needs, for the given dtype. */
+export function modelFileNames(dtype: string): { vision: string; text: string } {
+  const s = dtypeSuffix(dtype);
+  return { vision: `onnx/vision_model${s}.onnx`, text: `onnx/text_model${s}.onnx` };
+}
+
+export const TOKENIZER_FILES = ['tokenizer.json', 'bpe_simple_vocab_16e6.txt.gz'];
+
+/** Locate and check a model directory's files; a missing or unreadable file is a UserError naming it. */
+export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boolean } = {}): ModelFiles {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`model directory not found: ${dir}`);
+  const names = modelFileNames(dtype);
+  const visionOnnx = path.join(dir, names.vision);
+  if (!existsSync(visionOnnx)) throw new UserError(`model file missing: ${visionOnnx} (for --dtype ${dtype})`);
+  const ppFile = path.join(dir, 'preprocessor_config.json');
+  if (!existsSync(ppFile)) throw new UserError(`model file missing: ${ppFile}`);
+  const preprocess = parsePreprocessorConfig(readJson(ppFile), ppFile);
+
+  const textPath = path.join(dir, names.text);
+  const tokenizerFile = TOKENIZER_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? null;
+  if (opts.imageOnly) {
+    return { dir, dtype, visionOnnx, textOnnx: existsSync(textPath) ? textPath : null, preprocess, tokenizerFile };
+  }
+  if (!existsSync(textPath)) throw new UserError(`model file missing: ${textPath} (for --dtype ${dtype})`);
+  if (!tokenizerFile) throw new UserError(`model file missing: ${path.join(dir, 'tokenizer.json')} (or bpe_simple_vocab_16e6.txt.gz)`);
+  return { dir, dtype, visionOnnx, textOnnx: textPath, preprocess, tokenizerFile };
+}
+
+export function readJson(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UserError(`cannot read ${file}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new UserError(`${file} is not valid JSON: ${(e as Error).message}`);
+  }
+}

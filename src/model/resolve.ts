@@ -1,0 +1,53 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { packageRoot } from '../version.js';
+import { OnnxClipModel } from './clip-model.js';
+import { fetchHubFiles, hubOptionsFromEnv, parseHubId, type HubOptions } from './hub.js';
+import { modelFileNames, readModelDir, TOKENIZER_FILES } from './model-dir.js';
+import type { SessionOptions } from './onnx-session.js';
+
+export const BUILTIN_MODEL = 'mini';
+
+/** The paper's model names -> public ONNX exports in the transformers.js layout. */
+export const MODEL_ALIASES: Record<string, string> = {
+  'ViT-B/32': 'Xenova/clip-vit-base-patch32',
+  'ViT-B/16': 'Xenova/clip-vit-base-patch16',
+  'ViT-L/14': 'Xenova/clip-vit-large-patch14',
+  'ViT-L/14@336px': 'Xenova/clip-vit-large-patch14-336',
+};
+
+export function builtinModelDir(): string {
+  return path.join(packageRoot, 'models', BUILTIN_MODEL);
+}
+
+export interface ResolveOptions {
+  dtype: string;
+  /** a linear-probe baseline needs the image tower only */
+  imageOnly?: boolean;
+  hub?: HubOptions;
+}
+
+/** `mini` | a local directory | a paper alias (ViT-B/32) | a hub id owner/name[@revision] -> a local model directory. */
+export async function resolveModelDir(spec: string, opts: ResolveOptions): Promise<string> {
+  if (spec === BUILTIN_MODEL) return builtinModelDir();
+  if (existsSync(spec)) return path.resolve(spec);
+  const hubSpec = MODEL_ALIASES[spec] ?? spec;
+  const ref = parseHubId(hubSpec);
+  if (!ref || spec.startsWith('.') || spec.startsWith('/')) {
+    throw new UserError(
+      `--model ${spec}: not a directory, a hub id (owner/name[@revision]) or a known model (${[BUILTIN_MODEL, ...Object.keys(MODEL_ALIASES)].join(', ')})`,
+    );
+  }
+  const names = modelFileNames(opts.dtype);
+  const files = [['config.json'], ['preprocessor_config.json'], [names.vision]];
+  if (!opts.imageOnly) files.push([names.text], TOKENIZER_FILES);
+  return fetchHubFiles(ref, files, opts.hub ?? hubOptionsFromEnv());
+}
+
+/** Resolve, check and open a model (sessions open lazily, on first use). */
+export async function openModel(spec: string, opts: ResolveOptions & SessionOptions): Promise<OnnxClipModel> {
+  const dir = await resolveModelDir(spec, opts);
+  const files = readModelDir(dir, opts.dtype, { imageOnly: opts.imageOnly });
+  return OnnxClipModel.load(spec, files, opts);
+}

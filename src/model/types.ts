@@ -1,0 +1,37 @@
+/** A decoded image: interleaved (HWC) 8-bit samples, as the file stores them (no colour conversion yet). */
+export interface RawImage {
+  data: Uint8Array;
+  width: number;
+  height: number;
+  /** 1 = L (grey), 2 = LA, 3 = RGB, 4 = RGBA */
+  channels: 1 | 2 | 3 | 4;
+  /** true for palette images: PIL resizes those with NEAREST */
+  palette?: boolean;
+}
+
+/** What `preprocessor_config.json` says, normalised (transformers' CLIPImageProcessor fields). */
+export interface PreprocessConfig {
+  /** resize the shorter side to this many pixels (0 = no resize) */
+  shortestEdge: number;
+  /** center crop to cropSize x cropSize (0 = no crop) */
+  cropSize: number;
+  /** PIL resample code: 0 nearest, 2 bilinear, 3 bicubic */
+  resample: number;
+  rescaleFactor: number;
+  mean: [number, number, number];
+  std: [number, number, number];
+}
+
+/** A CLIP model: two encoders with a shared embedding space. Embeddings are row-major [n, dim]. */
+export interface ClipModel {
+  /** display name, e.g. `mini` or `Xenova/clip-vit-base-patch32` */
+  name: string;
+  /** content hash of the ONNX files + dtype + execution provider class: the cache key's model part */
+  identity: string;
+  dim: number;
+  preprocess: PreprocessConfig;
+  /** pixels: float32 [n, 3, S, S] as produced by preprocess() */
+  encodeImages(pixels: Float32Array, n: number): Promise<Float32Array>;
+  encodeTexts(texts: string[]): Promise<Float32Array>;
+  close(): Promise<void>;
+}

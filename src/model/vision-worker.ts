@@ -1,0 +1,55 @@
+// Worker thread that owns the image tower's ONNX session: onnxruntime-node's run() blocks the thread it is
+// called on, so inference runs here while the main thread keeps decoding and preprocessing the next batches.
+import { parentPort, workerData } from 'node:worker_threads';
+import ort from 'onnxruntime-node';
+import { UserError } from '../errors.js';
+import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
+
+export interface VisionWorkerData {
+  file: string;
+  options: SessionOptions;
+  /** side length of the square input */
+  size: number;
+}
+export type VisionRequest = { id: number; pixels: Float32Array; n: number };
+export type VisionReply =
+  | { id: number; embeddings: Float32Array; dim: number }
+  | { id: number; error: string; userError: boolean };
+export type VisionInit = { ready: true; dim: number } | { ready: false; error: string; userError: boolean };
+
+const { file, options, size } = workerData as VisionWorkerData;
+const port = parentPort!;
+
+function describe(e: unknown): { error: string; userError: boolean } {
+  return { error: (e as Error)?.message ?? String(e), userError: e instanceof UserError };
+}
+
+try {
+  const session = await createSession(file, options);
+  const inputName = session.inputNames.includes('pixel_values') ? 'pixel_values' : session.inputNames[0];
+  const outputName = pickOutput(session, ['image_embeds', 'embeddings', 'pooler_output', 'output']);
+  port.postMessage({ ready: true, dim: await outputDim() } satisfies VisionInit);
+  /** The embedding width: from the graph's declared output shape, else by embedding one blank image. */
+  async function outputDim(): Promise<number> {
+    const meta = session.outputMetadata.find((m) => m.name === outputName);
+    const declared = meta && meta.isTensor ? meta.shape[1] : undefined;
+    if (typeof declared === 'number' && declared > 0) return declared;
+    const probe = new ort.Tensor('float32', new Float32Array(3 * size * size), [1, 3, size, size]);
+    const out = await session.run({ [inputName]: probe }, [outputName]);
+    return embeddingsOf(out[outputName], 1, `${file} output ${outputName}`).dim;
+  }
+  port.on('message', async (req: VisionRequest) => {
+    try {
+      const input = new ort.Tensor('float32', req.pixels, [req.n, 3, size, size]);
+      const out = await session.run({ [inputName]: input }, [outputName]);
+      const { data, dim } = embeddingsOf(out[outputName], req.n, `${file} output ${outputName}`);
+      // copy out of onnxruntime's buffer so it can be transferred
+      const embeddings = new Float32Array(data);
+      port.postMessage({ id: req.id, embeddings, dim } satisfies VisionReply, [embeddings.buffer]);
+    } catch (e) {
+      port.postMessage({ id: req.id, ...describe(e) } satisfies VisionReply);
+    }
+  });
+} catch (e) {
+  port.postMessage({ ready: false, ...describe(e) } satisfies VisionInit);
+}
