@@ -15,19 +15,21 @@ export function l2NormalizeRows(x: Float32Array, n: number, dim: number): Float3
 /**
  * Zero-shot class weights [nClasses, dim], as OpenAI's ImageNet notebook builds them: each prompt's text embedding
  * is L2-normalised, the prompts of a class are averaged, and the average is L2-normalised again.
- * textEmb holds the prompts class by class: rows [c * perClass, (c + 1) * perClass) belong to class c.
+ * textEmb holds the prompts class by class: counts[c] consecutive rows belong to class c.
  */
-export function classWeights(textEmb: Float32Array, nClasses: number, perClass: number, dim: number): Float32Array {
-  const normed = l2NormalizeRows(textEmb, nClasses * perClass, dim);
+export function classWeights(textEmb: Float32Array, counts: number[], dim: number): Float32Array {
+  const nClasses = counts.length;
+  const total = counts.reduce((a, b) => a + b, 0);
+  const normed = l2NormalizeRows(textEmb, total, dim);
   const mean = new Float32Array(nClasses * dim);
   const acc = new Float64Array(dim);
+  let row = 0;
   for (let c = 0; c < nClasses; c++) {
     acc.fill(0);
-    for (let t = 0; t < perClass; t++) {
-      const row = (c * perClass + t) * dim;
-      for (let j = 0; j < dim; j++) acc[j] += normed[row + j];
+    for (let t = 0; t < counts[c]; t++, row++) {
+      for (let j = 0; j < dim; j++) acc[j] += normed[row * dim + j];
     }
-    for (let j = 0; j < dim; j++) mean[c * dim + j] = acc[j] / perClass;
+    for (let j = 0; j < dim; j++) mean[c * dim + j] = acc[j] / counts[c];
   }
   return l2NormalizeRows(mean, nClasses, dim);
 }
