@@ -1,0 +1,88 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+
+/** A unique suffix for temp files: `.tmp-<pid>-<random>`. Anything matching TMP_RE is a leftover temp file. */
+export function tmpSuffix(): string {
+  return `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`;
+}
+export const TMP_RE = /\.tmp-\d+-[0-9a-f]+$/;
+
+/** fsync a directory so a rename in it is durable (best effort: some filesystems refuse). */
+export async function fsyncDir(dir: string): Promise<void> {
+  let fh: fsp.FileHandle | undefined;
+  try {
+    fh = await fsp.open(dir, 'r');
+    await fh.sync();
+  } catch {
+    /* not supported here */
+  } finally {
+    await fh?.close().catch(() => {});
+  }
+}
+
+/** Writes buffers to `<file>.tmp-*`, fsyncs, renames over `file`, fsyncs the directory. */
+export async function atomicWriteFile(file: string, ...parts: Uint8Array[]): Promise<void> {
+  const tmp = file + tmpSuffix();
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    for (const p of parts) await writeAll(fh, p);
+    await fh.sync();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await fh.close();
+  try {
+    await fsp.rename(tmp, file);
+  } catch (e) {
+    await fsp.rm(tmp, { force: true });
+    throw e;
+  }
+  await fsyncDir(path.dirname(file));
+}
+
+/** Writes all of `data` at the current position (handles short writes). */
+export async function writeAll(fh: fsp.FileHandle, data: Uint8Array): Promise<void> {
+  let off = 0;
+  while (off < data.byteLength) {
+    const { bytesWritten } = await fh.write(data, off, data.byteLength - off);
+    off += bytesWritten;
+  }
+}
+
+/** Reads exactly `length` bytes at `position` into `into` (from `offset`); throws on a short file. */
+export async function readExactly(fh: fsp.FileHandle, into: Uint8Array, offset: number, length: number, position: number): Promise<void> {
+  let done = 0;
+  while (done < length) {
+    const { bytesRead } = await fh.read(into, offset + done, length - done, position + done);
+    if (bytesRead === 0) throw new Error(`unexpected end of file (wanted ${length} bytes at ${position}, got ${done})`);
+    done += bytesRead;
+  }
+}
+
+/** Total size of the plain files under a path (0 if missing). */
+export async function duBytes(p: string): Promise<number> {
+  let st: fs.Stats;
+  try {
+    st = await fsp.lstat(p);
+  } catch {
+    return 0;
+  }
+  if (!st.isDirectory()) return st.isFile() ? st.size : 0;
+  let total = 0;
+  let names: string[] = [];
+  try {
+    names = await fsp.readdir(p);
+  } catch {
+    return 0;
+  }
+  for (const n of names) total += await duBytes(path.join(p, n));
+  return total;
+}
+
+export function isErrno(e: unknown, ...codes: string[]): boolean {
+  return typeof e === 'object' && e !== null && codes.includes((e as NodeJS.ErrnoException).code ?? '');
+}

@@ -1,0 +1,20 @@
+/** The shared embedding cache: storage layer. */
+export { canonicalJson, cacheKeyHash, hashTexts, entryDir, defaultCacheDir, validateKey } from './key.js';
+export type { CacheKey, CacheSubset, EntryLabel, EntryRef } from './key.js';
+export { openWriter, loadEntry, listEntries, removeEntries, matchesFilter } from './store.js';
+export type {
+  CacheMeta,
+  CacheWriter,
+  CacheEntryRow,
+  FinishMeta,
+  LoadedEntry,
+  LoadOptions,
+  RemoveFilter,
+  RemoveResult,
+  RowRange,
+  SkippedImage,
+  WarnFn,
+  WriterOptions,
+} from './store.js';
+export type { LockInfo, LockOptions } from './lock.js';
+export { npyHeader, parseNpyHeader } from './npy.js';

@@ -1,0 +1,228 @@
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { isErrno } from './fsutil.js';
+
+/**
+ * An entry's write lock: `<entry>/lock`, created with O_EXCL, holding { pid, hostname, created, token }.
+ * A lock is stale (and stolen) when its pid is dead on this host, or when neither the lock (touched on every
+ * chunk written) nor the chunks directory changed for `staleMs`. Stealing renames the lock aside first, so two
+ * waiters cannot both steal it; one that took a lock that was live after all puts it back.
+ */
+
+export interface LockInfo {
+  pid: number;
+  hostname: string;
+  created: string;
+  token: string;
+}
+
+export interface LockOptions {
+  /** a lock with no progress (lock or chunk mtimes) for this long is stale; default 10 minutes */
+  staleMs?: number;
+  /** how long to wait for a live holder before giving up (UserError); default: forever */
+  timeoutMs?: number;
+  /** poll interval while waiting; default 250 ms */
+  pollMs?: number;
+  /** called once when we start waiting for another live holder */
+  onWait?: (holder: LockInfo | null) => void;
+  /** called when a stale lock is stolen */
+  onSteal?: (holder: LockInfo | null, why: string) => void;
+}
+
+export const DEFAULT_STALE_MS = 10 * 60_000;
+/** a lock file we cannot parse (its creator died between open and write) is stale after this long */
+const UNPARSEABLE_GRACE_MS = 30_000;
+
+/** lock files this process holds -> their tokens (removed on exit, if still ours) */
+const held = new Map<string, string>();
+let exitHookInstalled = false;
+function installExitHook(): void {
+  if (exitHookInstalled) return;
+  exitHookInstalled = true;
+  process.on('exit', () => {
+    for (const [p, token] of held) {
+      try {
+        if ((JSON.parse(fs.readFileSync(p, 'utf8')) as LockInfo).token === token) fs.unlinkSync(p);
+      } catch {
+        /* gone */
+      }
+    }
+  });
+}
+
+export function pidAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return isErrno(e, 'EPERM'); // exists, owned by someone else
+  }
+}
+
+async function readLock(file: string): Promise<{ info: LockInfo | null; mtimeMs: number } | null> {
+  let text: string;
+  let st: fs.Stats;
+  try {
+    st = await fsp.stat(file);
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    throw e;
+  }
+  try {
+    const j = JSON.parse(text) as LockInfo;
+    if (typeof j.pid === 'number' && typeof j.hostname === 'string' && typeof j.token === 'string') return { info: j, mtimeMs: st.mtimeMs };
+  } catch {
+    /* partial */
+  }
+  return { info: null, mtimeMs: st.mtimeMs };
+}
+
+async function newestMtime(dir: string): Promise<number> {
+  let newest = 0;
+  try {
+    newest = (await fsp.stat(dir)).mtimeMs;
+    for (const n of await fsp.readdir(dir)) {
+      try {
+        newest = Math.max(newest, (await fsp.stat(path.join(dir, n))).mtimeMs);
+      } catch {
+        /* raced */
+      }
+    }
+  } catch {
+    /* no dir */
+  }
+  return newest;
+}
+
+/** Why this lock is stale, or null if it is live. */
+async function staleness(lock: { info: LockInfo | null; mtimeMs: number }, progressDir: string, staleMs: number): Promise<string | null> {
+  const { info } = lock;
+  const now = Date.now();
+  if (!info) return now - lock.mtimeMs > UNPARSEABLE_GRACE_MS ? 'unreadable lock file' : null;
+  if (info.hostname === os.hostname() && !pidAlive(info.pid)) return `pid ${info.pid} is not running`;
+  const progress = Math.max(lock.mtimeMs, await newestMtime(progressDir));
+  if (now - progress > staleMs) return `no progress for ${Math.round((now - progress) / 1000)} s`;
+  return null;
+}
+
+export class EntryLock {
+  private released = false;
+  constructor(
+    readonly file: string,
+    readonly info: LockInfo,
+  ) {}
+
+  /** Do we still own the lock file? (false if someone judged us stale and stole it) */
+  async stillHeld(): Promise<boolean> {
+    if (this.released) return false;
+    const l = await readLock(this.file).catch(() => null);
+    return l?.info?.token === this.info.token;
+  }
+
+  /** Mark progress (so that others do not judge us stale). */
+  async touch(): Promise<void> {
+    if (this.released) return;
+    const t = new Date();
+    await fsp.utimes(this.file, t, t).catch(() => {});
+  }
+
+  async release(): Promise<void> {
+    if (this.released) return;
+    this.released = true;
+    held.delete(this.file);
+    // only remove it if it is still ours
+    if (await this.stillHeldRaw()) await fsp.rm(this.file, { force: true });
+  }
+
+  private async stillHeldRaw(): Promise<boolean> {
+    const l = await readLock(this.file).catch(() => null);
+    return l?.info?.token === this.info.token;
+  }
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Takes `<dir>/lock`, waiting for a live holder and stealing a stale one. `progressDir`: the chunks directory. */
+export async function acquireLock(dir: string, progressDir: string, opts: LockOptions = {}): Promise<EntryLock> {
+  const file = path.join(dir, 'lock');
+  const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
+  const pollMs = opts.pollMs ?? 250;
+  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+  let waited = false;
+  await fsp.mkdir(dir, { recursive: true });
+  for (;;) {
+    const info: LockInfo = {
+      pid: process.pid,
+      hostname: os.hostname(),
+      created: new Date().toISOString(),
+      token: randomBytes(12).toString('hex'),
+    };
+    try {
+      const fh = await fsp.open(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644);
+      try {
+        await fh.writeFile(JSON.stringify(info) + '\n');
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      installExitHook();
+      held.set(file, info.token);
+      return new EntryLock(file, info);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) {
+        // the entry directory was removed under us (cache rm): recreate it
+        await fsp.mkdir(dir, { recursive: true });
+        continue;
+      }
+      if (!isErrno(e, 'EEXIST')) throw e;
+    }
+    const cur = await readLock(file);
+    if (!cur) continue; // released meanwhile
+    const why = await staleness(cur, progressDir, staleMs);
+    if (why) {
+      // steal: move it aside (only one stealer wins the rename), then check we moved the lock we judged
+      const aside = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
+      try {
+        await fsp.rename(file, aside);
+      } catch (e) {
+        if (isErrno(e, 'ENOENT')) continue;
+        throw e;
+      }
+      const moved = await readLock(aside);
+      if (moved && moved.info?.token !== cur.info?.token && (moved.info !== null || cur.info !== null)) {
+        // someone replaced it between our read and our rename: it is live, put it back (unless yet another exists)
+        await fsp.link(aside, file).catch(() => {});
+        await fsp.rm(aside, { force: true });
+        continue;
+      }
+      await fsp.rm(aside, { force: true });
+      opts.onSteal?.(cur.info, why);
+      continue;
+    }
+    if (!waited) {
+      waited = true;
+      opts.onWait?.(cur.info);
+    }
+    if (Date.now() >= deadline) {
+      const h = cur.info;
+      throw new UserError(
+        `cache entry ${path.basename(dir)} is being written by ${h ? `pid ${h.pid} on ${h.hostname} (since ${h.created})` : 'another process'}; ` +
+          `gave up waiting after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s (remove ${file} if that process is gone)`,
+      );
+    }
+    await sleep(Math.min(pollMs, Math.max(1, deadline - Date.now())));
+  }
+}
+
+/** 'none' (no lock file), 'live' (held by a live writer) or 'stale'. */
+export async function lockStatus(dir: string, progressDir: string, staleMs = DEFAULT_STALE_MS): Promise<'none' | 'live' | 'stale'> {
+  const cur = await readLock(path.join(dir, 'lock')).catch(() => null);
+  if (!cur) return 'none';
+  return (await staleness(cur, progressDir, staleMs)) ? 'stale' : 'live';
+}
