@@ -1,0 +1,71 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import type { DatasetSpec } from './types.js';
+import type { BuiltinDataset, DatasetResource } from './registry.js';
+import { downloadFile, extractTarGz } from './download.js';
+
+/** Env var: a base URL under which `<dataset>/<file>` is served, replacing every built-in dataset's own URLs. */
+export const MIRROR_ENV = 'CLIP_BENCH_DATASET_MIRROR';
+
+/** The URL a resource is fetched from: the publisher's, or `$CLIP_BENCH_DATASET_MIRROR/<dataset>/<file>`. */
+export function resourceUrl(dataset: string, res: DatasetResource): string {
+  const mirror = process.env[MIRROR_ENV]?.trim();
+  if (!mirror) return res.url;
+  return `${mirror.replace(/\/+$/, '')}/${encodeURIComponent(dataset)}/${encodeURIComponent(res.file)}`;
+}
+
+export interface EnsureOptions {
+  /** fetch what is missing (else a missing split is a UserError saying how to fetch it) */
+  download: boolean;
+  onProgress?: (file: string, done: number, total?: number) => void;
+  /** one-line status messages ("downloading ...", "extracting ...") */
+  onStatus?: (message: string) => void;
+}
+
+const mb = (b?: number): string => (b === undefined ? '' : ` (${(b / 1e6).toFixed(b < 1e7 ? 1 : 0)} MB)`);
+
+/**
+ * Make sure `root` holds `split` of `spec`, downloading (and extracting) what is missing when
+ * `download` is set. Files already in place are not fetched again (downloads are verified before
+ * they are renamed into place, so a file in place is a complete one).
+ */
+export async function ensureDataset(spec: DatasetSpec, root: string, split: string, opts: EnsureOptions): Promise<void> {
+  const b = spec as Partial<BuiltinDataset>;
+  if (!spec.splits.includes(split) && b.format !== 'imagefolder' && b.format !== 'csv') {
+    throw new UserError(`${spec.name}: unknown split '${split}' (known: ${spec.splits.join(', ')})`);
+  }
+  if (!b.isPresent || b.isPresent(root, split)) return;
+  const resources = (b.resources ?? []).filter((r) => !r.splits || r.splits.includes(split));
+  const missing = (b.requiredFiles?.(split) ?? []).map((f) => path.join(root, f));
+  if (resources.length === 0) {
+    throw new UserError(`${spec.name}: split '${split}' not found: ${missing.join(', ') || root} does not exist (this dataset is not downloadable: put the data there)`);
+  }
+  if (!opts.download) {
+    const total = resources.reduce((s, r) => s + (r.bytes ?? 0), 0);
+    throw new UserError(
+      `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); run with --download to fetch it${mb(total || undefined)}`,
+    );
+  }
+  fs.mkdirSync(root, { recursive: true });
+  for (const r of resources) {
+    const dest = path.join(root, r.file);
+    if (fs.existsSync(dest)) continue;
+    const url = resourceUrl(spec.name, r);
+    opts.onStatus?.(`downloading ${url}${mb(r.bytes)} -> ${dest}`);
+    await downloadFile(url, dest, {
+      md5: r.md5,
+      sha256: r.sha256,
+      onProgress: opts.onProgress ? (done, total) => opts.onProgress!(r.file, done, total ?? r.bytes) : undefined,
+    });
+  }
+  if (b.extract) {
+    const archive = path.join(root, b.extract.archive);
+    opts.onStatus?.(`extracting ${archive}`);
+    await extractTarGz(archive, root, { filter: b.extract.filter });
+  }
+  if (!b.isPresent(root, split)) {
+    const still = (b.requiredFiles?.(split) ?? []).map((f) => path.join(root, f)).filter((f) => !fs.existsSync(f));
+    throw new UserError(`${spec.name}: after download, ${still.join(', ')} still missing (the archive does not have the expected layout)`);
+  }
+}

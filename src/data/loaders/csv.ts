@@ -1,0 +1,131 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../errors.js';
+import type { ImageSource } from '../types.js';
+import { fingerprintFiles } from '../fingerprint.js';
+import { decodeImageFile } from '../image-decode.js';
+import { checkIndex, requireRoot } from './common.js';
+
+/** Parse CSV text (RFC 4180: quoted fields, "" escapes, CRLF or LF). Returns rows with their 1-based line numbers; blank lines are skipped. */
+export function parseCsv(text: string, file: string): { line: number; fields: string[] }[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const rows: { line: number; fields: string[] }[] = [];
+  let line = 1;
+  let i = 0;
+  while (i < text.length) {
+    const startLine = line;
+    const fields: string[] = [];
+    let field = '';
+    let quoted = false;
+    let endOfRow = false;
+    while (i < text.length && !endOfRow) {
+      const ch = text[i]!;
+      if (quoted) {
+        if (ch === '"') {
+          if (text[i + 1] === '"') {
+            field += '"';
+            i += 2;
+          } else {
+            quoted = false;
+            i++;
+          }
+        } else {
+          if (ch === '\n') line++;
+          field += ch;
+          i++;
+        }
+      } else if (ch === '"' && field === '') {
+        quoted = true;
+        i++;
+      } else if (ch === ',') {
+        fields.push(field);
+        field = '';
+        i++;
+      } else if (ch === '\n' || ch === '\r') {
+        i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
+        line++;
+        endOfRow = true;
+      } else {
+        field += ch;
+        i++;
+      }
+    }
+    if (quoted) throw new UserError(`${file}:${startLine}: unterminated quoted field`);
+    fields.push(field);
+    if (!(fields.length === 1 && fields[0]!.trim() === '')) rows.push({ line: startLine, fields });
+  }
+  return rows;
+}
+
+const PATH_HEADERS = ['path', 'file', 'filename', 'filepath', 'image', 'image_path'];
+const LABEL_HEADERS = ['label', 'class', 'target', 'y'];
+
+/**
+ * A manifest ROOT/<split>.csv of `path,label` rows (an optional header row names the columns,
+ * e.g. `path,label`; without one the first two columns are used). Paths are relative to the
+ * manifest's folder (absolute ones are kept). A label is a class index when it is a decimal
+ * integer, else a class name, looked up exactly (names must be unique for that).
+ */
+export async function openCsv(dataset: string, root: string, split: string, classNames: string[], classNamesOrigin: string): Promise<ImageSource> {
+  requireRoot(dataset, root);
+  const manifest = path.join(root, `${split}.csv`);
+  if (!fs.existsSync(manifest)) {
+    const have = fs.readdirSync(root).filter((f) => f.endsWith('.csv'));
+    throw new UserError(
+      `${dataset}: no split '${split}': ${manifest} does not exist (${root} has ${have.length ? have.join(', ') : 'no .csv manifests'})`,
+    );
+  }
+  const rows = parseCsv(fs.readFileSync(manifest, 'utf8'), manifest);
+  let pc = 0;
+  let lc = 1;
+  let body = rows;
+  if (rows.length > 0) {
+    const head = rows[0]!.fields.map((f) => f.trim().toLowerCase());
+    const p = head.findIndex((h) => PATH_HEADERS.includes(h));
+    const l = head.findIndex((h) => LABEL_HEADERS.includes(h));
+    if (p >= 0 && l >= 0) {
+      pc = p;
+      lc = l;
+      body = rows.slice(1);
+    }
+  }
+  if (body.length === 0) throw new UserError(`${manifest}: no rows`);
+  const byName = new Map<string, number>();
+  const ambiguous = new Set<string>();
+  classNames.forEach((c, k) => (byName.has(c) ? ambiguous.add(c) : byName.set(c, k)));
+  const dir = path.dirname(manifest);
+  const files: string[] = [];
+  const labels = new Int32Array(body.length);
+  body.forEach((r, k) => {
+    const where = `${manifest}:${r.line}`;
+    const p = r.fields[pc]?.trim();
+    const lab = r.fields[lc]?.trim();
+    if (!p || lab === undefined || lab === '') throw new UserError(`${where}: expected 'path,label'`);
+    let y: number;
+    if (/^\d+$/.test(lab)) {
+      y = Number(lab);
+      if (y >= classNames.length) throw new UserError(`${where}: label ${y} is not below the ${classNames.length} classes of ${classNamesOrigin}`);
+    } else {
+      if (ambiguous.has(lab)) throw new UserError(`${where}: class name '${lab}' appears more than once in ${classNamesOrigin}; use the class index`);
+      const v = byName.get(lab);
+      if (v === undefined) throw new UserError(`${where}: unknown class '${lab}' (not in ${classNamesOrigin})`);
+      y = v;
+    }
+    const abs = path.resolve(dir, p);
+    if (!fs.existsSync(abs)) throw new UserError(`${where}: image ${abs} does not exist`);
+    files.push(abs);
+    labels[k] = y;
+  });
+  const n = files.length;
+  return {
+    n,
+    labels,
+    classes: [...classNames],
+    fingerprint: fingerprintFiles(root, [path.relative(root, manifest), ...files.map((f) => path.relative(root, f))], 'stat'),
+    load(i) {
+      checkIndex(i, n);
+      return decodeImageFile(files[i]!);
+    },
+    describe: (i) => files[i]!,
+  };
+}
