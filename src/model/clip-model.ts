@@ -17,7 +17,8 @@ const TEXT_BATCH = 256;
  */
 export class OnnxClipModel implements ClipModel {
   readonly preprocess: PreprocessConfig;
-  dim = 0;
+  readonly dtype: string;
+  readonly provider: 'cpu' | 'cuda';
   private imageEncoder: ImageEncoder | null = null;
   private textSession: Promise<ort.InferenceSession> | null = null;
   private tokenizer: ClipTokenizer | null = null;
@@ -29,6 +30,8 @@ export class OnnxClipModel implements ClipModel {
     private readonly options: SessionOptions,
   ) {
     this.preprocess = files.preprocess;
+    this.dtype = files.dtype;
+    this.provider = options.device;
   }
 
   static async load(name: string, files: ModelFiles, options: SessionOptions): Promise<OnnxClipModel> {
@@ -61,12 +64,10 @@ export class OnnxClipModel implements ClipModel {
   /** pixels must own its buffer: it is transferred to the worker thread. */
   async encodeImages(pixels: Float32Array, n: number): Promise<Float32Array> {
     await this.imageDim();
-    const { embeddings, dim } = await this.imageEncoder!.encode(pixels, n);
-    this.dim = dim;
-    return embeddings;
+    return (await this.imageEncoder!.encode(pixels, n)).embeddings;
   }
 
-  async encodeTexts(texts: string[]): Promise<Float32Array> {
+  async encodeTexts(texts: string[]): Promise<{ embeddings: Float32Array; dim: number }> {
     if (!this.files.textOnnx || !this.files.tokenizerFile) {
       throw new UserError(`model ${this.name} has no text tower (${this.files.dir}): it can only be used for linear probes`);
     }
@@ -95,14 +96,13 @@ export class OnnxClipModel implements ClipModel {
       dim = emb.dim;
       chunks.push(new Float32Array(emb.data));
     }
-    this.dim = dim;
     const all = new Float32Array(texts.length * dim);
     let offset = 0;
     for (const c of chunks) {
       all.set(c, offset);
       offset += c.length;
     }
-    return all;
+    return { embeddings: all, dim };
   }
 
   async close(): Promise<void> {

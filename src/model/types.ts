@@ -28,10 +28,15 @@ export interface ClipModel {
   name: string;
   /** content hash of the ONNX files + dtype + execution provider class: the cache key's model part */
   identity: string;
-  dim: number;
+  /** ONNX variant (fp32, fp16, q8, ...) and execution provider: parts of the cache key */
+  dtype: string;
+  provider: 'cpu' | 'cuda';
   preprocess: PreprocessConfig;
   /** pixels: float32 [n, 3, S, S] as produced by preprocess() */
   encodeImages(pixels: Float32Array, n: number): Promise<Float32Array>;
-  encodeTexts(texts: string[]): Promise<Float32Array>;
+  /** the image embedding width (opens the image tower) */
+  imageDim(): Promise<number>;
+  /** text embeddings [texts.length, dim] */
+  encodeTexts(texts: string[]): Promise<{ embeddings: Float32Array; dim: number }>;
   close(): Promise<void>;
 }

@@ -1,0 +1,173 @@
+import cliProgress from 'cli-progress';
+import type { ImageSource } from '../data/types.js';
+import type { ClipModel } from '../model/types.js';
+import { embedImages } from './embed-images.js';
+import { hashTexts, type CacheKey } from './key.js';
+import { loadEntry, openWriter, type SkippedImage } from './store.js';
+
+/** Image embeddings of one split (or subset), rows aligned with labels; images skipped as unreadable are left out. */
+export interface ImageEmbeddings {
+  embeddings: Float32Array;
+  labels: Int32Array;
+  n: number;
+  dim: number;
+  /** images left out because they could not be read (--skip-bad-images) */
+  skipped: number;
+  /** the cache entry's directory */
+  dir: string;
+  /** true when nothing had to be computed */
+  hit: boolean;
+}
+
+export interface ImageEmbeddingRequest {
+  model: ClipModel;
+  dataset: string;
+  split: string;
+  source: ImageSource;
+  /** rows of the source to embed, ascending (a --limit subset), or null for all */
+  subset: { indices: Int32Array; limit: number; seed: number } | null;
+  cacheDir: string;
+  batchSize: number;
+  skipBadImages: boolean;
+  /** show a progress bar on stderr */
+  progress: boolean;
+}
+
+function imageKey(req: ImageEmbeddingRequest): CacheKey {
+  return {
+    tool: 'clip-bench',
+    modelIdentity: req.model.identity,
+    dtype: req.model.dtype,
+    provider: req.model.provider,
+    preprocess: { ...req.model.preprocess },
+    dataset: req.dataset,
+    datasetFingerprint: req.source.fingerprint,
+    split: req.split,
+    subset: req.subset ? { limit: req.subset.limit, seed: req.subset.seed } : null,
+    kind: 'image',
+  };
+}
+
+/** Load a split's image embeddings from the cache, computing (and caching, resumably) whatever is missing. */
+export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<ImageEmbeddings> {
+  const key = imageKey(req);
+  const label = { modelName: req.model.name };
+  const hit = await loadEntry(req.cacheDir, { key, label }, { warn });
+  if (hit) return withoutSkipped(hit.embeddings, hit.labels!, hit.n, hit.dim, hit.dir, true);
+
+  const indices = req.subset?.indices ?? Int32Array.from({ length: req.source.n }, (_, i) => i);
+  const labels = Int32Array.from(indices, (i) => req.source.labels[i]);
+  const dim = await req.model.imageDim();
+  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, warn });
+  const skipped: SkippedImage[] = [];
+  try {
+    if (!writer.complete) {
+      const bar = req.progress ? startBar(indices.length, writer.doneRows) : null;
+      try {
+        for (const range of writer.pendingChunks()) {
+          const rows = indices.subarray(range.start, range.end);
+          const chunk = new Float32Array((range.end - range.start) * dim);
+          await embedImages(
+            req.model,
+            req.source,
+            rows,
+            { batchSize: req.batchSize, skipBadImages: req.skipBadImages, onProgress: () => {} },
+            async (first, emb, n) => {
+              chunk.set(emb, first * dim);
+              for (let r = 0; r < n; r++) {
+                if (Number.isNaN(emb[r * dim])) {
+                  const index = rows[first + r];
+                  skipped.push({ index, source: req.source.describe(index) });
+                }
+              }
+              bar?.increment(n);
+            },
+          );
+          await writer.writeChunk(range.start, chunk);
+        }
+      } finally {
+        bar?.stop();
+      }
+      if (skipped.length > 0) warn(`skipped ${skipped.length} unreadable image(s), e.g. ${skipped[0].source}`);
+      await writer.finish(labels, { skipped });
+    }
+  } finally {
+    await writer.close();
+  }
+  const done = await loadEntry(req.cacheDir, { key, label }, { warn });
+  if (!done) throw new Error(`embedding cache entry ${writer.dir} vanished after it was written`);
+  return withoutSkipped(done.embeddings, done.labels!, done.n, done.dim, done.dir, false);
+}
+
+/** Rows of unreadable images are stored as NaN (so a resumed run knows them); evaluators never see them. */
+function withoutSkipped(emb: Float32Array, labels: Int32Array, n: number, dim: number, dir: string, hit: boolean): ImageEmbeddings {
+  let bad = 0;
+  for (let i = 0; i < n; i++) if (Number.isNaN(emb[i * dim])) bad++;
+  if (bad === 0) return { embeddings: emb, labels, n, dim, skipped: 0, dir, hit };
+  const keep = n - bad;
+  const e = new Float32Array(keep * dim);
+  const l = new Int32Array(keep);
+  for (let i = 0, k = 0; i < n; i++) {
+    if (Number.isNaN(emb[i * dim])) continue;
+    e.set(emb.subarray(i * dim, (i + 1) * dim), k * dim);
+    l[k++] = labels[i];
+  }
+  return { embeddings: e, labels: l, n: keep, dim, skipped: bad, dir, hit };
+}
+
+function warn(message: string): void {
+  process.stderr.write(`clip-bench: warning: ${message}\n`);
+}
+
+function startBar(total: number, done: number): cliProgress.SingleBar {
+  const bar = new cliProgress.SingleBar(
+    {
+      format: 'embedding {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted}',
+      stream: process.stderr,
+      hideCursor: true,
+      etaBuffer: 50,
+      fps: 5,
+    },
+    cliProgress.Presets.shades_classic,
+  );
+  const started = Date.now();
+  bar.start(total, done, { speed: '-' });
+  const base = done;
+  const orig = bar.increment.bind(bar);
+  bar.increment = ((step?: number) => {
+    const secs = (Date.now() - started) / 1000;
+    orig(step ?? 1, { speed: secs > 0 ? ((bar.getProgress() * total - base) / secs).toFixed(1) : '-' });
+  }) as typeof bar.increment;
+  return bar;
+}
+
+/** Text embeddings of `texts` (prompts), cached per model and exact text list. */
+export async function textEmbeddings(model: ClipModel, texts: string[], cacheDir: string): Promise<{ embeddings: Float32Array; dim: number }> {
+  const key: CacheKey = {
+    tool: 'clip-bench',
+    modelIdentity: model.identity,
+    dtype: model.dtype,
+    provider: model.provider,
+    preprocess: {},
+    dataset: 'prompts',
+    datasetFingerprint: 'texts',
+    split: 'text',
+    subset: null,
+    kind: 'text',
+    textsHash: hashTexts(texts),
+  };
+  const label = { modelName: model.name };
+  const hit = await loadEntry(cacheDir, { key, label }, { warn });
+  if (hit) return { embeddings: hit.embeddings, dim: hit.dim };
+  const { embeddings, dim } = await model.encodeTexts(texts);
+  const writer = await openWriter(cacheDir, { key, label }, { n: texts.length, dim, chunkSize: texts.length, warn });
+  try {
+    if (!writer.complete) {
+      await writer.writeChunk(0, embeddings);
+      await writer.finish(null, { texts: texts.length <= 100 ? texts : undefined });
+    }
+  } finally {
+    await writer.close();
+  }
+  return { embeddings, dim };
+}
