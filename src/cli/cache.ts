@@ -1,0 +1,61 @@
+import { Option, type Command } from 'commander';
+import { defaultCacheDir } from '../cache/key.js';
+import { listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
+import { formatTable } from '../report/results.js';
+
+interface FilterFlags {
+  cacheDir?: string;
+  dataset?: string;
+  model?: string;
+  split?: string;
+  kind?: 'image' | 'text';
+  hash?: string;
+  incomplete?: boolean;
+  all?: boolean;
+}
+
+function addFilters(cmd: Command): Command {
+  return cmd
+    .option('--cache-dir <dir>', 'embedding cache directory (default $XDG_CACHE_HOME/clip-bench/embeddings)')
+    .option('--dataset <name>', 'only entries of this dataset')
+    .option('--model <name>', "only entries of this model (its name, or >= 6 hex digits of its identity)")
+    .option('--split <split>', 'only entries of this split')
+    .addOption(new Option('--kind <kind>', 'only image or text entries').choices(['image', 'text']))
+    .option('--hash <prefix>', 'only the entry whose hash starts with this')
+    .option('--incomplete', 'only incomplete entries (interrupted runs)');
+}
+
+function filterOf(f: FilterFlags): RemoveFilter {
+  return { dataset: f.dataset, model: f.model, split: f.split, kind: f.kind, hash: f.hash, incomplete: f.incomplete, all: f.all };
+}
+
+const mb = (b: number) => (b / 1e6).toFixed(1);
+
+export function register(program: Command): void {
+  const cache = program.command('cache').description('list or remove embedding cache entries');
+  addFilters(cache.command('ls').description('list cache entries')).action(async (f: FilterFlags) => {
+    const dir = f.cacheDir ?? defaultCacheDir();
+    const rows = (await listEntries(dir)).filter((r) => matchesFilter(r, filterOf(f)));
+    const table = rows.map((r) => ({
+      hash: r.hash.slice(0, 12),
+      model: r.modelName ?? '',
+      dataset: r.dataset ?? '',
+      split: r.split ?? '',
+      kind: r.kind ?? '',
+      rows: r.complete ? String(r.n) : `${r.rowsDone ?? 0}/${r.n ?? '?'}`,
+      dim: r.dim ?? '',
+      MB: mb(r.bytes),
+      state: r.complete ? 'complete' : r.writing ? 'writing' : 'incomplete',
+      created: r.created ?? '',
+    }));
+    process.stdout.write(formatTable(['hash', 'model', 'dataset', 'split', 'kind', 'rows', 'dim', 'MB', 'state', 'created'], table));
+    process.stderr.write(`${rows.length} entries, ${mb(rows.reduce((s, r) => s + r.bytes, 0))} MB in ${dir}\n`);
+  });
+  addFilters(cache.command('rm').description('remove cache entries matching the filters (--all for every entry)'))
+    .option('--all', 'remove every entry')
+    .action(async (f: FilterFlags) => {
+      const dir = f.cacheDir ?? defaultCacheDir();
+      const r = await removeEntries(dir, filterOf(f));
+      process.stdout.write(`removed ${r.removed} entries (${mb(r.bytes)} MB)${r.busy ? `; ${r.busy} left alone: being written` : ''}\n`);
+    });
+}

@@ -1,0 +1,82 @@
+import { Command, Option } from 'commander';
+import { DEFAULTS } from '../defaults.js';
+import { UserError } from '../errors.js';
+import { ensureDataset } from '../data/ensure.js';
+import { defaultDatasetRoot, getDataset, type BuiltinDataset } from '../data/registry.js';
+import { stratifiedSubset } from '../data/subset.js';
+import type { ImageSource } from '../data/types.js';
+import { defaultCacheDir } from '../cache/key.js';
+import { imageEmbeddings, type ImageEmbeddings } from '../cache/embeddings.js';
+import type { ClipModel } from '../model/types.js';
+import { positiveInt } from './model-options.js';
+
+export interface DataFlags {
+  datasetRoot?: string;
+  classnames?: string;
+  limit?: number;
+  seed: number;
+  download: boolean;
+  cacheDir?: string;
+  batchSize: number;
+  skipBadImages: boolean;
+  progress: boolean;
+}
+
+/** --dataset-root/--classnames/--limit/--seed/--download and the embedding cache flags, shared by the evaluators. */
+export function addDataOptions(cmd: Command): Command {
+  return cmd
+    .option('--dataset-root <dir>', 'where the dataset files are, or where downloads go (default: per-user cache; fashion-mnist: bundled)')
+    .option('--classnames <file>', 'class names (JSON array or one per line), replacing the dataset\'s')
+    .addOption(new Option('--limit <n>', 'evaluate a deterministic class-stratified subset of N images per split').argParser(positiveInt('--limit')))
+    .addOption(new Option('--seed <n>', 'seed of every sampled subset').default(DEFAULTS.seed).argParser(nonNegativeInt('--seed')))
+    .option('--no-download', 'never download a missing dataset')
+    .option('--cache-dir <dir>', 'embedding cache directory (default $XDG_CACHE_HOME/clip-bench/embeddings)')
+    .addOption(new Option('--batch-size <n>', 'images per inference batch').default(DEFAULTS.batchSize).argParser(positiveInt('--batch-size')))
+    .option('--skip-bad-images', 'skip (and count) unreadable images instead of failing', false)
+    .option('--no-progress', 'no progress bar on stderr');
+}
+
+export function nonNegativeInt(flag: string): (v: string) => number {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0) throw new UserError(`${flag} ${v}: expected a non-negative integer`);
+    return n;
+  };
+}
+
+export interface OpenSplit {
+  spec: BuiltinDataset;
+  source: ImageSource;
+  split: string;
+}
+
+/** Resolve a dataset name and open one split, downloading it first if it is missing (and allowed). */
+export async function openSplit(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
+  const spec = getDataset(name, { classnamesFile: f.classnames });
+  const root = f.datasetRoot ?? defaultDatasetRoot(spec.name);
+  await ensureDataset(spec, root, split, {
+    download: f.download,
+    onStatus: (m) => process.stderr.write(`${m}\n`),
+  });
+  const source = await spec.open(root, split);
+  return { spec, source, split };
+}
+
+/** The (cached) image embeddings of an opened split, honouring --limit. */
+export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFlags, limit = f.limit): Promise<ImageEmbeddings> {
+  const subset =
+    limit !== undefined && limit < s.source.n
+      ? { indices: stratifiedSubset(s.source.labels, s.source.classes.length, limit, f.seed), limit, seed: f.seed }
+      : null;
+  return imageEmbeddings({
+    model,
+    dataset: s.spec.name,
+    split: s.split,
+    source: s.source,
+    subset,
+    cacheDir: f.cacheDir ?? defaultCacheDir(),
+    batchSize: f.batchSize,
+    skipBadImages: f.skipBadImages,
+    progress: f.progress && process.stderr.isTTY === true,
+  });
+}

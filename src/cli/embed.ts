@@ -1,0 +1,33 @@
+import type { Command } from 'commander';
+import { DEFAULTS } from '../defaults.js';
+import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { addModelOptions, openModelFromFlags, type ModelFlags } from './model-options.js';
+
+interface EmbedFlags extends ModelFlags, DataFlags {
+  dataset: string;
+  split: string;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('embed')
+    .description('fill the embedding cache with one split\'s image embeddings (resumable) and print where they are')
+    .option('--dataset <name>', 'dataset (see `clip-bench datasets`)', DEFAULTS.dataset)
+    .option('--split <split>', 'split to embed', DEFAULTS.split);
+  addModelOptions(cmd);
+  addDataOptions(cmd);
+  cmd.action(async (f: EmbedFlags) => {
+    const model = await openModelFromFlags(f.model, f);
+    try {
+      const split = await openSplit(f.dataset, f.split, f);
+      const started = performance.now();
+      const emb = await splitEmbeddings(model, split, f);
+      const secs = (performance.now() - started) / 1000;
+      const how = emb.hit ? `cache hit, loaded in ${secs.toFixed(2)} s` : `computed in ${secs.toFixed(1)} s`;
+      process.stderr.write(`${split.spec.name}/${f.split}: ${emb.n} x ${emb.dim} embeddings (${how})${emb.skipped ? `, ${emb.skipped} unreadable images skipped` : ''}\n`);
+      process.stdout.write(`${emb.dir}\n`);
+    } finally {
+      await model.close();
+    }
+  });
+}

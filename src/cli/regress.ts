@@ -1,0 +1,94 @@
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { formatTable, writeFileAtomic } from '../report/results.js';
+import {
+  DISPLAY_COLUMNS,
+  REGRESS_METRICS,
+  compareWithBaseline,
+  displayRows,
+  evaluationCommands,
+  failed,
+  junitXml,
+  loadBaseline,
+  runCli,
+  summary,
+  updateBaseline,
+  type RegressMetric,
+} from '../report/regress.js';
+
+interface Flags {
+  baseline: string;
+  results: string;
+  tolerance: string;
+  metric: string;
+  run?: boolean;
+  update?: boolean;
+  junit?: string;
+  runArgs?: string;
+  keep?: boolean;
+}
+
+export function register(program: Command): void {
+  program
+    .command('regress')
+    .description('compare current results with a baseline row by row; exit 1 when a row drops by more than the tolerance or is missing')
+    .requiredOption('--baseline <path>', 'baseline results: a zeroshot/linear_probe/fewshot .json or .csv, or a directory holding several')
+    .option('--results <dir>', 'current results directory', 'results')
+    .option('--tolerance <points>', 'allowed drop in percentage points', '0.5')
+    .option('--metric <metric>', `metric to compare: ${REGRESS_METRICS.join('|')} (primary = the dataset's Table 9 metric)`, 'primary')
+    .option('--run', 'first run the evaluations the baseline lists (into a temporary directory) and compare those')
+    .option('--run-args <args>', 'extra arguments appended to every evaluation --run starts (space-separated)')
+    .option('--keep', 'with --run: keep the temporary results directory')
+    .option('--update', 'rewrite the baseline from the current results (exit 0)')
+    .option('--junit <file>', 'also write JUnit XML: one testcase per row')
+    .action(async (f: Flags) => {
+      const tolerance = Number(f.tolerance);
+      if (f.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0) {
+        throw new UserError(`--tolerance ${f.tolerance}: expected a non-negative number of points`);
+      }
+      if (!(REGRESS_METRICS as readonly string[]).includes(f.metric)) {
+        throw new UserError(`--metric ${f.metric}: expected one of ${REGRESS_METRICS.join(', ')}`);
+      }
+      const metric = f.metric as RegressMetric;
+      const log = (m: string) => process.stderr.write(`${m}\n`);
+
+      if (f.update && !f.run && !existsSync(f.baseline)) {
+        // first baseline: nothing to compare with yet
+        const written = updateBaseline(f.baseline, f.results);
+        log(`regress: created baseline ${written.join(', ')}`);
+        return;
+      }
+      const baseline = loadBaseline(f.baseline);
+      let resultsDir = f.results;
+      let tmp: string | null = null;
+      try {
+        if (f.run) {
+          tmp = mkdtempSync(path.join(os.tmpdir(), 'clip-bench-regress-'));
+          resultsDir = tmp;
+          const extra = f.runArgs ? f.runArgs.split(/\s+/).filter(Boolean) : [];
+          for (const cmd of evaluationCommands(baseline, tmp, extra)) await runCli(cmd.args, log);
+          log(`regress: fresh results in ${tmp}`);
+        }
+        const rows = compareWithBaseline(baseline, resultsDir, metric, tolerance);
+        process.stdout.write(formatTable(DISPLAY_COLUMNS, displayRows(rows)));
+        process.stdout.write(`${summary(rows, tolerance, metric)}\n`);
+        if (f.junit) {
+          writeFileAtomic(f.junit, junitXml(rows, tolerance, metric));
+          log(`regress: wrote ${f.junit}`);
+        }
+        if (f.update) {
+          const tableHint = baseline.kind === 'file' ? baseline.tables[0].table : undefined;
+          const written = updateBaseline(f.baseline, resultsDir, tableHint);
+          log(`regress: baseline updated (${written.join(', ')})`);
+          return;
+        }
+        if (failed(rows)) process.exitCode = 1;
+      } finally {
+        if (tmp && !f.keep) rmSync(tmp, { recursive: true, force: true });
+        else if (tmp) log(`regress: kept ${tmp}`);
+      }
+    });
+}

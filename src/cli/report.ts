@@ -1,0 +1,24 @@
+import path from 'node:path';
+import type { Command } from 'commander';
+import { buildReport } from '../report/report.js';
+
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description("compare results with each other and with the paper: one CSV per comparison, plots (SVG + PNG) and report.md")
+    .option('--results <dir>', 'results directory holding zeroshot/linear_probe/fewshot .json', 'results')
+    .option('--out <dir>', 'report directory (default: <results>/report)')
+    .option('--baseline-model <name>', "compare every model's zero-shot with this model's linear probe (default: each model's own)")
+    .option('--models-table <file>', 'CSV with columns model,gflops (image GFLOPs per image) for the scaling plot')
+    .action(async (f: { results: string; out?: string; baselineModel?: string; modelsTable?: string }) => {
+      const res = await buildReport({
+        resultsDir: f.results,
+        outDir: f.out ?? path.join(f.results, 'report'),
+        baselineModel: f.baselineModel,
+        modelsTable: f.modelsTable,
+        log: (m) => process.stderr.write(`${m}\n`),
+      });
+      for (const s of res.skipped) process.stderr.write(`report: skipped ${s}\n`);
+      process.stdout.write(`${res.files.map((x) => path.join(res.outDir, x)).join('\n')}\n`);
+    });
+}

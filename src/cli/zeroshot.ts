@@ -1,0 +1,102 @@
+import { createHash } from 'node:crypto';
+import type { Command } from 'commander';
+import { DEFAULTS } from '../defaults.js';
+import { textEmbeddings } from '../cache/embeddings.js';
+import { defaultCacheDir } from '../cache/key.js';
+import { readClassNames } from '../data/classnames.js';
+import { paperPrompts } from '../data/prompts.js';
+import { UserError } from '../errors.js';
+import { loadTemplates, parsePromptModes } from '../eval/prompts.js';
+import { runZeroshot } from '../eval/run-zeroshot.js';
+import { formatTable, writeResults, ZEROSHOT_COLUMNS, type RunEntry, type ZeroshotRow } from '../report/results.js';
+import { toolVersion } from '../version.js';
+import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
+
+interface ZeroshotFlags extends ModelFlags, DataFlags {
+  dataset: string;
+  split: string;
+  prompts: string;
+  templates?: string;
+  out: string;
+  json: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('zeroshot')
+    .description('zero-shot classification: bare class names vs "a photo of a {}." vs the template ensemble (the paper\'s 3.1.4)')
+    .option('--dataset <names>', 'comma-separated datasets (see `clip-bench datasets`)', DEFAULTS.dataset)
+    .option('--split <split>', 'split to evaluate', DEFAULTS.split)
+    .option('--prompts <modes>', 'comma-separated prompt modes: contextless, single, ensemble', 'contextless,single,ensemble')
+    .option('--templates <name|file>', 'ensemble templates: imagenet80, imagenet7, a dataset name, a JSON array or a one-per-line file')
+    .option('--out <dir>', 'where zeroshot.csv and zeroshot.json go', DEFAULTS.outDir)
+    .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
+  addModelOptions(cmd, { multiple: true });
+  addDataOptions(cmd);
+  cmd.action(async (f: ZeroshotFlags) => {
+    const modes = parsePromptModes(f.prompts);
+    const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
+    const classnamesOverride = f.classnames ? readClassNames(f.classnames) : undefined;
+    const rows: ZeroshotRow[] = [];
+    const runs: RunEntry[] = [];
+    for (const modelSpec of splitList(f.model)) {
+      const model = await openModelFromFlags(modelSpec, f);
+      try {
+        for (const datasetName of splitList(f.dataset)) {
+          const split = await openSplit(datasetName, f.split, f);
+          const classes = classnamesOverride ?? split.source.classes;
+          if (classes.length !== split.source.classes.length) {
+            throw new UserError(`--classnames ${f.classnames}: ${classes.length} names, but ${split.spec.name} has ${split.source.classes.length} classes`);
+          }
+          // the paper lists several names for some classes (FER2013): use them all unless overridden
+          const synonyms = classnamesOverride ? undefined : paperPrompts(split.spec.name)?.synonyms;
+          const classNames = synonyms && synonyms.length === classes.length ? synonyms : classes.map((c) => [c]);
+          const images = await splitEmbeddings(model, split, f);
+          const results = await runZeroshot(
+            model,
+            images,
+            { modes, classNames, datasetTemplates: split.spec.templates, templatesOverride, primaryMetric: split.spec.primaryMetric },
+            (m, texts) => textEmbeddings(m, texts, f.cacheDir ?? defaultCacheDir()),
+          );
+          for (const r of results) {
+            rows.push({
+              model: modelSpec,
+              dataset: split.spec.name,
+              split: f.split,
+              prompts: r.mode,
+              n_templates: r.templates.length,
+              n_images: images.n,
+              top1: r.metrics.top1,
+              top5: r.metrics.top5,
+              mean_per_class: r.metrics.meanPerClass,
+              primary_metric: split.spec.primaryMetric,
+              gain_vs_contextless: r.gainVsContextless,
+            });
+          }
+          const config = { modes, limit: f.limit ?? null, seed: f.seed, dtype: f.dtype, device: f.device };
+          runs.push({
+            model: modelSpec,
+            dataset: split.spec.name,
+            split: f.split,
+            tool_version: toolVersion(),
+            model_identity: model.identity,
+            dataset_fingerprint: split.source.fingerprint,
+            templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
+            class_names: classNames,
+            config,
+            config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+            skipped_images: images.skipped,
+            timestamp: new Date().toISOString(),
+          });
+        }
+      } finally {
+        await model.close();
+      }
+    }
+    writeResults(f.out, 'zeroshot', rows, runs);
+    if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else process.stdout.write(formatTable(ZEROSHOT_COLUMNS, rows as unknown as Record<string, unknown>[]));
+    process.stderr.write(`results written to ${f.out}/zeroshot.csv and zeroshot.json\n`);
+  });
+}

@@ -1,0 +1,197 @@
+/** Report plots: Vega-Lite specs rendered headless to SVG (vega, renderer 'none'), PNG beside via sharp. */
+import path from 'node:path';
+import sharp from 'sharp';
+import * as vega from 'vega';
+import { compile, type TopLevelSpec } from 'vega-lite';
+import { writeFileAtomic } from './results.js';
+
+const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
+
+const CONFIG = {
+  font: FONT,
+  background: 'white',
+  padding: 12,
+  title: { fontSize: 17, subtitleFontSize: 12, anchor: 'start', offset: 12 },
+  axis: { labelFontSize: 12, titleFontSize: 13, titlePadding: 8, labelLimit: 220 },
+  legend: { labelFontSize: 12, titleFontSize: 13, labelLimit: 300 },
+  header: { labelFontSize: 13, titleFontSize: 14, labelFontWeight: 'bold' },
+  view: { stroke: '#ccc' },
+} as const;
+
+/** Render a Vega-Lite spec to SVG text. */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const full = { ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as TopLevelSpec;
+  const vgSpec = compile(full, { logger: vega.logger(vega.Error) as never }).spec;
+  const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', logLevel: vega.Error });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** Write `<dir>/<name>.svg` and `<dir>/<name>.png`; returns the two paths. */
+export async function writePlot(dir: string, name: string, spec: TopLevelSpec): Promise<{ svg: string; png: string }> {
+  const svg = await renderSvg(spec);
+  const svgPath = path.join(dir, `${name}.svg`);
+  const pngPath = path.join(dir, `${name}.png`);
+  writeFileAtomic(svgPath, svg);
+  const png = await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
+  writeFileAtomic(pngPath, png);
+  return { svg: svgPath, png: pngPath };
+}
+
+type Datum = Record<string, string | number | null>;
+
+/** Prompt-engineering gains: grouped bars per dataset (one group per dataset, one bar per gain), one panel per model. */
+export function promptGainSpec(data: Datum[], nModels: number): TopLevelSpec {
+  const nDatasets = new Set(data.map((d) => d.dataset)).size;
+  const layer = {
+    width: Math.max(240, nDatasets * 52),
+    height: 240,
+    mark: { type: 'bar', tooltip: true },
+    encoding: {
+      x: { field: 'dataset', type: 'nominal', title: 'dataset', axis: { labelAngle: -35 } },
+      xOffset: { field: 'gain', type: 'nominal', sort: ['single vs contextless', 'ensemble vs single'] },
+      y: { field: 'points', type: 'quantitative', title: 'accuracy gain (percentage points)' },
+      color: {
+        field: 'gain', type: 'nominal', title: 'gain',
+        sort: ['single vs contextless', 'ensemble vs single'],
+        scale: { range: ['#4c78a8', '#f58518'] },
+        legend: { orient: 'bottom', direction: 'horizontal' },
+      },
+    },
+  };
+  const base = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Prompt engineering gains', subtitle: 'primary metric; single template vs class name alone, template ensemble vs single template' },
+    data: { values: data },
+  };
+  if (nModels > 1) {
+    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { x: 'independent' } } } as unknown as TopLevelSpec;
+  }
+  return { ...base, ...layer } as unknown as TopLevelSpec;
+}
+
+/** Few-shot curves: x = shots per class (log2), mean ± std band, zero-shot dashed rule; one panel per dataset, one colour per model. */
+export function fewshotSpec(points: Datum[], rules: Datum[], shots: number[]): TopLevelSpec {
+  const data: Datum[] = [...points.map((p) => ({ ...p, kind: 'fewshot' })), ...rules.map((r) => ({ ...r, kind: 'zeroshot' }))];
+  const nDatasets = new Set(data.map((d) => d.dataset)).size;
+  const x = {
+    field: 'shots', type: 'quantitative', title: 'labelled examples per class (log₂ scale)',
+    scale: { type: 'log', base: 2, domain: [Math.min(...shots), Math.max(...shots)], nice: false },
+    axis: { values: shots, format: 'd', grid: true },
+  };
+  const color = { field: 'model', type: 'nominal', title: 'model', legend: { orient: 'bottom', direction: 'horizontal', symbolOpacity: 1, symbolType: 'stroke', symbolStrokeWidth: 3 } };
+  const y = { type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Zero-shot vs few-shot linear probes', subtitle: 'line: few-shot mean over seeds, band: ± 1 std; dashed: zero-shot' },
+    data: { values: data },
+    facet: { field: 'dataset', type: 'nominal', title: null },
+    columns: Math.min(3, nDatasets),
+    spec: {
+      width: 240,
+      height: 200,
+      layer: [
+        {
+          transform: [{ filter: "datum.kind === 'fewshot'" }],
+          mark: { type: 'area', opacity: 0.2 },
+          encoding: { x, y: { ...y, field: 'lo' }, y2: { field: 'hi' }, color },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'fewshot'" }],
+          mark: { type: 'line', point: true, strokeWidth: 2 },
+          encoding: { x, y: { ...y, field: 'mean' }, color },
+        },
+        {
+          transform: [{ filter: "datum.kind === 'zeroshot'" }],
+          mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 2 },
+          encoding: { y: { ...y, field: 'zeroshot' }, color },
+        },
+      ],
+    },
+    resolve: { scale: { y: 'independent' } },
+  } as unknown as TopLevelSpec;
+}
+
+/** Data efficiency: horizontal bars sorted by examples per class (like the paper's Figure 7). */
+export function dataEfficiencySpec(data: Datum[], nModels: number, medians: Datum[]): TopLevelSpec {
+  const nDatasets = new Set(data.map((d) => d.dataset)).size;
+  const layer = {
+    width: 420,
+    height: Math.max(80, nDatasets * 24),
+    layer: [
+      {
+        mark: { type: 'bar', color: '#4c78a8' },
+        encoding: {
+          y: { field: 'dataset', type: 'nominal', sort: { field: 'value', op: 'max', order: 'descending' }, title: null },
+          x: { field: 'value', type: 'quantitative', title: 'labelled examples per class to match zero-shot' },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 4, fontSize: 12 },
+        encoding: {
+          y: { field: 'dataset', type: 'nominal', sort: { field: 'value', op: 'max', order: 'descending' } },
+          x: { field: 'value', type: 'quantitative' },
+          text: { field: 'value', type: 'quantitative', format: '.1f' },
+        },
+      },
+    ],
+  };
+  const subtitle = medians.map((m) => `${nModels > 1 ? `${m.model}: ` : ''}median ${m.median ?? '–'}, mean ${m.mean ?? '–'}`).join('; ');
+  const base = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Data efficiency of zero-shot transfer', subtitle },
+    data: { values: data },
+  };
+  if (nModels > 1) {
+    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
+  }
+  return { ...base, ...layer } as unknown as TopLevelSpec;
+}
+
+/** Zero-shot minus linear probe per dataset (Figure 5 style), diverging bars. */
+export function supervisedGapSpec(data: Datum[], nModels: number, baselineLabel: string): TopLevelSpec {
+  const nDatasets = new Set(data.map((d) => d.dataset)).size;
+  const layer = {
+    width: 420,
+    height: Math.max(80, nDatasets * 24),
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'dataset', type: 'nominal', sort: '-x', title: null },
+      x: { field: 'delta', type: 'quantitative', title: `zero-shot − linear probe (percentage points)` },
+      color: {
+        condition: { test: 'datum.delta >= 0', value: '#54a24b' },
+        value: '#e45756',
+      },
+    },
+  };
+  const base = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Zero-shot vs fully supervised linear probe', subtitle: `linear probe: ${baselineLabel}; green: zero-shot better` },
+    data: { values: data },
+  };
+  if (nModels > 1) {
+    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
+  }
+  return { ...base, ...layer } as unknown as TopLevelSpec;
+}
+
+/** Scaling: GFLOPs per image (log) vs mean accuracy, one line per evaluation. */
+export function scalingSpec(data: Datum[]): TopLevelSpec {
+  const x = { field: 'gflops', type: 'quantitative', title: 'image encoder GFLOPs per image (log scale)', scale: { type: 'log' } };
+  const y = { field: 'accuracy', type: 'quantitative', title: 'mean accuracy over shared datasets (%)', scale: { zero: false } };
+  const color = { field: 'evaluation', type: 'nominal', title: 'evaluation', legend: { orient: 'bottom', direction: 'horizontal' } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Model scaling', subtitle: 'mean primary metric over the datasets all models share' },
+    data: { values: data },
+    width: 420,
+    height: 280,
+    layer: [
+      { mark: { type: 'line', point: { size: 60 }, strokeWidth: 2 }, encoding: { x, y, color } },
+      { mark: { type: 'text', dy: -10, fontSize: 11 }, encoding: { x, y, text: { field: 'model' }, color } },
+    ],
+  } as unknown as TopLevelSpec;
+}

@@ -1,0 +1,277 @@
+/** `clip-bench regress`: compare current results with a baseline, row by row on identity. */
+import { spawn } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
+import { packageRoot } from '../version.js';
+import {
+  COLUMNS,
+  TABLES,
+  identityKey,
+  isTableName,
+  primaryValue,
+  readResults,
+  readResultsFile,
+  sortRows,
+  testName,
+  toCsv,
+  toJson,
+  writeFileAtomic,
+  type AnyRow,
+  type FewshotRow,
+  type ResultsFile,
+  type RowTypes,
+  type RunEntry,
+  type TableName,
+  type ZeroshotRow,
+} from './results.js';
+
+export type RegressMetric = 'primary' | 'top1' | 'top5' | 'mean_per_class';
+export const REGRESS_METRICS: readonly RegressMetric[] = ['primary', 'top1', 'top5', 'mean_per_class'];
+export type RegressStatus = 'ok' | 'DROP' | 'new' | 'missing';
+
+export interface RegressRow {
+  table: TableName;
+  model: string;
+  /** `dataset/split/prompts`, `dataset`, `dataset/K-shot` */
+  name: string;
+  /** `model name` */
+  identity: string;
+  old: number | null;
+  new: number | null;
+  delta: number | null;
+  status: RegressStatus;
+}
+
+export interface Baseline {
+  /** the path given */
+  path: string;
+  kind: 'file' | 'dir';
+  /** tables found, in TABLES order */
+  tables: ResultsFile[];
+}
+
+/** The value of `metric` on a row (fewshot: the mean over seeds). */
+export function metricValue(table: TableName, row: AnyRow, metric: RegressMetric): number | null {
+  if (metric === 'primary') return primaryValue(table, row);
+  const r = row as unknown as Record<string, number | null>;
+  if (table === 'fewshot') {
+    if (metric === 'top5') return null;
+    return r[`${metric}_mean`] ?? null;
+  }
+  return r[metric] ?? null;
+}
+
+/** Load a baseline: a results .json/.csv file, or a directory holding some of `<table>.json|csv`. UserError when absent or unparsable. */
+export function loadBaseline(p: string): Baseline {
+  if (!existsSync(p)) throw new UserError(`--baseline ${p}: no such file or directory`);
+  if (statSync(p).isDirectory()) {
+    const tables: ResultsFile[] = [];
+    for (const t of TABLES) {
+      const r = readResults(p, t);
+      if (r) tables.push({ table: t, tool_version: r.tool_version, columns: [...COLUMNS[t]], rows: r.rows, runs: r.runs });
+    }
+    if (!tables.length) throw new UserError(`--baseline ${p}: directory holds no results (expected zeroshot, linear_probe or fewshot .json/.csv)`);
+    return { path: p, kind: 'dir', tables };
+  }
+  return { path: p, kind: 'file', tables: [readResultsFile(p)] };
+}
+
+/** Compare baseline and current rows of one table. */
+export function compareTable(
+  table: TableName,
+  baseline: readonly AnyRow[],
+  current: readonly AnyRow[],
+  metric: RegressMetric,
+  tolerance: number,
+): RegressRow[] {
+  const cur = new Map(current.map((r) => [identityKey(table, r), r]));
+  const base = new Set(baseline.map((r) => identityKey(table, r)));
+  const out: RegressRow[] = [];
+  const mk = (r: AnyRow, o: number | null, n: number | null, status: RegressStatus): RegressRow => ({
+    table,
+    model: r.model,
+    name: testName(table, r),
+    identity: `${r.model} ${testName(table, r)}`,
+    old: o,
+    new: n,
+    delta: o != null && n != null ? n - o : null,
+    status,
+  });
+  const all = sortRows(table, [...baseline, ...current.filter((r) => !base.has(identityKey(table, r)))] as RowTypes[TableName][]);
+  for (const r of all) {
+    const k = identityKey(table, r);
+    const b = base.has(k) ? baseline.find((x) => identityKey(table, x) === k)! : null;
+    const c = cur.get(k) ?? null;
+    if (!b) {
+      out.push(mk(r, null, metricValue(table, c!, metric), 'new'));
+      continue;
+    }
+    const o = metricValue(table, b, metric);
+    if (!c) {
+      out.push(mk(r, o, null, 'missing'));
+      continue;
+    }
+    const n = metricValue(table, c, metric);
+    if (o != null && n == null) out.push(mk(r, o, n, 'missing'));
+    else if (o != null && n != null && n - o < -tolerance - 1e-9) out.push(mk(r, o, n, 'DROP'));
+    else out.push(mk(r, o, n, 'ok'));
+  }
+  return out;
+}
+
+/** Compare every table of the baseline with the same table under `resultsDir`. */
+export function compareWithBaseline(baseline: Baseline, resultsDir: string, metric: RegressMetric, tolerance: number): RegressRow[] {
+  const out: RegressRow[] = [];
+  for (const b of baseline.tables) {
+    const cur = readResults(resultsDir, b.table);
+    out.push(...compareTable(b.table, b.rows, cur?.rows ?? [], metric, tolerance));
+  }
+  return out;
+}
+
+export function failed(rows: readonly RegressRow[]): boolean {
+  return rows.some((r) => r.status === 'DROP' || r.status === 'missing');
+}
+
+const n2 = (v: number | null, sign = false) => (v == null ? '' : `${sign && v > 0 ? '+' : ''}${v.toFixed(2).replace(/^-0\.00$/, '0.00')}`);
+
+/** Rows for formatTable: table, identity, old, new, delta, status. */
+export function displayRows(rows: readonly RegressRow[]): Record<string, string>[] {
+  return rows.map((r) => ({ table: r.table, identity: r.identity, old: n2(r.old), new: n2(r.new), delta: n2(r.delta, true), status: r.status }));
+}
+
+export const DISPLAY_COLUMNS = ['table', 'identity', 'old', 'new', 'delta', 'status'] as const;
+
+export function summary(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric): string {
+  const count = (s: RegressStatus) => rows.filter((r) => r.status === s).length;
+  return `${rows.length} rows (metric ${metric}, tolerance ${tolerance} points): ${count('ok')} ok, ${count('DROP')} DROP, ${count('missing')} missing, ${count('new')} new -> ${failed(rows) ? 'FAIL' : 'PASS'}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// JUnit
+
+function xmlEscape(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+}
+
+/** JUnit XML: one testcase per row (classname = table.model, name = dataset/split/mode), failures for DROP and missing. */
+export function junitXml(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric): string {
+  const failures = rows.filter((r) => r.status === 'DROP' || r.status === 'missing').length;
+  const lines = [
+    '<?xml version="1.0" encoding="UTF-8"?>',
+    `<testsuites name="clip-bench regress" tests="${rows.length}" failures="${failures}" errors="0">`,
+    `  <testsuite name="clip-bench regress" tests="${rows.length}" failures="${failures}" errors="0" skipped="0">`,
+    `    <properties><property name="metric" value="${xmlEscape(metric)}"/><property name="tolerance" value="${tolerance}"/></properties>`,
+  ];
+  for (const r of rows) {
+    const open = `    <testcase classname="${xmlEscape(`${r.table}.${r.model}`)}" name="${xmlEscape(r.name)}" time="0"`;
+    const detail = `old=${n2(r.old) || 'n/a'} new=${n2(r.new) || 'n/a'} delta=${n2(r.delta, true) || 'n/a'} (${metric}, tolerance ${tolerance})`;
+    if (r.status === 'DROP') {
+      lines.push(`${open}>`, `      <failure type="DROP" message="${xmlEscape(`dropped by ${n2(-(r.delta ?? 0))} points: ${detail}`)}">${xmlEscape(detail)}</failure>`, '    </testcase>');
+    } else if (r.status === 'missing') {
+      lines.push(`${open}>`, `      <failure type="missing" message="${xmlEscape(`baseline row missing from the current results: ${detail}`)}">${xmlEscape(detail)}</failure>`, '    </testcase>');
+    } else if (r.status === 'new') {
+      lines.push(`${open}>`, `      <system-out>${xmlEscape(`new row (not in the baseline): ${detail}`)}</system-out>`, '    </testcase>');
+    } else lines.push(`${open}/>`);
+  }
+  lines.push('  </testsuite>', '</testsuites>', '');
+  return lines.join('\n');
+}
+
+// ---------------------------------------------------------------------------------------------
+// --update
+
+/**
+ * Rewrite the baseline from the current results (exactly, no merge). A file baseline gets the current
+ * rows of its table (as .json or .csv after its extension); a directory baseline gets every table the
+ * current results hold. A baseline path that does not exist yet is created: as a file when it ends in
+ * .json/.csv, else as a directory. Returns the files written.
+ */
+export function updateBaseline(baselinePath: string, resultsDir: string, tableHint?: TableName): string[] {
+  const written: string[] = [];
+  const exists = existsSync(baselinePath);
+  const isDir = exists ? statSync(baselinePath).isDirectory() : !/\.(json|csv)$/i.test(baselinePath);
+  const current = (t: TableName) => readResults(resultsDir, t);
+  const writeOne = (file: string, t: TableName, rows: AnyRow[], runs: RunEntry[]) => {
+    const text = file.toLowerCase().endsWith('.csv') ? toCsv(t, rows as RowTypes[TableName][]) : toJson(t, rows as RowTypes[TableName][], runs);
+    writeFileAtomic(file, text);
+    written.push(file);
+  };
+  if (isDir) {
+    for (const t of TABLES) {
+      const cur = current(t);
+      if (!cur) continue;
+      writeOne(path.join(baselinePath, `${t}.json`), t, cur.rows, cur.runs);
+      writeOne(path.join(baselinePath, `${t}.csv`), t, cur.rows, cur.runs);
+    }
+    if (!written.length) throw new UserError(`--update: no current results under ${resultsDir} to write to ${baselinePath}`);
+    return written;
+  }
+  let table = tableHint;
+  if (!table && exists) table = readResultsFile(baselinePath).table;
+  if (!table) {
+    const base = path.basename(baselinePath).replace(/\.(json|csv)$/i, '');
+    if (isTableName(base)) table = base;
+  }
+  if (!table) throw new UserError(`--update ${baselinePath}: cannot tell which table this file should hold (name it zeroshot.json, linear_probe.json or fewshot.json)`);
+  const cur = current(table);
+  if (!cur) throw new UserError(`--update: no current ${table} results under ${resultsDir}`);
+  writeOne(baselinePath, table, cur.rows, cur.runs);
+  return written;
+}
+
+// ---------------------------------------------------------------------------------------------
+// --run
+
+export interface EvalCommand {
+  /** CLI arguments after `clip-bench` */
+  args: string[];
+}
+
+/** The evaluations that reproduce the baseline's rows, writing into `outDir`. */
+export function evaluationCommands(baseline: Baseline, outDir: string, extraArgs: readonly string[] = []): EvalCommand[] {
+  const cmds: EvalCommand[] = [];
+  const groups = <R extends AnyRow>(rows: readonly R[], key: (r: R) => string) => {
+    const m = new Map<string, R[]>();
+    for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
+    return [...m.values()];
+  };
+  for (const t of baseline.tables) {
+    if (t.table === 'zeroshot') {
+      for (const g of groups(t.rows as ZeroshotRow[], (r) => `${r.model}\u0000${r.dataset}\u0000${r.split}`)) {
+        const prompts = [...new Set(g.map((r) => r.prompts))];
+        cmds.push({ args: ['zeroshot', '--model', g[0].model, '--dataset', g[0].dataset, '--split', g[0].split, '--prompts', prompts.join(','), '--out', outDir, ...extraArgs] });
+      }
+    } else if (t.table === 'linear_probe') {
+      const seen = new Set<string>();
+      for (const r of t.rows) {
+        const k = `${r.model}\u0000${r.dataset}`;
+        if (seen.has(k)) continue;
+        seen.add(k);
+        cmds.push({ args: ['linear-probe', '--model', r.model, '--dataset', r.dataset, '--out', outDir, ...extraArgs] });
+      }
+    } else {
+      for (const g of groups(t.rows as FewshotRow[], (r) => `${r.model}\u0000${r.dataset}`)) {
+        const shots = [...new Set(g.map((r) => r.shots))].sort((a, b) => a - b);
+        const seeds = Math.max(...g.map((r) => r.seeds));
+        cmds.push({ args: ['fewshot', '--model', g[0].model, '--dataset', g[0].dataset, '--shots', shots.join(','), '--seeds', String(seeds), '--out', outDir, ...extraArgs] });
+      }
+    }
+  }
+  return cmds;
+}
+
+/** Run the CLI as a child process (`node <packageRoot>/bin/clip-bench ...`); its output goes to our stderr. */
+export function runCli(args: readonly string[], log: (msg: string) => void = () => {}): Promise<void> {
+  const bin = path.join(packageRoot, 'bin', 'clip-bench');
+  log(`regress --run: clip-bench ${args.map((a) => (/[\s"']/.test(a) ? JSON.stringify(a) : a)).join(' ')}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 2, 2] });
+    child.on('error', (err) => reject(new UserError(`regress --run: cannot start clip-bench ${args[0]}: ${err.message}`)));
+    child.on('close', (code, signal) => {
+      if (code === 0) resolve();
+      else reject(new UserError(`regress --run: 'clip-bench ${args.join(' ')}' failed (${signal ? `signal ${signal}` : `exit code ${code}`})`));
+    });
+  });
+}

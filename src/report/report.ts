@@ -1,0 +1,298 @@
+/** `clip-bench report`: the paper's comparisons as CSVs, plots and a Markdown summary. */
+import { existsSync, readFileSync, unlinkSync } from 'node:fs';
+import path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { UserError } from '../errors.js';
+import { toolVersion } from '../version.js';
+import {
+  againstPaper,
+  dataEfficiency,
+  gflopsByModel,
+  modelScaling,
+  pickZeroshot,
+  promptEngineering,
+  shotCounts,
+  zeroshotVsFewshot,
+  zeroshotVsLinearProbe,
+  type AllResults,
+  type Cell,
+  type Comparison,
+  type Row,
+} from './compare.js';
+import { paperTables, type PaperTables } from './paper.js';
+import { dataEfficiencySpec, fewshotSpec, promptGainSpec, scalingSpec, supervisedGapSpec, writePlot } from './plots.js';
+import { primaryStd, primaryValue, readResults, writeFileAtomic } from './results.js';
+
+export interface ReportOptions {
+  /** directory holding zeroshot/linear_probe/fewshot .json (or .csv) */
+  resultsDir: string;
+  /** where to write the report (default `<resultsDir>/report`) */
+  outDir?: string;
+  /** linear-probe model every zero-shot result is compared with (default: each model's own probe) */
+  baselineModel?: string;
+  /** CSV `model,gflops` giving GFLOPs per image (wins over the runs' image_gflops) */
+  modelsTable?: string;
+  /** progress messages (default: none) */
+  log?: (msg: string) => void;
+}
+
+export interface ReportResult {
+  outDir: string;
+  /** files written, relative to outDir, sorted */
+  files: string[];
+  /** `name: reason` for each comparison or plot that was skipped */
+  skipped: string[];
+}
+
+const INT_COLUMNS = new Set(['zeroshot_datasets', 'linear_probe_datasets']);
+
+/** A comparison cell as text: numbers with 2 decimals (counts as integers), blank for null. */
+export function formatComparisonCell(column: string, v: Cell): string {
+  if (v == null) return '';
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new Error(`report: refusing to write ${v} in column ${column}`);
+    if (INT_COLUMNS.has(column)) return String(v);
+    const s = v.toFixed(2);
+    return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
+  }
+  return v;
+}
+
+export function comparisonCsv(c: Comparison): string {
+  return stringify([c.columns, ...c.rows.map((r) => c.columns.map((col) => formatComparisonCell(col, r[col] ?? null)))], { record_delimiter: '\n' });
+}
+
+function mdEscape(s: string): string {
+  return s.replace(/\|/g, '\\|');
+}
+
+export function markdownTable(columns: string[], rows: Row[]): string {
+  const head = `| ${columns.join(' | ')} |`;
+  const sep = `|${columns.map((c) => (rows.length && rows.every((r) => r[c] == null || typeof r[c] === 'number') ? '---:' : '---')).join('|')}|`;
+  const body = rows.map((r) => `| ${columns.map((c) => mdEscape(formatComparisonCell(c, r[c] ?? null))).join(' | ')} |`);
+  return [head, sep, ...body].join('\n');
+}
+
+/** Read `--models-table`: CSV with a header holding `model` and `gflops`. */
+export function readModelsTable(file: string): Map<string, number> {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    throw new UserError(`--models-table ${file}: cannot read the file`);
+  }
+  const lines = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+  const header = (lines[0] ?? '').split(',').map((s) => s.trim().replace(/^"|"$/g, ''));
+  const mi = header.indexOf('model');
+  const gi = header.indexOf('gflops');
+  if (mi < 0 || gi < 0) throw new UserError(`--models-table ${file}: expected a CSV header with columns model,gflops`);
+  const out = new Map<string, number>();
+  lines.slice(1).forEach((line, i) => {
+    const f = line.split(',').map((s) => s.trim().replace(/^"|"$/g, ''));
+    const g = Number(f[gi]);
+    if (!f[mi] || f[gi] === undefined || f[gi] === '' || !Number.isFinite(g) || g <= 0) {
+      throw new UserError(`--models-table ${file}: line ${i + 2}: expected model,gflops with a positive number, got ${JSON.stringify(line)}`);
+    }
+    out.set(f[mi], g);
+  });
+  return out;
+}
+
+/** Load the three tables of a results directory (absent tables are empty). */
+export function loadAll(resultsDir: string): AllResults & { present: string[] } {
+  const zs = readResults(resultsDir, 'zeroshot');
+  const lp = readResults(resultsDir, 'linear_probe');
+  const fs = readResults(resultsDir, 'fewshot');
+  const present = [zs && 'zeroshot', lp && 'linear_probe', fs && 'fewshot'].filter((x): x is string => !!x);
+  return {
+    zeroshot: zs?.rows ?? [],
+    linear_probe: lp?.rows ?? [],
+    fewshot: fs?.rows ?? [],
+    runs: { zeroshot: zs?.runs ?? [], linear_probe: lp?.runs ?? [], fewshot: fs?.runs ?? [] },
+    present,
+  };
+}
+
+const f2 = (v: number | null | undefined) => (v == null ? '–' : v.toFixed(2));
+
+/** Build the report; returns what was written and what was skipped. */
+export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
+  const log = opts.log ?? (() => {});
+  const resultsDir = opts.resultsDir;
+  const outDir = opts.outDir ?? path.join(resultsDir, 'report');
+  if (!existsSync(resultsDir)) throw new UserError(`--results ${resultsDir}: no such directory`);
+  const all = loadAll(resultsDir);
+  if (!all.present.length) {
+    throw new UserError(`--results ${resultsDir}: no results found (expected zeroshot, linear_probe or fewshot .json/.csv there)`);
+  }
+  if (opts.baselineModel !== undefined) {
+    const models = [...new Set(all.linear_probe.map((r) => r.model))].sort();
+    if (!models.includes(opts.baselineModel)) {
+      throw new UserError(`--baseline-model ${opts.baselineModel}: no linear_probe rows for that model (have: ${models.join(', ') || 'none'})`);
+    }
+  }
+  const modelsTable = opts.modelsTable ? readModelsTable(opts.modelsTable) : null;
+  const paper: PaperTables = paperTables();
+
+  const files: string[] = [];
+  const skipped: string[] = [];
+  const md: string[] = [];
+  const write = (name: string, text: string) => {
+    writeFileAtomic(path.join(outDir, name), text);
+    files.push(name);
+  };
+  const removeStale = (...names: string[]) => {
+    for (const n of names) {
+      const p = path.join(outDir, n);
+      if (existsSync(p)) unlinkSync(p);
+    }
+  };
+  const plot = async (name: string, spec: Parameters<typeof writePlot>[2], alt: string) => {
+    log(`report: plotting ${name}`);
+    await writePlot(outDir, name, spec);
+    files.push(`${name}.svg`, `${name}.png`);
+    md.push(`![${alt}](${name}.png)`, '', `(vector: [${name}.svg](${name}.svg))`, '');
+  };
+  const skip = (name: string, why: string, ...stale: string[]) => {
+    skipped.push(`${name}: ${why}`);
+    md.push(`_Skipped ${name}: ${why}._`, '');
+    removeStale(...stale);
+  };
+  const notes = (c: Comparison) => md.push(...c.notes.map((n) => `- ${n}`), '');
+
+  const models = [...new Set([...all.zeroshot, ...all.linear_probe, ...all.fewshot].map((r) => r.model))].sort();
+  md.push(
+    '# clip-bench report',
+    '',
+    `Generated by clip-bench ${toolVersion()} from \`${resultsDir}\`. Tables: ` +
+      `zeroshot ${all.zeroshot.length} rows, linear_probe ${all.linear_probe.length} rows, fewshot ${all.fewshot.length} rows. ` +
+      `Models: ${models.map((m) => `\`${m}\``).join(', ')}.`,
+    '',
+    'Accuracies are percentages in each dataset\'s primary metric (the one the paper\'s Table 9 uses: accuracy or mean per-class accuracy); differences are percentage points. Every table below is also a CSV in this folder.',
+    '',
+  );
+
+  // 1. prompt engineering
+  md.push('## 1. Prompt engineering (paper §3.1.4)', '');
+  if (all.zeroshot.length) {
+    const c = promptEngineering(all.zeroshot);
+    write('prompt_engineering.csv', comparisonCsv(c));
+    notes(c);
+    md.push(markdownTable(c.columns.filter((x) => x !== 'split' && x !== 'metric'), c.rows.filter((r) => r.dataset === 'MEAN')), '', 'Per dataset: [prompt_engineering.csv](prompt_engineering.csv).', '');
+    const data = c.rows
+      .filter((r) => r.dataset !== 'MEAN')
+      .flatMap((r) => [
+        { model: r.model, dataset: r.dataset, gain: 'single vs contextless', points: r.gain_single },
+        { model: r.model, dataset: r.dataset, gain: 'ensemble vs single', points: r.gain_ensemble },
+      ])
+      .filter((d) => d.points != null);
+    if (data.length) await plot('prompt_gain', promptGainSpec(data, new Set(data.map((d) => d.model)).size), 'prompt engineering gains');
+    else skip('the prompt-gain plot', 'no dataset was run with two or more prompt modes', 'prompt_gain.svg', 'prompt_gain.png');
+  } else skip('prompt engineering', 'no zeroshot results', 'prompt_engineering.csv', 'prompt_gain.svg', 'prompt_gain.png');
+
+  // 2. zero-shot vs few-shot
+  md.push('## 2. Zero-shot vs few-shot linear probes (Figure 6)', '');
+  if (all.fewshot.length) {
+    const c = zeroshotVsFewshot(all.zeroshot, all.fewshot);
+    write('zeroshot_vs_fewshot.csv', comparisonCsv(c));
+    notes(c);
+    const meanCols = c.columns.filter((x) => x === 'model' || x === 'zeroshot' || x.endsWith('_mean'));
+    md.push(markdownTable(meanCols, c.rows.filter((r) => r.dataset === 'MEAN')), '', 'Per dataset: [zeroshot_vs_fewshot.csv](zeroshot_vs_fewshot.csv).', '');
+    const shots = shotCounts(all.fewshot);
+    const points = all.fewshot
+      .filter((r) => primaryValue('fewshot', r) != null)
+      .map((r) => {
+        const m = primaryValue('fewshot', r)!;
+        const s = primaryStd(r) ?? 0;
+        return { model: r.model, dataset: r.dataset, shots: r.shots, mean: m, lo: m - s, hi: m + s };
+      });
+    const rules: Record<string, string | number>[] = [];
+    for (const key of new Set(all.fewshot.map((r) => `${r.model}\u0000${r.dataset}`))) {
+      const [model, dataset] = key.split('\u0000');
+      const z = pickZeroshot(all.zeroshot, model, dataset);
+      if (z) rules.push({ model, dataset, zeroshot: z.value });
+    }
+    if (points.length) {
+      const axisShots = shots.length > 1 ? shots : [shots[0] / 2, shots[0], shots[0] * 2];
+      await plot('fewshot_curves', fewshotSpec(points, rules, axisShots), 'few-shot curves');
+    } else skip('the few-shot plot', 'no few-shot row has a value', 'fewshot_curves.svg', 'fewshot_curves.png');
+  } else skip('zero-shot vs few-shot', 'no fewshot results', 'zeroshot_vs_fewshot.csv', 'fewshot_curves.svg', 'fewshot_curves.png');
+
+  // 3. data efficiency
+  md.push('## 3. Data efficiency of zero-shot transfer (Figure 7)', '');
+  if (all.fewshot.length) {
+    const c = dataEfficiency(all, paper);
+    write('data_efficiency.csv', comparisonCsv(c));
+    notes(c);
+    const summary = c.rows.filter((r) => r.dataset === 'MEDIAN' || r.dataset === 'MEAN');
+    md.push(markdownTable(['model', 'dataset', 'zeroshot_equivalent_shots', 'note'], summary), '');
+    const f7 = paper.figure7_zero_shot_equivalent_labeled_examples_per_class;
+    md.push(`For reference, the paper (${f7.model}) reports a median of ${f7.median_printed} and a mean of ${f7.mean_printed} examples per class over ${Object.keys(f7.values).length} datasets.`, '');
+    md.push('Per dataset: [data_efficiency.csv](data_efficiency.csv).', '');
+    const data = c.rows.filter((r) => r.dataset !== 'MEDIAN' && r.dataset !== 'MEAN' && r.value != null).map((r) => ({ model: r.model, dataset: r.dataset, value: r.value }));
+    const medians = [...new Set(c.rows.map((r) => r.model as string))].map((m) => ({
+      model: m,
+      median: c.rows.find((r) => r.model === m && r.dataset === 'MEDIAN')?.zeroshot_equivalent_shots ?? null,
+      mean: c.rows.find((r) => r.model === m && r.dataset === 'MEAN')?.zeroshot_equivalent_shots ?? null,
+    }));
+    if (data.length) await plot('data_efficiency', dataEfficiencySpec(data, new Set(data.map((d) => d.model)).size, medians), 'data efficiency');
+    else skip('the data-efficiency plot', 'no dataset has a numeric zero-shot-equivalent shot count', 'data_efficiency.svg', 'data_efficiency.png');
+  } else skip('data efficiency', 'no fewshot results', 'data_efficiency.csv', 'data_efficiency.svg', 'data_efficiency.png');
+
+  // 4. zero-shot vs linear probe
+  md.push('## 4. Zero-shot vs fully supervised linear probe (Figure 5)', '');
+  if (all.zeroshot.length && all.linear_probe.length) {
+    const c = zeroshotVsLinearProbe(all.zeroshot, all.linear_probe, opts.baselineModel);
+    write('zeroshot_vs_linear_probe.csv', comparisonCsv(c));
+    notes(c);
+    for (const m of [...new Set(c.rows.map((r) => r.model as string))]) {
+      const mine = c.rows.filter((r) => r.model === m && r.delta != null);
+      const wins = mine.filter((r) => (r.delta as number) >= 0).length;
+      md.push(`- \`${m}\`: zero-shot matches or beats the probe on ${wins} of ${mine.length} datasets (mean delta ${f2(mine.length ? mine.reduce((a, r) => a + (r.delta as number), 0) / mine.length : null)} points).`);
+    }
+    md.push('', markdownTable(c.columns.filter((x) => x !== 'metric' && x !== 'zeroshot_prompts'), c.rows), '');
+    const data = c.rows.filter((r) => r.delta != null).map((r) => ({ model: r.model, dataset: r.dataset, delta: r.delta }));
+    if (data.length) {
+      const label = opts.baselineModel ? `\`${opts.baselineModel}\``.replace(/`/g, '') : "each model's own features";
+      await plot('zeroshot_vs_linear_probe', supervisedGapSpec(data, new Set(data.map((d) => d.model)).size, label), 'zero-shot minus linear probe');
+    } else skip('the zero-shot vs linear-probe plot', 'no dataset has both results', 'zeroshot_vs_linear_probe.svg', 'zeroshot_vs_linear_probe.png');
+  } else {
+    skip('zero-shot vs linear probe', `no ${all.zeroshot.length ? 'linear_probe' : 'zeroshot'} results`, 'zeroshot_vs_linear_probe.csv', 'zeroshot_vs_linear_probe.svg', 'zeroshot_vs_linear_probe.png');
+  }
+
+  // 5. model scaling
+  md.push('## 5. Model scaling (Figure 9)', '');
+  if (models.length >= 2 && (all.zeroshot.length || all.linear_probe.length)) {
+    const gflops = gflopsByModel(all, modelsTable);
+    const c = modelScaling(all, gflops);
+    write('model_scaling.csv', comparisonCsv(c));
+    notes(c);
+    md.push(markdownTable(c.columns, c.rows), '');
+    const data = c.rows
+      .filter((r) => r.gflops != null)
+      .flatMap((r) => [
+        { model: r.model, gflops: r.gflops, evaluation: 'zero-shot', accuracy: r.zeroshot_mean },
+        { model: r.model, gflops: r.gflops, evaluation: 'linear probe', accuracy: r.linear_probe_mean },
+      ])
+      .filter((d) => d.accuracy != null);
+    if (new Set(data.map((d) => d.model)).size >= 2) await plot('model_scaling', scalingSpec(data), 'model scaling');
+    else skip('the scaling plot', 'fewer than two models have GFLOPs per image (runs\' image_gflops or --models-table) and a mean accuracy', 'model_scaling.svg', 'model_scaling.png');
+  } else skip('model scaling', 'needs results of two or more models', 'model_scaling.csv', 'model_scaling.svg', 'model_scaling.png');
+
+  // 6. against the paper
+  md.push('## 6. Against the paper (Table 11)', '');
+  const ap = againstPaper(all.zeroshot, paper);
+  if (ap.rows.length) {
+    write('against_paper.csv', comparisonCsv(ap));
+    notes(ap);
+    const diffs = ap.rows.map((r) => Math.abs(r.diff as number));
+    md.push(`Mean absolute difference: ${f2(diffs.reduce((a, b) => a + b, 0) / diffs.length)} points over ${diffs.length} model × dataset pairs.`, '');
+    md.push(markdownTable(ap.columns.filter((x) => x !== 'split'), ap.rows), '');
+    md.push('Paper numbers: see `PAPER_TABLES_SOURCES.md` in the clip-bench package (src/report/) for their provenance.', '');
+  } else skip('against the paper', "no zero-shot ensemble result of a model named like one of the paper's (RN50, …, ViT-L/14@336px) on one of its datasets", 'against_paper.csv');
+
+  if (skipped.length) md.push('## Skipped', '', ...skipped.map((s) => `- ${s}`), '');
+  write('report.md', `${md.join('\n').replace(/\n{3,}/g, '\n\n').trimEnd()}\n`);
+  files.sort();
+  return { outDir, files, skipped };
+}
