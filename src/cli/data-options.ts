@@ -52,7 +52,10 @@ export interface OpenSplit {
 
 /** Resolve a dataset name and open one split, downloading it first if it is missing (and allowed). */
 export async function openSplit(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
-  const spec = getDataset(name, { classnamesFile: f.classnames });
+  // image folders and CSV manifests take their class names from the file; built-in datasets keep theirs
+  // (zero-shot applies --classnames to its prompts itself)
+  let spec = getDataset(name);
+  if (f.classnames && (spec.format === 'imagefolder' || spec.format === 'csv')) spec = getDataset(name, { classnamesFile: f.classnames });
   const root = f.datasetRoot ?? defaultDatasetRoot(spec.name);
   await ensureDataset(spec, root, split, {
     download: f.download,

@@ -4,11 +4,10 @@ import { DEFAULTS } from '../defaults.js';
 import { textEmbeddings } from '../cache/embeddings.js';
 import { defaultCacheDir } from '../cache/key.js';
 import { readClassNames } from '../data/classnames.js';
-import { paperPrompts } from '../data/prompts.js';
 import { UserError } from '../errors.js';
-import { loadTemplates, parsePromptModes } from '../eval/prompts.js';
+import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
-import { formatTable, writeResults, ZEROSHOT_COLUMNS, type RunEntry, type ZeroshotRow } from '../report/results.js';
+import { formatResultsTable, writeResults, type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { toolVersion } from '../version.js';
 import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
@@ -49,9 +48,7 @@ export function register(program: Command): void {
           if (classes.length !== split.source.classes.length) {
             throw new UserError(`--classnames ${f.classnames}: ${classes.length} names, but ${split.spec.name} has ${split.source.classes.length} classes`);
           }
-          // the paper lists several names for some classes (FER2013): use them all unless overridden
-          const synonyms = classnamesOverride ? undefined : paperPrompts(split.spec.name)?.synonyms;
-          const classNames = synonyms && synonyms.length === classes.length ? synonyms : classes.map((c) => [c]);
+          const classNames = classNamesForPrompts(split.spec.name, classes, classnamesOverride !== undefined);
           const images = await splitEmbeddings(model, split, f);
           const results = await runZeroshot(
             model,
@@ -96,7 +93,7 @@ export function register(program: Command): void {
     }
     writeResults(f.out, 'zeroshot', rows, runs);
     if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else process.stdout.write(formatTable(ZEROSHOT_COLUMNS, rows as unknown as Record<string, unknown>[]));
+    else process.stdout.write(formatResultsTable('zeroshot', rows));
     process.stderr.write(`results written to ${f.out}/zeroshot.csv and zeroshot.json\n`);
   });
 }

@@ -76,3 +76,9 @@ export function fillPrompts(classNames: string[][], templates: string[]): { text
   }
   return { texts, perClass };
 }
+
+/** Names per class: the paper lists several for some classes (FER2013), used unless the user gave names. */
+export function classNamesForPrompts(dataset: string, classes: string[], userGiven: boolean): string[][] {
+  const synonyms = userGiven ? undefined : paperPrompts(dataset)?.synonyms;
+  return synonyms && synonyms.length === classes.length ? synonyms : classes.map((c) => [c]);
+}

@@ -566,3 +566,10 @@ export function formatTable(columns: readonly string[], rows: readonly Record<st
     vals.map((v, j) => (right[j] ? v.padStart(widths[j]) : v.padEnd(widths[j]))).join('  ').trimEnd();
   return [line([...columns]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
 }
+
+/** A result table for the terminal: the table's columns, each cell formatted as in the CSV. */
+export function formatResultsTable<T extends TableName>(table: T, rows: readonly RowTypes[T][]): string {
+  const cols = COLUMNS[table];
+  const cells = rows.map((r) => Object.fromEntries(cols.map((c) => [c, formatCell(table, c, (r as unknown as Record<string, unknown>)[c])])));
+  return formatTable(cols, cells);
+}

@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { DEFAULTS } from '../defaults.js';
+import { UserError } from '../errors.js';
+import { textEmbeddings } from '../cache/embeddings.js';
+import { defaultCacheDir } from '../cache/key.js';
+import { fewshot, meanStd } from '../eval/fewshot.js';
+import { runZeroshot } from '../eval/run-zeroshot.js';
+import { classNamesForPrompts } from '../eval/prompts.js';
+import { zeroshotEquivalentShots, type ShotPoint } from '../report/efficiency.js';
+import { formatResultsTable, primaryValue, readResults, writeResults, type FewshotRow, type RunEntry } from '../report/results.js';
+import type { ClipModel } from '../model/types.js';
+import type { PrimaryMetric } from '../data/types.js';
+import type { Features } from '../eval/probe.js';
+import { toolVersion } from '../version.js';
+import { addDataOptions, type DataFlags } from './data-options.js';
+import { addModelOptions, openModelFromFlags, positiveInt, splitList, type ModelFlags } from './model-options.js';
+import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
+
+interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags {
+  dataset: string;
+  shots: string;
+  seeds: number;
+  oneShotC: number;
+  withZeroshot: boolean;
+  out: string;
+  json: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('fewshot')
+    .description('few-shot linear probes (k labelled images per class) and the zero-shot-equivalent number of shots (Figure 7)')
+    .option('--dataset <names>', 'comma-separated datasets', DEFAULTS.dataset)
+    .option('--shots <list>', 'comma-separated shots per class', '1,2,4,16')
+    .addOption(new Option('--seeds <n>', 'samples per shot count (mean and std are reported)').default(5).argParser(positiveInt('--seeds')))
+    .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(1).argParser(Number))
+    .option('--with-zeroshot', 'compute the zero-shot accuracy (ensemble prompts) from the same cache instead of reading zeroshot.json', false)
+    .option('--out <dir>', 'where fewshot.csv and fewshot.json go (zeroshot/linear-probe results are read from here too)', DEFAULTS.outDir)
+    .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
+  addModelOptions(cmd, { multiple: true });
+  addDataOptions(cmd);
+  addProbeOptions(cmd);
+  cmd.action(async (f: FewshotFlags) => {
+    const shots = [...new Set(splitList(f.shots).map((s) => positiveInt('--shots')(s)))].sort((a, b) => a - b);
+    if (!(f.oneShotC > 0)) throw new UserError(`--one-shot-C ${f.oneShotC}: expected a positive number`);
+    const rows: FewshotRow[] = [];
+    const runs: RunEntry[] = [];
+    for (const modelSpec of splitList(f.model)) {
+      const model = await openModelFromFlags(modelSpec, f, !f.withZeroshot);
+      try {
+        for (const dataset of splitList(f.dataset)) {
+          const train = await splitFeatures(model, dataset, f.trainSplit, f);
+          const test = await splitFeatures(model, dataset, f.testSplit, f);
+          const spec = train.split.spec;
+          const classes = train.split.source.classes;
+          process.stderr.write(`few-shot: ${modelSpec} on ${spec.name}, ${shots.join('/')} shots x ${f.seeds} seeds\n`);
+          const points = await fewshot(train.features, test.features, {
+            shots,
+            seeds: f.seeds,
+            baseSeed: f.seed,
+            nClasses: classes.length,
+            classNames: classes,
+            primaryMetric: spec.primaryMetric,
+            solver: f.solver,
+            transform: f.features,
+            oneShotC: f.oneShotC,
+            threads: f.threads,
+            onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
+          });
+          const zeroshot = f.withZeroshot
+            ? await computeZeroshot(model, test.features, classes, spec.name, spec.templates, spec.primaryMetric, f)
+            : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit);
+          const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
+          const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name);
+          const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
+          if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
+          const equivalent = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
+          for (const p of points) {
+            const top1 = meanStd(p.top1);
+            const mpc = meanStd(p.meanPerClass);
+            rows.push({
+              model: modelSpec,
+              dataset: spec.name,
+              shots: p.shots,
+              seeds: f.seeds,
+              top1_mean: top1.mean,
+              top1_std: top1.std,
+              mean_per_class_mean: mpc.mean,
+              mean_per_class_std: mpc.std,
+              primary_metric: spec.primaryMetric,
+              zeroshot_top1: zeroshot,
+              zeroshot_equivalent_shots: equivalent,
+            });
+          }
+          const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype };
+          runs.push({
+            model: modelSpec,
+            dataset: spec.name,
+            tool_version: toolVersion(),
+            model_identity: model.identity,
+            dataset_fingerprint: train.split.source.fingerprint,
+            n_classes: classes.length,
+            class_names: classes,
+            chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
+            zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
+            linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
+            config,
+            config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+            timestamp: new Date().toISOString(),
+          });
+        }
+      } finally {
+        await model.close();
+      }
+    }
+    writeResults(f.out, 'fewshot', rows, runs);
+    if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else process.stdout.write(formatResultsTable('fewshot', rows));
+    process.stderr.write(`results written to ${f.out}/fewshot.csv and fewshot.json\n`);
+  });
+}
+
+/** The zero-shot primary metric of a previous `clip-bench zeroshot` run (ensemble prompts preferred), or null. */
+function storedZeroshot(out: string, model: string, dataset: string, split: string): number | null {
+  const rows = readResults(out, 'zeroshot')?.rows.filter((r) => r.model === model && r.dataset === dataset && r.split === split) ?? [];
+  const row = rows.find((r) => r.prompts === 'ensemble') ?? rows.find((r) => r.prompts === 'single') ?? rows[0];
+  return row ? primaryValue('zeroshot', row) : null;
+}
+
+async function computeZeroshot(
+  model: ClipModel,
+  test: Features,
+  classes: string[],
+  dataset: string,
+  templates: string[],
+  primaryMetric: PrimaryMetric,
+  f: FewshotFlags,
+): Promise<number> {
+  const classNames = classNamesForPrompts(dataset, classes, false);
+  const [r] = await runZeroshot(
+    model,
+    { embeddings: test.X, labels: test.y, n: test.n, dim: test.dim, skipped: 0, dir: '', hit: true },
+    { modes: ['ensemble'], classNames, datasetTemplates: templates, primaryMetric },
+    (m, texts) => textEmbeddings(m, texts, f.cacheDir ?? defaultCacheDir()),
+  );
+  return primaryMetric === 'accuracy' ? r.metrics.top1 : r.metrics.meanPerClass;
+}

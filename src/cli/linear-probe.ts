@@ -1,0 +1,98 @@
+import { createHash } from 'node:crypto';
+import { Option, type Command } from 'commander';
+import { DEFAULTS } from '../defaults.js';
+import { linearProbe } from '../eval/linear-probe.js';
+import { formatResultsTable, writeResults, type LinearProbeRow, type RunEntry } from '../report/results.js';
+import { toolVersion } from '../version.js';
+import { addDataOptions, type DataFlags } from './data-options.js';
+import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
+import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
+import { UserError } from '../errors.js';
+
+interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags {
+  dataset: string;
+  valSplit?: string;
+  valFraction: number;
+  out: string;
+  json: boolean;
+}
+
+export function register(program: Command): void {
+  const cmd = program
+    .command('linear-probe')
+    .description("the paper's linear probe (Appendix A.3): L2 logistic regression on frozen image embeddings, C chosen on validation")
+    .option('--dataset <names>', 'comma-separated datasets', DEFAULTS.dataset)
+    .option('--val-split <split>', "the dataset's own validation split (default: hold out part of train)")
+    .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(0.2).argParser(Number))
+    .option('--out <dir>', 'where linear_probe.csv and linear_probe.json go', DEFAULTS.outDir)
+    .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
+  addModelOptions(cmd, { multiple: true });
+  addDataOptions(cmd);
+  addProbeOptions(cmd);
+  cmd.action(async (f: LinearProbeFlags) => {
+    if (!(f.valFraction > 0 && f.valFraction < 1)) throw new UserError(`--val-fraction ${f.valFraction}: expected a number between 0 and 1`);
+    const rows: LinearProbeRow[] = [];
+    const runs: RunEntry[] = [];
+    for (const modelSpec of splitList(f.model)) {
+      // any ONNX image tower can be probed: a text tower is not needed
+      const model = await openModelFromFlags(modelSpec, f, true);
+      try {
+        for (const dataset of splitList(f.dataset)) {
+          const train = await splitFeatures(model, dataset, f.trainSplit, f);
+          const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
+          const test = await splitFeatures(model, dataset, f.testSplit, f);
+          const spec = train.split.spec;
+          const nClasses = train.split.source.classes.length;
+          const started = performance.now();
+          process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes)\n`);
+          const r = await linearProbe(train.features, val?.features ?? null, test.features, {
+            solver: f.solver,
+            nClasses,
+            primaryMetric: spec.primaryMetric,
+            transform: f.features,
+            valFraction: f.valFraction,
+            seed: f.seed,
+            threads: f.threads,
+            onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
+          });
+          const seconds = (performance.now() - started) / 1000;
+          rows.push({
+            model: modelSpec,
+            dataset: spec.name,
+            n_train: r.nTrain,
+            n_val: r.nVal,
+            n_test: r.nTest,
+            C: r.C,
+            top1: r.metrics.top1,
+            top5: r.metrics.top5,
+            mean_per_class: r.metrics.meanPerClass,
+            primary_metric: spec.primaryMetric,
+            solver: f.solver,
+            seconds,
+          });
+          const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype };
+          runs.push({
+            model: modelSpec,
+            dataset: spec.name,
+            tool_version: toolVersion(),
+            model_identity: model.identity,
+            dataset_fingerprint: train.split.source.fingerprint,
+            n_classes: nClasses,
+            class_names: train.split.source.classes,
+            c_search: r.tried,
+            config,
+            config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+            skipped_images: train.skipped + (val?.skipped ?? 0) + test.skipped,
+            timestamp: new Date().toISOString(),
+          });
+        }
+      } finally {
+        await model.close();
+      }
+    }
+    writeResults(f.out, 'linear_probe', rows, runs);
+    if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+    else process.stdout.write(formatResultsTable('linear_probe', rows));
+    process.stderr.write(`results written to ${f.out}/linear_probe.csv and linear_probe.json\n`);
+  });
+}

@@ -1,0 +1,142 @@
+import { classificationMetrics, type Metrics } from './metrics.js';
+import { fitLogReg, predictScores, type LogRegModel } from './logreg.js';
+import { fitMljs } from './logreg-mljs.js';
+import type { PrimaryMetric } from '../data/types.js';
+
+/** Labelled features: X [n, dim] row-major, y [n]. */
+export interface Features {
+  X: Float32Array;
+  y: Int32Array;
+  n: number;
+  dim: number;
+}
+
+export type Solver = 'lbfgs' | 'mljs';
+export type FeatureTransform = 'none' | 'standardize' | 'l2';
+
+export interface ProbeOptions {
+  solver: Solver;
+  nClasses: number;
+  primaryMetric: PrimaryMetric;
+  maxIter?: number;
+  threads?: number;
+  onFit?: (C: number, score: number) => void;
+}
+
+/** The paper's (Appendix A.3) starting grid: C in {1e-6, 1e-4, ..., 1e6}. */
+export const C_GRID_LOG10 = [-6, -4, -2, 0, 2, 4, 6];
+/** The search stops at 8 steps per decade. */
+export const C_RESOLUTION_LOG10 = 1 / 8;
+
+export function primaryOf(m: Metrics, metric: PrimaryMetric): number {
+  return metric === 'accuracy' ? m.top1 : m.meanPerClass;
+}
+
+/** Fit one classifier with the chosen solver. */
+export async function fitClassifier(train: Features, C: number, opts: ProbeOptions, warmStart?: LogRegModel): Promise<LogRegModel> {
+  if (opts.solver === 'mljs') return fitMljs(train.X, train.y, train.n, train.dim, opts.nClasses);
+  return fitLogReg(train.X, train.y, train.n, train.dim, opts.nClasses, { C, maxIter: opts.maxIter ?? 1000, threads: opts.threads, warmStart });
+}
+
+export function evaluate(model: LogRegModel, test: Features, nClasses: number): Metrics {
+  return classificationMetrics(predictScores(model, test.X, test.n), test.y, test.n, nClasses);
+}
+
+/**
+ * The paper's parametric search for C (Appendix A.3): score the starting grid, then repeatedly halve the step
+ * (in log10 C) and try both neighbours of the best value, until the step is 1/8 decade. Ties go to the smaller C
+ * (stronger regularisation), so the result is deterministic. `score` is called once per distinct C.
+ */
+export async function parametricSearch(score: (C: number) => Promise<number>): Promise<{ C: number; score: number; tried: { C: number; score: number }[] }> {
+  const scores = new Map<number, number>();
+  const tryLog = async (l: number): Promise<number> => {
+    const key = Math.round(l * 1e6) / 1e6;
+    let s = scores.get(key);
+    if (s === undefined) scores.set(key, (s = await score(10 ** key)));
+    return s;
+  };
+  const better = (a: number, sa: number, b: number, sb: number) => sa > sb || (sa === sb && a < b);
+  let best = C_GRID_LOG10[0];
+  let bestScore = -Infinity;
+  for (const l of C_GRID_LOG10) {
+    const s = await tryLog(l);
+    if (better(l, s, best, bestScore)) [best, bestScore] = [l, s];
+  }
+  for (let step = (C_GRID_LOG10[1] - C_GRID_LOG10[0]) / 2; step >= C_RESOLUTION_LOG10; step /= 2) {
+    const centre = best;
+    for (const l of [centre - step, centre + step]) {
+      const s = await tryLog(l);
+      if (better(l, s, best, bestScore)) [best, bestScore] = [l, s];
+    }
+  }
+  const tried = [...scores.entries()].sort((a, b) => a[0] - b[0]).map(([l, sc]) => ({ C: 10 ** l, score: sc }));
+  return { C: 10 ** best, score: bestScore, tried };
+}
+
+/** Choose C on a validation split; each fit warm-starts from the solution at the nearest C already fitted. */
+export async function searchCOnValidation(train: Features, val: Features, opts: ProbeOptions): Promise<{ C: number; score: number; tried: { C: number; score: number }[] }> {
+  const fitted: { log: number; model: LogRegModel }[] = [];
+  return parametricSearch(async (C) => {
+    const l = Math.log10(C);
+    const nearest = [...fitted].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
+    const model = await fitClassifier(train, C, opts, nearest?.model);
+    fitted.push({ log: l, model });
+    const s = primaryOf(evaluate(model, val, opts.nClasses), opts.primaryMetric);
+    opts.onFit?.(C, s);
+    return s;
+  });
+}
+
+/** Concatenate two feature sets (train + validation for the final fit). */
+export function concatFeatures(a: Features, b: Features): Features {
+  const X = new Float32Array((a.n + b.n) * a.dim);
+  X.set(a.X.subarray(0, a.n * a.dim));
+  X.set(b.X.subarray(0, b.n * b.dim), a.n * a.dim);
+  const y = new Int32Array(a.n + b.n);
+  y.set(a.y.subarray(0, a.n));
+  y.set(b.y.subarray(0, b.n), a.n);
+  return { X, y, n: a.n + b.n, dim: a.dim };
+}
+
+/** Rows `idx` of a feature set. */
+export function selectRows(f: Features, idx: ArrayLike<number>): Features {
+  const X = new Float32Array(idx.length * f.dim);
+  const y = new Int32Array(idx.length);
+  for (let k = 0; k < idx.length; k++) {
+    const i = idx[k];
+    X.set(f.X.subarray(i * f.dim, (i + 1) * f.dim), k * f.dim);
+    y[k] = f.y[i];
+  }
+  return { X, y, n: idx.length, dim: f.dim };
+}
+
+/**
+ * A feature transform fitted on training rows only and applied to every split: 'standardize' (per-dimension
+ * mean 0, std 1), 'l2' (unit-norm rows), or 'none' (the embeddings as the model outputs them, as the paper did).
+ */
+export function fitTransform(kind: FeatureTransform, train: Features): (f: Features) => Features {
+  if (kind === 'none') return (f) => f;
+  if (kind === 'l2') {
+    return (f) => {
+      const X = new Float32Array(f.n * f.dim);
+      for (let i = 0; i < f.n; i++) {
+        let ss = 0;
+        for (let j = 0; j < f.dim; j++) ss += f.X[i * f.dim + j] ** 2;
+        const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
+        for (let j = 0; j < f.dim; j++) X[i * f.dim + j] = f.X[i * f.dim + j] * inv;
+      }
+      return { ...f, X };
+    };
+  }
+  const mean = new Float64Array(train.dim);
+  const sq = new Float64Array(train.dim);
+  for (let i = 0; i < train.n; i++) for (let j = 0; j < train.dim; j++) mean[j] += train.X[i * train.dim + j];
+  for (let j = 0; j < train.dim; j++) mean[j] /= train.n;
+  for (let i = 0; i < train.n; i++) for (let j = 0; j < train.dim; j++) sq[j] += (train.X[i * train.dim + j] - mean[j]) ** 2;
+  const inv = Float64Array.from(sq, (s) => (s > 0 ? 1 / Math.sqrt(s / train.n) : 1));
+  return (f) => {
+    const X = new Float32Array(f.n * f.dim);
+    for (let i = 0; i < f.n; i++) for (let j = 0; j < f.dim; j++) X[i * f.dim + j] = (f.X[i * f.dim + j] - mean[j]) * inv[j];
+    return { ...f, X };
+  };
+}
