@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { ClipTokenizer } from '../model/tokenizer.js';
-import { readModelDir } from '../model/model-dir.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { DEFAULTS } from '../defaults.js';
 
@@ -13,10 +12,7 @@ export function register(program: Command): void {
     .option('--dtype <dtype>', 'ONNX variant (only used to locate the model)', DEFAULTS.dtype)
     .action(async (texts: string[], f: { model: string; dtype: string }) => {
       const dir = await resolveModelDir(f.model, { dtype: f.dtype });
-      const files = readModelDir(dir, f.dtype);
-      const tokenizer = files.tokenizerFile!.endsWith('.json')
-        ? ClipTokenizer.fromTokenizerJson(files.tokenizerFile!)
-        : ClipTokenizer.fromBpeFile(files.tokenizerFile!);
+      const tokenizer = ClipTokenizer.fromModelDir(dir);
       const { ids, contextLength } = tokenizer.tokenize(texts);
       const rows = texts.map((_, i) => Array.from(ids.subarray(i * contextLength, (i + 1) * contextLength), Number));
       process.stdout.write(`[\n${rows.map((r) => `  ${JSON.stringify(r)}`).join(',\n')}\n]\n`);

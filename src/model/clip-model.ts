@@ -73,9 +73,7 @@ export class OnnxClipModel implements ClipModel {
     }
     const textOnnx = this.files.textOnnx;
     this.textSession ??= createSession(textOnnx, this.options);
-    this.tokenizer ??= this.files.tokenizerFile.endsWith('.json')
-      ? ClipTokenizer.fromTokenizerJson(this.files.tokenizerFile)
-      : ClipTokenizer.fromBpeFile(this.files.tokenizerFile);
+    this.tokenizer ??= ClipTokenizer.fromModelDir(this.files.dir);
     const session = await this.textSession;
     const outputName = pickOutput(session, ['text_embeds', 'sentence_embedding', 'pooler_output', 'output']);
     const chunks: Float32Array[] = [];

@@ -103,6 +103,11 @@ async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOpt
     etag ??= cleanEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
     if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
       await res.body?.cancel();
+      // a redirect to storage names the blob (X-Linked-Etag): a cached blob needs no download
+      if (commit && etag && existsSync(path.join(repoDir, 'blobs', etag))) {
+        linkSnapshot(repoDir, commit, file, etag);
+        return commit;
+      }
       url = new URL(res.headers.get('location')!, url).toString();
       continue;
     }

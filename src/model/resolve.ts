@@ -32,6 +32,10 @@ export interface ResolveOptions {
 export async function resolveModelDir(spec: string, opts: ResolveOptions): Promise<string> {
   if (spec === BUILTIN_MODEL) return builtinModelDir();
   if (existsSync(spec)) return path.resolve(spec);
+  // a name shaped like the paper's (ViT-B/32, RN50) that is not an alias is a typo, not a hub repository
+  if (!MODEL_ALIASES[spec] && /^(ViT-|RN\d)/i.test(spec)) {
+    throw new UserError(`--model ${spec}: unknown model alias (known: ${Object.keys(MODEL_ALIASES).join(', ')})`);
+  }
   const hubSpec = MODEL_ALIASES[spec] ?? spec;
   const ref = parseHubId(hubSpec);
   if (!ref || spec.startsWith('.') || spec.startsWith('/')) {
