@@ -9,7 +9,6 @@ export interface EmbedImagesOptions {
   skipBadImages: boolean;
   /** batches queued at the inference worker while the next one is prepared */
   inFlight?: number;
-  onProgress?: (imagesDone: number) => void;
 }
 
 /**
@@ -28,7 +27,6 @@ export async function embedImages(
   const inFlight = Math.max(1, opts.inFlight ?? 2);
   const queue: Promise<void>[] = [];
   let delivered = Promise.resolve();
-  let done = 0;
 
   for (let start = 0; start < indices.length; start += opts.batchSize) {
     const n = Math.min(opts.batchSize, indices.length - start);
@@ -42,8 +40,6 @@ export async function embedImages(
       for (const b of bad) emb.fill(Number.NaN, b * dim, (b + 1) * dim);
       // rows reach the sink in order, whatever order the batches finish in
       await (delivered = delivered.then(() => sink(batchStart, emb, n)));
-      done += n;
-      opts.onProgress?.(done);
     });
     // mark as handled now; the rejection still surfaces where the batch is awaited below
     finished.catch(() => {});
@@ -71,8 +67,8 @@ async function prepareBatch(
     Array.from({ length: n }, (_, b) =>
       source.load(indices[start + b]).catch((e: unknown) => {
         if (!skipBadImages) {
-          if (e instanceof UserError) throw e;
-          throw new UserError(`cannot read image ${source.describe(indices[start + b])}: ${(e as Error).message} (use --skip-bad-images to skip it)`);
+          const what = e instanceof UserError ? e.message : `cannot read image ${source.describe(indices[start + b])}: ${(e as Error).message}`;
+          throw new UserError(`${what} (--skip-bad-images skips unreadable images)`);
         }
         bad.push(b);
         return null;

@@ -62,31 +62,49 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
   const skipped: SkippedImage[] = [];
   try {
     if (!writer.complete) {
-      const bar = req.progress ? startBar(indices.length, writer.doneRows) : null;
+      // a bar on a terminal; start and end lines in logs
+      const bar = req.progress && process.stderr.isTTY ? startBar(indices.length, writer.doneRows) : null;
+      const started = performance.now();
+      const cachedRows = writer.doneRows;
+      if (req.progress && !bar) {
+        const resume = cachedRows > 0 ? ` (resuming: ${cachedRows} cached)` : '';
+        process.stderr.write(`embedding ${indices.length} images of ${req.dataset}/${req.split} with ${req.model.name}${resume}\n`);
+      }
       try {
-        for (const range of writer.pendingChunks()) {
-          const rows = indices.subarray(range.start, range.end);
-          const chunk = new Float32Array((range.end - range.start) * dim);
-          await embedImages(
-            req.model,
-            req.source,
-            rows,
-            { batchSize: req.batchSize, skipBadImages: req.skipBadImages, onProgress: () => {} },
-            async (first, emb, n) => {
-              chunk.set(emb, first * dim);
-              for (let r = 0; r < n; r++) {
-                if (Number.isNaN(emb[r * dim])) {
-                  const index = rows[first + r];
-                  skipped.push({ index, source: req.source.describe(index) });
-                }
+        // one pipeline over every pending chunk, so batches stay in flight across chunk boundaries
+        const chunks = writer.pendingChunks();
+        const rows = Int32Array.from(chunks.flatMap((c) => Array.from(indices.subarray(c.start, c.end))));
+        let chunkIndex = 0;
+        let filled = 0;
+        let buffer = new Float32Array((chunks[0]?.end - chunks[0]?.start || 0) * dim);
+        await embedImages(
+          req.model,
+          req.source,
+          rows,
+          { batchSize: req.batchSize, skipBadImages: req.skipBadImages },
+          async (first, emb, n) => {
+            for (let r = 0; r < n; r++) {
+              const row = emb.subarray(r * dim, (r + 1) * dim);
+              if (Number.isNaN(row[0])) skipped.push({ index: rows[first + r], source: req.source.describe(rows[first + r]) });
+              buffer.set(row, filled * dim);
+              if (++filled * dim === buffer.length) {
+                await writer.writeChunk(chunks[chunkIndex].start, buffer);
+                chunkIndex++;
+                filled = 0;
+                const next = chunks[chunkIndex];
+                buffer = new Float32Array(next ? (next.end - next.start) * dim : 0);
               }
-              bar?.increment(n);
-            },
-          );
-          await writer.writeChunk(range.start, chunk);
-        }
+            }
+            bar?.increment(n);
+          },
+        );
       } finally {
         bar?.stop();
+      }
+      if (req.progress && !bar) {
+        const secs = (performance.now() - started) / 1000;
+        const computed = indices.length - cachedRows;
+        process.stderr.write(`embedded ${computed} images in ${secs.toFixed(1)} s (${(computed / secs).toFixed(1)} img/s)\n`);
       }
       if (skipped.length > 0) warn(`skipped ${skipped.length} unreadable image(s), e.g. ${skipped[0].source}`);
       await writer.finish(labels, { skipped });

@@ -80,6 +80,6 @@ export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFla
     cacheDir: f.cacheDir ?? defaultCacheDir(),
     batchSize: f.batchSize,
     skipBadImages: f.skipBadImages,
-    progress: f.progress && process.stderr.isTTY === true,
+    progress: f.progress,
   });
 }

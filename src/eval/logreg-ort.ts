@@ -12,7 +12,9 @@
  *   lp  = LS[i, y_i]                 (log p(y_i | x_i), GatherElements, [n, 1])
  * The per-sample log-likelihoods come back in float32 and are summed here in
  * float64 in a fixed order, so the objective value is accurate enough for the
- * line search. X and Y are wrapped once as input tensors and reused by every run.
+ * line search. X and Y are wrapped once as input tensors and reused by every run
+ * (onnxruntime-node does not copy input buffers: a Shape-only graph fed the
+ * 100 MB X of the 50000×512 benchmark runs in ~0.1 ms).
  *
  * Determinism: MLAS partitions GEMMs and ORT partitions reductions statically by
  * the thread count, so with a fixed `threads` the results are bit-reproducible

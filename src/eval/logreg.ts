@@ -22,8 +22,11 @@
  * Backends for the data term (the two GEMMs per evaluation dominate the cost):
  *  - 'ort': onnxruntime-node / MLAS SGEMM on `threads` threads from an in-memory
  *    ONNX graph (logreg-ort.ts). Float32 matrices; the loss is summed in float64.
- *    ~0.24 s per evaluation at 50000×512×100 on 2 cores, vs ~8.6 s for the
- *    single-threaded JS kernels (≈1.2 GFLOP/s).
+ *    Measured at 50000×512×100 on the 2-core AMD EPYC dev box (shared, noisy):
+ *    ~0.25–0.3 s per evaluation (the two GEMMs ≈ 0.24 s, ≈ 43 GFLOP/s), vs
+ *    ≈ 8.6 s per evaluation for the single-threaded JS kernels (≈ 1.2 GFLOP/s;
+ *    worker_threads would at best halve that on 2 cores — 15–30× slower, so not
+ *    built). scikit-learn (float64 OpenBLAS, 2 threads) ≈ 0.4–0.6 s per evaluation.
  *  - 'js': single-threaded float64-accumulating JS kernels (matmul.ts): exact
  *    enough to converge to sklearn's gtol on small problems, no native code.
  *  - 'auto' (default): 'js' when n·dim·nClasses <= 4e6, else 'ort'.
