@@ -69,7 +69,7 @@ export async function crossValidatedC(sample: Features, k: number, opts: Fewshot
     let sum = 0;
     for (const [tr, va] of splits) {
       const t = fitTransform(opts.transform, tr);
-      sum += primaryOf(evaluate(await fitClassifier(t(tr), C, probe), t(va), opts.nClasses), opts.primaryMetric);
+      sum += primaryOf(await evaluate(await fitClassifier(t(tr), C, probe), t(va), opts.nClasses, opts.threads), opts.primaryMetric);
     }
     return sum / folds;
   });
@@ -86,7 +86,7 @@ export async function fewshot(train: Features, test: Features, opts: FewshotOpti
       const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads };
       const C = opts.solver === 'mljs' ? null : k >= 2 ? await crossValidatedC(sample, k, opts) : opts.oneShotC;
       const t = fitTransform(opts.transform, sample);
-      const m = evaluate(await fitClassifier(t(sample), C ?? 1, probe), t(test), opts.nClasses);
+      const m = await evaluate(await fitClassifier(t(sample), C ?? 1, probe), t(test), opts.nClasses, opts.threads);
       point.top1.push(m.top1);
       point.meanPerClass.push(m.meanPerClass);
       point.C.push(C);

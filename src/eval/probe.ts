@@ -1,5 +1,5 @@
 import { classificationMetrics, type Metrics } from './metrics.js';
-import { fitLogReg, predictScores, type LogRegModel } from './logreg.js';
+import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
 import { fitMljs } from './logreg-mljs.js';
 import type { PrimaryMetric } from '../data/types.js';
 
@@ -34,12 +34,20 @@ export function primaryOf(m: Metrics, metric: PrimaryMetric): number {
 
 /** Fit one classifier with the chosen solver. */
 export async function fitClassifier(train: Features, C: number, opts: ProbeOptions, warmStart?: LogRegModel): Promise<LogRegModel> {
-  if (opts.solver === 'mljs') return fitMljs(train.X, train.y, train.n, train.dim, opts.nClasses);
+  // ml-logistic-regression's default of 50,000 steps per class takes hours on real sizes
+  if (opts.solver === 'mljs') return fitMljs(train.X, train.y, train.n, train.dim, opts.nClasses, { numSteps: MLJS_STEPS, learningRate: MLJS_LEARNING_RATE });
   return fitLogReg(train.X, train.y, train.n, train.dim, opts.nClasses, { C, maxIter: opts.maxIter ?? 1000, threads: opts.threads, warmStart });
 }
 
-export function evaluate(model: LogRegModel, test: Features, nClasses: number): Metrics {
-  return classificationMetrics(predictScores(model, test.X, test.n), test.y, test.n, nClasses);
+/** Gradient-ascent steps and step size for --solver mljs (measured in the README). */
+export const MLJS_STEPS = 300;
+export const MLJS_LEARNING_RATE = 1e-4;
+
+/** Metrics of a classifier on labelled features (large sets go through onnxruntime's GEMM). */
+export async function evaluate(model: LogRegModel, test: Features, nClasses: number, threads?: number): Promise<Metrics> {
+  const big = test.n * test.dim * nClasses > 4e6;
+  const scores = big ? await predictScoresAsync(model, test.X, test.n, threads) : predictScores(model, test.X, test.n);
+  return classificationMetrics(scores, test.y, test.n, nClasses);
 }
 
 /**
@@ -81,7 +89,7 @@ export async function searchCOnValidation(train: Features, val: Features, opts: 
     const nearest = [...fitted].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
     const model = await fitClassifier(train, C, opts, nearest?.model);
     fitted.push({ log: l, model });
-    const s = primaryOf(evaluate(model, val, opts.nClasses), opts.primaryMetric);
+    const s = primaryOf(await evaluate(model, val, opts.nClasses, opts.threads), opts.primaryMetric);
     opts.onFit?.(C, s);
     return s;
   });
