@@ -72,7 +72,8 @@ export async function parametricSearch(score: (C: number) => Promise<number>): P
   }
   for (let step = (C_GRID_LOG10[1] - C_GRID_LOG10[0]) / 2; step >= C_RESOLUTION_LOG10; step /= 2) {
     const centre = best;
-    for (const l of [centre - step, centre + step]) {
+    // the search stays inside the starting grid's range
+    for (const l of [centre - step, centre + step].filter((x) => x >= C_GRID_LOG10[0] && x <= C_GRID_LOG10[C_GRID_LOG10.length - 1])) {
       const s = await tryLog(l);
       if (better(l, s, best, bestScore)) [best, bestScore] = [l, s];
     }
