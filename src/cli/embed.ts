@@ -17,7 +17,7 @@ export function register(program: Command): void {
   addModelOptions(cmd);
   addDataOptions(cmd);
   cmd.action(async (f: EmbedFlags) => {
-    const model = await openModelFromFlags(f.model, f);
+    const model = await openModelFromFlags(f.model, f, true);
     try {
       const split = await openSplit(f.dataset, f.split, f);
       const started = performance.now();

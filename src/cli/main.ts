@@ -11,7 +11,7 @@ export async function main(argv: string[]): Promise<void> {
     .option('--verbose', 'print stack traces for errors')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerCommands(program);
+  await registerCommands(program, argv);
   try {
     await program.parseAsync(argv);
   } catch (err) {
