@@ -4,6 +4,7 @@ import { DEFAULTS } from '../defaults.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { formatResultsTable, writeResults, type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { toolVersion } from '../version.js';
+import { modelImageGflops } from '../model/flops.js';
 import { addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
@@ -76,6 +77,7 @@ export function register(program: Command): void {
             dataset: spec.name,
             tool_version: toolVersion(),
             model_identity: model.identity,
+            image_gflops: modelImageGflops(model.files.dir),
             dataset_fingerprint: train.split.source.fingerprint,
             n_classes: nClasses,
             class_names: train.split.source.classes,

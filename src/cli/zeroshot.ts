@@ -9,6 +9,7 @@ import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/p
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { formatResultsTable, writeResults, type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { toolVersion } from '../version.js';
+import { modelImageGflops } from '../model/flops.js';
 import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
 
@@ -78,6 +79,7 @@ export function register(program: Command): void {
             split: f.split,
             tool_version: toolVersion(),
             model_identity: model.identity,
+            image_gflops: modelImageGflops(model.files.dir),
             dataset_fingerprint: split.source.fingerprint,
             templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
             class_names: classNames,

@@ -156,27 +156,7 @@ function resample(
     }
     const stride = rw * nb;
     const tmp = buffer(1, (ry1 - ry0) * stride);
-    let o = 0;
-    for (let y = ry0; y < ry1; y++) {
-      const row = y * w * nb;
-      for (let xx = x0; xx < x1; xx++) {
-        const n = bounds[2 * xx + 1];
-        const kb = xx * ksize;
-        // all channels in one sweep over the taps (nb is fixed per image, so the branches predict)
-        let s0 = HALF, s1 = HALF, s2 = HALF, s3 = HALF;
-        for (let i = 0, p = row + bounds[2 * xx] * nb; i < n; i++, p += nb) {
-          const kv = k[kb + i];
-          s0 += src[p] * kv;
-          if (nb > 1) s1 += src[p + 1] * kv;
-          if (nb > 2) s2 += src[p + 2] * kv;
-          if (nb > 3) s3 += src[p + 3] * kv;
-        }
-        tmp[o++] = s0 >> PRECISION_BITS;
-        if (nb > 1) tmp[o++] = s1 >> PRECISION_BITS;
-        if (nb > 2) tmp[o++] = s2 >> PRECISION_BITS;
-        if (nb > 3) tmp[o++] = s3 >> PRECISION_BITS;
-      }
-    }
+    horizontal(src, w * nb, tmp, stride, ry0, ry1, x0, x1, nb, bounds, k, ksize);
     view = { buf: tmp, base: -ry0 * stride, stride };
   }
   if (!vc) return { buf: view.buf, base: view.base + y0 * view.stride, stride: view.stride };
@@ -184,20 +164,82 @@ function resample(
   const { buf, base, stride } = view;
   const len = rw * nb;
   const dst = buffer(2, (y1 - y0) * len);
-  // accumulate whole rows: sequential memory access (same integer sums as Pillow's per-pixel loop)
-  const acc = accumulator(len);
+  // per output sample, the taps summed in a register (int32, as Pillow); the few rows read stay in L1
   for (let yy = y0; yy < y1; yy++) {
     const n = bounds[2 * yy + 1];
     const kb = yy * ksize;
-    acc.fill(HALF, 0, len);
-    for (let j = 0, p = base + bounds[2 * yy] * stride; j < n; j++, p += stride) {
-      const kv = k[kb + j];
-      for (let i = 0; i < len; i++) acc[i] += buf[p + i] * kv;
-    }
+    const p0 = base + bounds[2 * yy] * stride;
     const o = (yy - y0) * len;
-    for (let i = 0; i < len; i++) dst[o + i] = acc[i] >> PRECISION_BITS;
+    for (let i = 0; i < len; i++) {
+      let s = HALF;
+      for (let j = 0, p = p0 + i; j < n; j++, p += stride) s = (s + Math.imul(buf[p], k[kb + j])) | 0;
+      dst[o + i] = s >> PRECISION_BITS;
+    }
   }
   return { buf: dst, base: 0, stride: len };
+}
+
+/**
+ * Pillow's horizontal pass over source rows ry0..ry1, output columns x0..x1, into tmp (row stride `stride`).
+ * One loop per channel count keeps the tap loop free of branches; int32 arithmetic as in Pillow.
+ */
+function horizontal(
+  src: Bytes, rowLen: number, tmp: Bytes, stride: number, ry0: number, ry1: number, x0: number, x1: number,
+  nb: number, bounds: Int32Array, k: Int32Array, ksize: number,
+): void {
+  let o = 0;
+  if (nb === 3) {
+    for (let y = ry0; y < ry1; y++) {
+      const row = y * rowLen;
+      for (let xx = x0; xx < x1; xx++) {
+        const n = bounds[2 * xx + 1];
+        const kb = xx * ksize;
+        let s0 = HALF, s1 = HALF, s2 = HALF;
+        for (let i = 0, p = row + bounds[2 * xx] * 3; i < n; i++, p += 3) {
+          const kv = k[kb + i];
+          s0 = (s0 + Math.imul(src[p], kv)) | 0;
+          s1 = (s1 + Math.imul(src[p + 1], kv)) | 0;
+          s2 = (s2 + Math.imul(src[p + 2], kv)) | 0;
+        }
+        tmp[o] = s0 >> PRECISION_BITS;
+        tmp[o + 1] = s1 >> PRECISION_BITS;
+        tmp[o + 2] = s2 >> PRECISION_BITS;
+        o += 3;
+      }
+    }
+  } else if (nb === 1) {
+    for (let y = ry0; y < ry1; y++) {
+      const row = y * rowLen;
+      for (let xx = x0; xx < x1; xx++) {
+        const n = bounds[2 * xx + 1];
+        const kb = xx * ksize;
+        let s0 = HALF;
+        for (let i = 0, p = row + bounds[2 * xx]; i < n; i++, p++) s0 = (s0 + Math.imul(src[p], k[kb + i])) | 0;
+        tmp[o++] = s0 >> PRECISION_BITS;
+      }
+    }
+  } else {
+    for (let y = ry0; y < ry1; y++) {
+      const row = y * rowLen;
+      for (let xx = x0; xx < x1; xx++) {
+        const n = bounds[2 * xx + 1];
+        const kb = xx * ksize;
+        let s0 = HALF, s1 = HALF, s2 = HALF, s3 = HALF;
+        for (let i = 0, p = row + bounds[2 * xx] * nb; i < n; i++, p += nb) {
+          const kv = k[kb + i];
+          s0 = (s0 + Math.imul(src[p], kv)) | 0;
+          s1 = (s1 + Math.imul(src[p + 1], kv)) | 0;
+          if (nb > 2) s2 = (s2 + Math.imul(src[p + 2], kv)) | 0;
+          if (nb > 3) s3 = (s3 + Math.imul(src[p + 3], kv)) | 0;
+        }
+        tmp[o++] = s0 >> PRECISION_BITS;
+        tmp[o++] = s1 >> PRECISION_BITS;
+        if (nb > 2) tmp[o++] = s2 >> PRECISION_BITS;
+        if (nb > 3) tmp[o++] = s3 >> PRECISION_BITS;
+      }
+    }
+  }
+  void stride;
 }
 
 /** Pillow's NEAREST resize (ImagingScaleAffine), including its accumulated source coordinates. */
