@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
@@ -8,13 +7,13 @@ import { fewshot, meanStd } from '../eval/fewshot.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { classNamesForPrompts } from '../eval/prompts.js';
 import { zeroshotEquivalentShots, type ShotPoint } from '../report/efficiency.js';
-import { formatResultsTable, primaryValue, readResults, writeResults, type FewshotRow, type RunEntry } from '../report/results.js';
+import { primaryValue, readResults, type FewshotRow, type RunEntry } from '../report/results.js';
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
-import { toolVersion } from '../version.js';
 import { addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, positiveInt, splitList, type ModelFlags } from './model-options.js';
+import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
 
 interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags {
@@ -94,30 +93,21 @@ export function register(program: Command): void {
             });
           }
           const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype };
-          runs.push({
-            model: modelSpec,
-            dataset: spec.name,
-            tool_version: toolVersion(),
-            model_identity: model.identity,
-            dataset_fingerprint: train.split.source.fingerprint,
-            n_classes: classes.length,
-            class_names: classes,
-            chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
-            zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
-            linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
-            config,
-            config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
-            timestamp: new Date().toISOString(),
-          });
+          runs.push(
+            runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
+              n_classes: classes.length,
+              class_names: classes,
+              chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
+              zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
+              linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
+            }),
+          );
         }
       } finally {
         await model.close();
       }
     }
-    writeResults(f.out, 'fewshot', rows, runs);
-    if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else process.stdout.write(formatResultsTable('fewshot', rows));
-    process.stderr.write(`results written to ${f.out}/fewshot.csv and fewshot.json\n`);
+    writeAndPrint('fewshot', f.out, rows, runs, f.json);
   });
 }
 

@@ -1,12 +1,10 @@
-import { createHash } from 'node:crypto';
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { linearProbe } from '../eval/linear-probe.js';
-import { formatResultsTable, writeResults, type LinearProbeRow, type RunEntry } from '../report/results.js';
-import { toolVersion } from '../version.js';
-import { modelImageGflops } from '../model/flops.js';
+import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
+import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
 import { UserError } from '../errors.js';
 
@@ -72,29 +70,19 @@ export function register(program: Command): void {
             seconds,
           });
           const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype };
-          runs.push({
-            model: modelSpec,
-            dataset: spec.name,
-            tool_version: toolVersion(),
-            model_identity: model.identity,
-            image_gflops: modelImageGflops(model.files.dir),
-            dataset_fingerprint: train.split.source.fingerprint,
-            n_classes: nClasses,
-            class_names: train.split.source.classes,
-            c_search: r.tried,
-            config,
-            config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
-            skipped_images: train.skipped + (val?.skipped ?? 0) + test.skipped,
-            timestamp: new Date().toISOString(),
-          });
+          runs.push(
+            runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
+              n_classes: nClasses,
+              class_names: train.split.source.classes,
+              c_search: r.tried,
+              skipped_images: train.skipped + (val?.skipped ?? 0) + test.skipped,
+            }),
+          );
         }
       } finally {
         await model.close();
       }
     }
-    writeResults(f.out, 'linear_probe', rows, runs);
-    if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else process.stdout.write(formatResultsTable('linear_probe', rows));
-    process.stderr.write(`results written to ${f.out}/linear_probe.csv and linear_probe.json\n`);
+    writeAndPrint('linear_probe', f.out, rows, runs, f.json);
   });
 }

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { textEmbeddings } from '../cache/embeddings.js';
@@ -7,11 +6,10 @@ import { readClassNames } from '../data/classnames.js';
 import { UserError } from '../errors.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
-import { formatResultsTable, writeResults, type RunEntry, type ZeroshotRow } from '../report/results.js';
-import { toolVersion } from '../version.js';
-import { modelImageGflops } from '../model/flops.js';
+import { type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
+import { runMetadata, writeAndPrint } from './results-output.js';
 
 interface ZeroshotFlags extends ModelFlags, DataFlags {
   dataset: string;
@@ -73,29 +71,19 @@ export function register(program: Command): void {
             });
           }
           const config = { modes, limit: f.limit ?? null, seed: f.seed, dtype: f.dtype, device: f.device };
-          runs.push({
-            model: modelSpec,
-            dataset: split.spec.name,
-            split: f.split,
-            tool_version: toolVersion(),
-            model_identity: model.identity,
-            image_gflops: modelImageGflops(model.files.dir),
-            dataset_fingerprint: split.source.fingerprint,
-            templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
-            class_names: classNames,
-            config,
-            config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
-            skipped_images: images.skipped,
-            timestamp: new Date().toISOString(),
-          });
+          runs.push(
+            runMetadata(model, modelSpec, split.spec.name, split.source.fingerprint, config, {
+              split: f.split,
+              templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
+              class_names: classNames,
+              skipped_images: images.skipped,
+            }),
+          );
         }
       } finally {
         await model.close();
       }
     }
-    writeResults(f.out, 'zeroshot', rows, runs);
-    if (f.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-    else process.stdout.write(formatResultsTable('zeroshot', rows));
-    process.stderr.write(`results written to ${f.out}/zeroshot.csv and zeroshot.json\n`);
+    writeAndPrint('zeroshot', f.out, rows, runs, f.json);
   });
 }

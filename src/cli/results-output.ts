@@ -1,0 +1,36 @@
+import { createHash } from 'node:crypto';
+import { modelImageGflops } from '../model/flops.js';
+import type { OnnxClipModel } from '../model/clip-model.js';
+import { formatResultsTable, writeResults, type RowTypes, type RunEntry, type TableName } from '../report/results.js';
+import { toolVersion } from '../version.js';
+
+/** The metadata every run records: what was evaluated, with which tool and configuration, and when. */
+export function runMetadata(
+  model: OnnxClipModel,
+  modelName: string,
+  dataset: string,
+  datasetFingerprint: string,
+  config: Record<string, unknown>,
+  extra: Record<string, unknown>,
+): RunEntry {
+  return {
+    model: modelName,
+    dataset,
+    tool_version: toolVersion(),
+    model_identity: model.identity,
+    image_gflops: modelImageGflops(model.files.dir),
+    dataset_fingerprint: datasetFingerprint,
+    ...extra,
+    config,
+    config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+    timestamp: new Date().toISOString(),
+  };
+}
+
+/** Merge the rows into <out>/<table>.csv/.json, then print them (a table, or JSON with --json). */
+export function writeAndPrint<T extends TableName>(table: T, out: string, rows: RowTypes[T][], runs: RunEntry[], json: boolean): void {
+  writeResults(out, table, rows, runs);
+  if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+  else process.stdout.write(formatResultsTable(table, rows));
+  process.stderr.write(`results written to ${out}/${table}.csv and ${table}.json\n`);
+}
