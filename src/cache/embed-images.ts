@@ -1,19 +1,23 @@
 import { UserError } from '../errors.js';
 import type { ImageSource } from '../data/types.js';
 import { preprocess } from '../model/preprocess.js';
-import type { ClipModel } from '../model/types.js';
+import type { ClipModel, RawImage } from '../model/types.js';
+import { defaultPreprocessWorkers, PreprocessPool } from './preprocess-pool.js';
 
 export interface EmbedImagesOptions {
   batchSize: number;
   /** a bad image becomes a row of NaN (counted, excluded later) instead of failing the run */
   skipBadImages: boolean;
-  /** batches queued at the inference worker while the next one is prepared */
+  /** batches in the pipeline at once (decoded, being preprocessed, queued at or in the inference worker) */
   inFlight?: number;
+  /** preprocessing worker threads (0: preprocess on the main thread); default defaultPreprocessWorkers() */
+  preprocessWorkers?: number;
 }
 
 /**
  * Embed the images `indices` of `source` (rows in that order), handing each finished row range to `sink` in order.
- * Decoding and preprocessing of the next batches overlap inference, which runs in the model's worker thread.
+ * A pipeline: the main thread decodes batch k+2 (sharp decodes off-thread), a preprocessing worker turns batch
+ * k+1 into pixels, and the model's inference worker embeds batch k.
  */
 export async function embedImages(
   model: ClipModel,
@@ -24,43 +28,50 @@ export async function embedImages(
 ): Promise<void> {
   const size = model.preprocess.cropSize || model.preprocess.shortestEdge;
   const pixelsPerImage = 3 * size * size;
-  const inFlight = Math.max(1, opts.inFlight ?? 2);
+  const batches = Math.ceil(indices.length / opts.batchSize);
+  // a worker costs a few tens of ms to start: not worth it for a single batch
+  const workers = batches > 1 ? (opts.preprocessWorkers ?? defaultPreprocessWorkers()) : 0;
+  const pool = workers > 0 ? new PreprocessPool(workers) : null;
+  // enough batches to keep the inference worker busy while the next ones are decoded and preprocessed
+  const inFlight = Math.max(1, opts.inFlight ?? workers + 2);
   const queue: Promise<void>[] = [];
   let delivered = Promise.resolve();
-
-  for (let start = 0; start < indices.length; start += opts.batchSize) {
-    const n = Math.min(opts.batchSize, indices.length - start);
-    // each batch owns its buffer: it is transferred to the worker
-    const pixels = new Float32Array(n * pixelsPerImage);
-    const bad = await prepareBatch(source, indices, start, n, model, pixels, pixelsPerImage, opts.skipBadImages);
-    const inference = model.encodeImages(pixels, n);
-    const batchStart = start;
-    const finished = inference.then(async (emb) => {
-      const dim = emb.length / n;
-      for (const b of bad) emb.fill(Number.NaN, b * dim, (b + 1) * dim);
+  try {
+    for (let start = 0; start < indices.length; start += opts.batchSize) {
+      const n = Math.min(opts.batchSize, indices.length - start);
+      const { images, bad } = await loadBatch(source, indices, start, n, opts.skipBadImages);
+      // each batch owns its buffer: it is transferred to the inference worker
+      const pixels = pool ? pool.run(images, model.preprocess, pixelsPerImage) : Promise.resolve(preprocessBatch(images, model, pixelsPerImage));
+      const embeddings = pixels.then((px) => model.encodeImages(px, n));
+      embeddings.catch(() => {}); // handled below, through `delivered`
+      const batchStart = start;
       // rows reach the sink in order, whatever order the batches finish in
-      await (delivered = delivered.then(() => sink(batchStart, emb, n)));
-    });
-    // mark as handled now; the rejection still surfaces where the batch is awaited below
-    finished.catch(() => {});
-    queue.push(finished);
-    if (queue.length >= inFlight) await queue.shift();
+      const finished = (delivered = delivered.then(async () => {
+        const emb = await embeddings;
+        const dim = emb.length / n;
+        for (const b of bad) emb.fill(Number.NaN, b * dim, (b + 1) * dim);
+        await sink(batchStart, emb, n);
+      }));
+      // mark as handled now; the rejection still surfaces where the batch is awaited below
+      finished.catch(() => {});
+      queue.push(finished);
+      if (queue.length >= inFlight) await queue.shift();
+    }
+    await Promise.all(queue);
+    await delivered;
+  } finally {
+    await pool?.close();
   }
-  await Promise.all(queue);
-  await delivered;
 }
 
-/** Decode and preprocess one batch into `pixels`; returns the batch positions of images that failed (when skipping). */
-async function prepareBatch(
+/** Decode one batch; unreadable images are null (when skipping) and listed in `bad` by batch position. */
+async function loadBatch(
   source: ImageSource,
   indices: ArrayLike<number>,
   start: number,
   n: number,
-  model: ClipModel,
-  pixels: Float32Array,
-  pixelsPerImage: number,
   skipBadImages: boolean,
-): Promise<number[]> {
+): Promise<{ images: (RawImage | null)[]; bad: number[] }> {
   const bad: number[] = [];
   // decoding is asynchronous (sharp works off the main thread): start the whole batch at once
   const images = await Promise.all(
@@ -75,9 +86,16 @@ async function prepareBatch(
       }),
     ),
   );
-  for (let b = 0; b < n; b++) {
+  bad.sort((a, b) => a - b);
+  return { images, bad };
+}
+
+/** Preprocess a batch on this thread (no worker pool). */
+function preprocessBatch(images: (RawImage | null)[], model: ClipModel, pixelsPerImage: number): Float32Array {
+  const pixels = new Float32Array(images.length * pixelsPerImage);
+  for (let b = 0; b < images.length; b++) {
     const img = images[b];
     if (img) preprocess(img, model.preprocess, pixels, b * pixelsPerImage);
   }
-  return bad;
+  return pixels;
 }
