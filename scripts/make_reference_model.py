@@ -47,21 +47,20 @@ import argparse
 import json
 import math
 import os
-import random
 import sys
 import time
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clip_common as C  # noqa: E402
 import reference_zeroshot as R  # noqa: E402
 
 REPO = R.REPO
-VOCAB_SIZE = 49408
-CONTEXT_LENGTH = R.CONTEXT_LENGTH
+VOCAB_SIZE = C.VOCAB_SIZE
+CONTEXT_LENGTH = C.CONTEXT_LENGTH
 IMAGE_SIZE = R.IMAGE_SIZE
 OPSET = 17
 
@@ -194,7 +193,7 @@ def export_onnx(model, out_dir, tok, pixels):
     onnx_dir = os.path.join(out_dir, "onnx")
     os.makedirs(onnx_dir, exist_ok=True)
     model.eval()
-    ids = R.clip_tokenize(tok, ["a photo of a dress.", "bag", "a black and white photo of the ankle boot."])
+    ids = C.clip_tokenize(tok, ["a photo of a dress.", "bag", "a black and white photo of the ankle boot."])
     mask = R.attention_mask_for(ids)
     text_path = os.path.join(onnx_dir, "text_model.onnx")
     vision_path = os.path.join(onnx_dir, "vision_model.onnx")
@@ -224,100 +223,24 @@ def export_onnx(model, out_dir, tok, pixels):
     print("ONNX initializers == PyTorch parameters (bit-exact)")
 
 
-def write_tokenizer(out_dir, bpe_path):
-    """tokenizer.json (Hugging Face tokenizers format, as openai/clip-vit-base-patch32 ships it)."""
-    merges = R.read_bpe_merges(bpe_path)
-    vocab = R.clip_vocab(merges)
-    assert len(vocab) == VOCAB_SIZE
-    special = lambda i, c: {"id": i, "content": c, "single_word": False, "lstrip": False,  # noqa: E731
-                            "rstrip": False, "normalized": True, "special": True}
-    tj = {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [special(R.SOT_ID, "<|startoftext|>"), special(R.EOT_ID, "<|endoftext|>")],
-        "normalizer": {"type": "Sequence", "normalizers": [
-            {"type": "NFC"},
-            {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
-            {"type": "Lowercase"}]},
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex": "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|"
-                                                   "[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"},
-             "behavior": "Removed", "invert": True},
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
-        "post_processor": {"type": "RobertaProcessing", "sep": ["<|endoftext|>", R.EOT_ID],
-                           "cls": ["<|startoftext|>", R.SOT_ID], "trim_offsets": False,
-                           "add_prefix_space": False},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": "<|endoftext|>",
-                  "continuing_subword_prefix": "", "end_of_word_suffix": "</w>", "fuse_unk": False,
-                  "byte_fallback": False,
-                  "vocab": {v: i for i, v in enumerate(vocab)},
-                  "merges": [" ".join(m) for m in merges]},
-    }
-    with open(os.path.join(out_dir, "tokenizer.json"), "w", encoding="utf-8") as f:
-        json.dump(tj, f, ensure_ascii=False, separators=(",", ":"))
-    tc = {"tokenizer_class": "CLIPTokenizer", "model_max_length": CONTEXT_LENGTH, "do_lower_case": True,
-          "bos_token": "<|startoftext|>", "eos_token": "<|endoftext|>", "unk_token": "<|endoftext|>",
-          "pad_token": "<|endoftext|>"}
-    with open(os.path.join(out_dir, "tokenizer_config.json"), "w") as f:
-        json.dump(tc, f, indent=2)
-        f.write("\n")
-
-
 def write_configs(out_dir, model, info):
-    v, t, d = CFG["vision"], CFG["text"], CFG["embed_dim"]
-    config = {
-        "architectures": ["CLIPModel"],
-        "model_type": "clip",
-        "projection_dim": d,
-        "logit_scale_init_value": math.log(1 / 0.07),
-        "text_config": {
-            "model_type": "clip_text_model", "vocab_size": VOCAB_SIZE, "max_position_embeddings": CONTEXT_LENGTH,
-            "hidden_size": t["width"], "intermediate_size": t["mlp"], "num_hidden_layers": t["layers"],
-            "num_attention_heads": t["heads"], "hidden_act": "gelu", "projection_dim": d,
-            "bos_token_id": R.SOT_ID, "eos_token_id": R.EOT_ID, "pad_token_id": 0,
-        },
-        "vision_config": {
-            "model_type": "clip_vision_model", "image_size": IMAGE_SIZE, "patch_size": v["patch"],
-            "num_channels": 3, "hidden_size": v["width"], "intermediate_size": v["mlp"],
-            "num_hidden_layers": v["layers"], "num_attention_heads": v["heads"], "hidden_act": "gelu",
-            "projection_dim": d,
-        },
-        "clip_bench": {
-            "image_size": IMAGE_SIZE,
-            "context_length": CONTEXT_LENGTH,
-            "embed_dim": d,
-            "logit_scale": round(model.logit_scale.exp().item(), 4),
-            "token_embedding_dim": t["token_dim"],
-            "text_inputs": ["input_ids", "attention_mask"],
-            "text_pooling": "position attention_mask.sum(1) - 1 (EOT)",
-            "description": "test fixture 'ref-tv': independent reference CLIP (torchvision VisionTransformer + "
-                           "torch.nn.TransformerEncoder text tower with attention_mask pooling) trained on "
-                           "Fashion-MNIST by scripts/make_reference_model.py; its PyTorch zero-shot result is "
-                           "test/fixtures/reference/zeroshot_ref-tv.json",
-            **info,
-        },
+    t, d = CFG["text"], CFG["embed_dim"]
+    clip_bench = {
+        "image_size": IMAGE_SIZE,
+        "context_length": CONTEXT_LENGTH,
+        "embed_dim": d,
+        "logit_scale": round(model.logit_scale.exp().item(), 4),
+        "token_embedding_dim": t["token_dim"],
+        "text_inputs": ["input_ids", "attention_mask"],
+        "text_pooling": "position attention_mask.sum(1) - 1 (EOT)",
+        "description": "test fixture 'ref-tv': independent reference CLIP (torchvision VisionTransformer + "
+                       "torch.nn.TransformerEncoder text tower with attention_mask pooling) trained on "
+                       "Fashion-MNIST by scripts/make_reference_model.py; its PyTorch zero-shot result is "
+                       "test/fixtures/reference/zeroshot_ref-tv.json",
+        **info,
     }
-    pre = {
-        "image_processor_type": "CLIPImageProcessor",
-        "feature_extractor_type": "CLIPFeatureExtractor",
-        "do_resize": True,
-        "size": {"shortest_edge": IMAGE_SIZE},
-        "resample": 3,
-        "do_center_crop": True,
-        "crop_size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        "do_rescale": True,
-        "rescale_factor": 1 / 255,
-        "do_normalize": True,
-        "image_mean": list(R.CLIP_MEAN),
-        "image_std": list(R.CLIP_STD),
-        "do_convert_rgb": True,
-    }
-    for name, obj in (("config.json", config), ("preprocessor_config.json", pre)):
-        with open(os.path.join(out_dir, name), "w") as f:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
+    config = C.hf_clip_config(d, IMAGE_SIZE, t, CFG["vision"], clip_bench)
+    C.write_model_configs(out_dir, config, IMAGE_SIZE)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -330,39 +253,28 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", default=R.DEFAULT_MODEL_DIR)
     ap.add_argument("--ref-out", default=R.DEFAULT_OUT_DIR)
-    ap.add_argument("--data", default=R.DEFAULT_DATA)
-    ap.add_argument("--bpe", default=R.DEFAULT_BPE)
+    ap.add_argument("--data", default=C.DEFAULT_DATA)
+    ap.add_argument("--bpe", default=C.DEFAULT_BPE)
     ap.add_argument("--limit", type=int, default=0, help="debug: use only this many training images")
     ap.add_argument("--no-reference", action="store_true", help="skip the reference evaluation")
     args = ap.parse_args()
 
     t_start = time.time()
-    torch.set_num_threads(args.threads)
-    random.seed(args.seed)
-    np.random.seed(args.seed)
-    torch.manual_seed(args.seed)
-    torch.use_deterministic_algorithms(True)
-    tok = R.SimpleTokenizer(args.bpe)
+    C.seed_everything(args.seed, args.threads)
+    tok = C.SimpleTokenizer(args.bpe)
 
     # ---- data, preprocessed once with CLIP's transform
-    tr_x, tr_y = R.load_fashion_mnist(args.data, "train")
+    tr_x, tr_y = C.load_fashion_mnist(args.data, "train")
     if args.limit:
         tr_x, tr_y = tr_x[:args.limit], tr_y[:args.limit]
-    pixels = R.preprocess_images(tr_x)
+    pixels = C.preprocess_images(tr_x, IMAGE_SIZE)
     print(f"preprocessed {len(pixels)} training images in {time.time() - t_start:.0f}s", flush=True)
 
     # ---- captions
-    caps, cap_cls = [], []
-    for c, names in enumerate(SYNONYMS):
-        for name in names:
-            for t in TEMPLATES:
-                caps.append(t.format(name))
-                cap_cls.append(c)
-    cap_ids = R.clip_tokenize(tok, caps)
+    caps, per_class = C.caption_table(SYNONYMS, TEMPLATES)
+    cap_ids = C.clip_tokenize(tok, caps)
     cap_mask = R.attention_mask_for(cap_ids)
     cap_len = cap_mask.sum(1)
-    cap_cls = torch.tensor(cap_cls)
-    per_class = [torch.nonzero(cap_cls == c).flatten() for c in range(10)]
     print(f"{len(caps)} captions ({len(TEMPLATES)} templates), longest {cap_len.max().item()} tokens")
 
     # ---- model / optimiser
@@ -377,12 +289,7 @@ def main():
     opt = torch.optim.AdamW([{"params": decay, "weight_decay": 0.05}, {"params": no_decay, "weight_decay": 0.0}],
                             lr=args.lr, betas=(0.9, 0.98), eps=1e-6)
     total, bs = args.steps, args.batch_size
-    warmup = min(50, total // 10)
-
-    def lr_at(step):
-        if step < warmup:
-            return args.lr * (step + 1) / warmup
-        return 0.5 * args.lr * (1 + math.cos(math.pi * (step - warmup) / max(1, total - warmup)))
+    lr_at = C.warmup_cosine(args.lr, total)
 
     gen = torch.Generator().manual_seed(args.seed)
     order, pos = torch.randperm(len(pixels), generator=gen), 0
@@ -394,8 +301,7 @@ def main():
         idx = order[pos:pos + bs]
         pos += bs
         y = tr_y[idx]
-        pick = torch.randint(0, 1 << 30, (bs,), generator=gen)
-        ci = torch.stack([per_class[c][p % len(per_class[c])] for c, p in zip(y.tolist(), pick.tolist())])
+        ci = C.sample_captions(per_class, y, gen)
         n = int(cap_len[ci].max())
         ids, mask = cap_ids[ci, :n], cap_mask[ci, :n]        # causal: dropping the pad tail changes nothing
         img = pixels[idx]
@@ -430,7 +336,7 @@ def main():
             "steps": total, "batch_size": bs, "lr": args.lr, "seed": args.seed, "threads": args.threads,
             "train_minutes": round(train_s / 60, 2), "caption_templates": TEMPLATES, "caption_names": SYNONYMS}
     write_configs(args.out, model, info)
-    write_tokenizer(args.out, args.bpe)
+    C.write_tokenizer_files(args.out, C.hf_tokenizer_json(args.bpe))
     export_onnx(model, args.out, tok, pixels)
     size = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(args.out) for f in fs)
     print(f"{os.path.relpath(args.out, REPO)}: {size / 1e6:.2f} MB")

@@ -42,86 +42,22 @@ It is built from bpe_simple_vocab_16e6.txt.gz (--bpe).
 """
 
 import argparse
-import gzip
-import json
 import os
 import random
 import shutil
+import sys
 
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import clip_common as C  # noqa: E402
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-CLIP_MEAN = [0.48145466, 0.4578275, 0.40821073]
-CLIP_STD = [0.26862954, 0.26130258, 0.27577711]
-VOCAB, CONTEXT, SOT_ID, EOT_ID = 49408, 77, 49406, 49407
+VOCAB, CONTEXT = C.VOCAB_SIZE, C.CONTEXT_LENGTH
 IMAGE_SIZE, PATCH, WIDTH, TOKEN_DIM, EMBED_DIM = 16, 4, 16, 8, 16
-
-
-# ---------------------------------------------------------------------------------------
-# Tokenizer (HF tokenizer.json) from OpenAI's BPE merges file
-# ---------------------------------------------------------------------------------------
-def bytes_to_unicode():
-    bs = list(range(ord("!"), ord("~") + 1)) + list(range(ord("¡"), ord("¬") + 1)) \
-        + list(range(ord("®"), ord("ÿ") + 1))
-    cs = bs[:]
-    n = 0
-    for b in range(256):
-        if b not in bs:
-            bs.append(b)
-            cs.append(256 + n)
-            n += 1
-    return dict(zip(bs, [chr(c) for c in cs]))
-
-
-def build_tokenizer_json(bpe_path):
-    lines = gzip.open(bpe_path).read().decode("utf-8").split("\n")
-    merges = [tuple(m.split()) for m in lines[1:49152 - 256 - 2 + 1]]
-    vocab = list(bytes_to_unicode().values())
-    vocab = vocab + [v + "</w>" for v in vocab]
-    vocab += ["".join(m) for m in merges]
-    vocab += ["<|startoftext|>", "<|endoftext|>"]
-    assert len(vocab) == VOCAB and vocab[320] == "a</w>" and vocab[1929] == "dog</w>"
-    special = lambda i, s: {"id": i, "content": s, "single_word": False, "lstrip": False,
-                            "rstrip": False, "normalized": True, "special": True}
-    return {
-        "version": "1.0",
-        "truncation": None,
-        "padding": None,
-        "added_tokens": [special(SOT_ID, "<|startoftext|>"), special(EOT_ID, "<|endoftext|>")],
-        # as in openai/clip-vit-base-patch32's tokenizer.json
-        "normalizer": {"type": "Sequence", "normalizers": [
-            {"type": "NFC"},
-            {"type": "Replace", "pattern": {"Regex": "\\s+"}, "content": " "},
-            {"type": "Lowercase"}]},
-        "pre_tokenizer": {"type": "Sequence", "pretokenizers": [
-            {"type": "Split", "pattern": {"Regex":
-                "<\\|startoftext\\|>|<\\|endoftext\\|>|'s|'t|'re|'ve|'m|'ll|'d|[\\p{L}]+|[\\p{N}]|[^\\s\\p{L}\\p{N}]+"},
-             "behavior": "Removed", "invert": True},
-            {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False}]},
-        "post_processor": {"type": "RobertaProcessing", "sep": ["<|endoftext|>", EOT_ID],
-                           "cls": ["<|startoftext|>", SOT_ID], "trim_offsets": False,
-                           "add_prefix_space": False},
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
-        "model": {"type": "BPE", "dropout": None, "unk_token": "<|endoftext|>",
-                  "continuing_subword_prefix": "", "end_of_word_suffix": "</w>", "fuse_unk": False,
-                  "byte_fallback": False,
-                  "vocab": {tok: i for i, tok in enumerate(vocab)},
-                  "merges": [" ".join(m) for m in merges]},
-    }
-
-
-TOKENIZER_CONFIG = {
-    "tokenizer_class": "CLIPTokenizer",
-    "model_max_length": CONTEXT,
-    "do_lower_case": True,
-    "bos_token": "<|startoftext|>",
-    "eos_token": "<|endoftext|>",
-    "unk_token": "<|endoftext|>",
-    "pad_token": "<|endoftext|>",
-}
 
 
 # ---------------------------------------------------------------------------------------
@@ -265,44 +201,15 @@ def golden_pixels(n):
     return (((k * 7 + c * 3 + y * 5 + x) % 17).float() - 8) / 8
 
 
-def write_json(path, obj, compact=False):
-    with open(path, "w", encoding="utf-8") as f:
-        if compact:
-            json.dump(obj, f, ensure_ascii=False, separators=(",", ":"))
-        else:
-            json.dump(obj, f, indent=2)
-            f.write("\n")
-
-
-def configs(name, inputs_desc):
-    config = {
-        "architectures": ["CLIPModel"],
-        "model_type": "clip",
-        "projection_dim": EMBED_DIM,
-        "logit_scale_init_value": 2.6592,
-        "text_config": {"model_type": "clip_text_model", "vocab_size": VOCAB,
-                        "max_position_embeddings": CONTEXT, "hidden_size": WIDTH,
-                        "intermediate_size": 4 * WIDTH, "num_hidden_layers": 1, "num_attention_heads": 2,
-                        "hidden_act": "gelu", "projection_dim": EMBED_DIM,
-                        "bos_token_id": SOT_ID, "eos_token_id": EOT_ID, "pad_token_id": 1},
-        "vision_config": {"model_type": "clip_vision_model", "image_size": IMAGE_SIZE, "patch_size": PATCH,
-                          "num_channels": 3, "hidden_size": WIDTH, "intermediate_size": 4 * WIDTH,
-                          "num_hidden_layers": 1, "num_attention_heads": 2, "hidden_act": "gelu",
-                          "projection_dim": EMBED_DIM},
-        "clip_bench": {"image_size": IMAGE_SIZE, "context_length": CONTEXT, "embed_dim": EMBED_DIM,
-                       "description": f"test fixture '{name}': random weights, {inputs_desc}; "
-                                      "generated by scripts/make_test_models.py"},
-    }
-    pre = {
-        "image_processor_type": "CLIPImageProcessor",
-        "feature_extractor_type": "CLIPFeatureExtractor",
-        "do_resize": True, "size": {"shortest_edge": IMAGE_SIZE}, "resample": 3,
-        "do_center_crop": True, "crop_size": {"height": IMAGE_SIZE, "width": IMAGE_SIZE},
-        "do_rescale": True, "rescale_factor": 1 / 255,
-        "do_normalize": True, "image_mean": CLIP_MEAN, "image_std": CLIP_STD,
-        "do_convert_rgb": True,
-    }
-    return config, pre
+def write_configs(out_dir, name, inputs_desc):
+    layers = {"width": WIDTH, "layers": 1, "heads": 2}
+    config = C.hf_clip_config(
+        EMBED_DIM, IMAGE_SIZE, layers, {"patch": PATCH, **layers},
+        {"image_size": IMAGE_SIZE, "context_length": CONTEXT, "embed_dim": EMBED_DIM,
+         "description": f"test fixture '{name}': random weights, {inputs_desc}; "
+                        "generated by scripts/make_test_models.py"},
+        pad_token_id=1, logit_scale_init=2.6592)
+    C.write_model_configs(out_dir, config, IMAGE_SIZE)
 
 
 # clip.tokenize rows (OpenAI: [SOT] + ids + [EOT], right-padded with 0) for the golden texts;
@@ -310,19 +217,11 @@ def configs(name, inputs_desc):
 GOLDEN_TEXTS = {"a dog": [320, 1929], "a photo of a tench.": [320, 1125, 539, 320, 1149, 634, 269]}
 
 
-def golden_ids():
-    rows = torch.zeros(len(GOLDEN_TEXTS), CONTEXT, dtype=torch.long)
-    for r, ids in enumerate(GOLDEN_TEXTS.values()):
-        seq = [SOT_ID] + ids + [EOT_ID]
-        rows[r, :len(seq)] = torch.tensor(seq)
-    return rows
-
-
 def main():
     ap = argparse.ArgumentParser(description="Generate tiny random CLIP test models.")
     ap.add_argument("--out", default=os.path.join(REPO, "test", "fixtures", "models"))
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--bpe", default="/work/shared/reference/bpe_simple_vocab_16e6.txt.gz")
+    ap.add_argument("--bpe", default=C.DEFAULT_BPE)
     args = ap.parse_args()
 
     random.seed(args.seed)
@@ -330,8 +229,8 @@ def main():
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
 
-    tokenizer_json = build_tokenizer_json(args.bpe)
-    ids = golden_ids()
+    tokenizer_json = C.hf_tokenizer_json(args.bpe)
+    ids = C.token_rows(list(GOLDEN_TEXTS.values()))
     mask = (ids != 0).long()
     pix = golden_pixels(2)
     golden = {
@@ -367,11 +266,8 @@ def main():
             "image_embeds": vis(pix).tolist(),
             "image_embeds_fp16": vis16.eval()(pix).tolist(),
         }
-    cfg, pre = configs("tiny-ids", "text model input: input_ids only (pooled at EOT)")
-    write_json(os.path.join(d, "config.json"), cfg)
-    write_json(os.path.join(d, "preprocessor_config.json"), pre)
-    write_json(os.path.join(d, "tokenizer.json"), tokenizer_json, compact=True)
-    write_json(os.path.join(d, "tokenizer_config.json"), TOKENIZER_CONFIG)
+    write_configs(d, "tiny-ids", "text model input: input_ids only (pooled at EOT)")
+    C.write_tokenizer_files(d, tokenizer_json)
 
     # ---- tiny-ids-mask
     d = os.path.join(args.out, "tiny-ids-mask")
@@ -395,13 +291,10 @@ def main():
             "text_embeds_with_all_ones_mask": t_emb_ones.tolist(),
             "image_embeds": vis(pix)[0].tolist(),
         }
-    cfg, pre = configs("tiny-ids-mask", "text model inputs: input_ids + attention_mask (masked mean pool)")
-    write_json(os.path.join(d, "config.json"), cfg)
-    write_json(os.path.join(d, "preprocessor_config.json"), pre)
-    shutil.copy(os.path.join(args.out, "tiny-ids", "tokenizer.json"), os.path.join(d, "tokenizer.json"))
-    write_json(os.path.join(d, "tokenizer_config.json"), TOKENIZER_CONFIG)
+    write_configs(d, "tiny-ids-mask", "text model inputs: input_ids + attention_mask (masked mean pool)")
+    C.write_tokenizer_files(d, tokenizer_json)
 
-    write_json(os.path.join(args.out, "reference_outputs.json"), golden)
+    C.write_json(os.path.join(args.out, "reference_outputs.json"), golden)
     total = 0
     for root, _, files in os.walk(args.out):
         for f in sorted(files):
