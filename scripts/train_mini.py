@@ -476,7 +476,6 @@ def main():
     pos = 0
     model.train()
     t_train = time.time()
-    labels = torch.arange(bs)
     for step in range(total):
         if pos + bs > len(order):
             order, pos = torch.randperm(len(tr_g), generator=gen), 0
