@@ -376,7 +376,7 @@ batch axis.
   does (torchvision `Resize(32, BICUBIC)`, `CenterCrop(32)`, RGB, `ToTensor`, CLIP
   `Normalize`), paired with a caption drawn at random from {n_tpl} templates ×
   class-name synonyms (e.g. "a black and white photo of the sweater.", "a picture of my handbag.").
-* Loss: symmetric InfoNCE (CLIP's), batch {bs}, AdamW (lr {lr}, betas 0.9/0.98, weight decay
+* Loss: symmetric InfoNCE (CLIP's) with label-aware targets (same-class captions in a batch count as positives), batch {bs}, AdamW (lr {lr}, betas 0.9/0.98, weight decay
   0.05 on the 2-D weight matrices except embeddings), linear warm-up then cosine decay,
   {epochs} epoch(s), random horizontal flips, seed {seed}.
 * Training took {train_min:.1f} minutes on {threads} CPU threads (PyTorch {torch_ver}){time_note}.
