@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 
@@ -18,7 +20,7 @@ export function parseDevice(value: string): Device {
 /** Open an ONNX file; a missing or corrupt file, or a missing CUDA provider, is a UserError naming it. */
 export async function createSession(file: string, opts: SessionOptions): Promise<ort.InferenceSession> {
   if (!existsSync(file)) throw new UserError(`model file missing: ${file}`);
-  if (opts.device === 'cuda' && !ort.listSupportedBackends().some((b) => b.name === 'cuda')) {
+  if (opts.device === 'cuda' && !hasCudaProvider()) {
     throw new UserError(
       '--device cuda: this onnxruntime-node build has no CUDA execution provider; reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci` (see README)',
     );
@@ -34,6 +36,17 @@ export async function createSession(file: string, opts: SessionOptions): Promise
     const msg = String((e as Error).message ?? e).split('\n')[0];
     throw new UserError(`cannot load ONNX model ${file}: ${msg}`);
   }
+}
+
+/**
+ * Whether onnxruntime-node's CUDA provider library is installed: the binding lists 'cuda' as supported on Linux
+ * either way, but the provider's shared library only exists after a CUDA install (ONNXRUNTIME_NODE_INSTALL=cuda12).
+ */
+function hasCudaProvider(): boolean {
+  if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return false;
+  const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
+  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
+  return existsSync(path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch, lib));
 }
 
 /** The first output among `preferred` that the session declares, else its first output. */
