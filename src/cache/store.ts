@@ -159,15 +159,19 @@ function checkMeta(m: unknown, hash: string): CacheMeta {
   return meta;
 }
 
-/** Reads a whole .npy file with one read into a fresh (aligned) ArrayBuffer and checks it. */
-async function readNpy(file: string, descr: string, shape: number[], itemSize: number): Promise<{ buf: ArrayBuffer; offset: number }> {
-  let fh: fsp.FileHandle;
+/** Opens a file of a complete entry; a missing one makes the entry corrupt. */
+async function openEntryFile(file: string): Promise<fsp.FileHandle> {
   try {
-    fh = await fsp.open(file, 'r');
+    return await fsp.open(file, 'r');
   } catch (e) {
     if (isErrno(e, 'ENOENT')) throw new CorruptEntry(`${path.basename(file)} is missing`);
     throw e;
   }
+}
+
+/** Reads a whole .npy file with one read into a fresh (aligned) ArrayBuffer and checks it. */
+async function readNpy(file: string, descr: string, shape: number[], itemSize: number): Promise<{ buf: ArrayBuffer; offset: number }> {
+  const fh = await openEntryFile(file);
   try {
     const size = (await fh.stat()).size;
     const count = shape.reduce((a, b) => a * b, 1);
@@ -199,13 +203,7 @@ async function readNpy(file: string, descr: string, shape: number[], itemSize: n
 
 /** Checks the npy header and file size without reading the data. */
 async function checkNpyCheap(file: string, descr: string, shape: number[], itemSize: number): Promise<void> {
-  let fh: fsp.FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) throw new CorruptEntry(`${path.basename(file)} is missing`);
-    throw e;
-  }
+  const fh = await openEntryFile(file);
   try {
     const size = (await fh.stat()).size;
     const head = new Uint8Array(Math.min(size, 4096));
