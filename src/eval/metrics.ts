@@ -52,14 +52,3 @@ export function classificationMetrics(scores: Float32Array, labels: Int32Array, 
     meanPerClass: present ? (100 * sum) / present : 0,
   };
 }
-
-/** Predicted class per row (argmax, first index on ties). */
-export function argmaxRows(scores: Float32Array, n: number, nClasses: number): Int32Array {
-  const out = new Int32Array(n);
-  for (let i = 0; i < n; i++) {
-    let best = 0;
-    for (let c = 1; c < nClasses; c++) if (scores[i * nClasses + c] > scores[i * nClasses + best]) best = c;
-    out[i] = best;
-  }
-  return out;
-}
