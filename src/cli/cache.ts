@@ -3,15 +3,8 @@ import { defaultCacheDir } from '../cache/key.js';
 import { listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
 import { formatTable } from '../report/results.js';
 
-interface FilterFlags {
+interface FilterFlags extends RemoveFilter {
   cacheDir?: string;
-  dataset?: string;
-  model?: string;
-  split?: string;
-  kind?: 'image' | 'text';
-  hash?: string;
-  incomplete?: boolean;
-  all?: boolean;
 }
 
 function addFilters(cmd: Command): Command {
@@ -25,8 +18,8 @@ function addFilters(cmd: Command): Command {
     .option('--incomplete', 'only incomplete entries (interrupted runs)');
 }
 
-function filterOf(f: FilterFlags): RemoveFilter {
-  return { dataset: f.dataset, model: f.model, split: f.split, kind: f.kind, hash: f.hash, incomplete: f.incomplete, all: f.all };
+function filterOf({ cacheDir: _, ...filter }: FilterFlags): RemoveFilter {
+  return filter;
 }
 
 const mb = (b: number) => (b / 1e6).toFixed(1);
