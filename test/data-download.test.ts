@@ -146,7 +146,7 @@ test('ensureDataset: fetches a missing split from CLIP_BENCH_DATASET_MIRROR, ext
     const cifar = getDataset('cifar10');
     assert.equal(resourceUrl('cifar10', cifar.resources[0]!), `${srv.base}/m/cifar10/cifar-10-binary.tar.gz`);
     const root = path.join(tmpDir('ensure'), 'cifar10');
-    await assert.rejects(ensureDataset(cifar, root, 'test', { download: false }), (e: unknown) => e instanceof UserError && /--download/.test(e.message));
+    await assert.rejects(ensureDataset(cifar, root, 'test', { download: false }), (e: unknown) => e instanceof UserError && /downloads are off \(--no-download\)/.test(e.message));
     // the real md5 does not match our tiny archive: verification fails, nothing is left behind
     await assert.rejects(ensureDataset(cifar, root, 'test', { download: true }), (e: unknown) => e instanceof UserError && /md5 mismatch/.test(e.message));
     assert.equal(fs.existsSync(path.join(root, 'cifar-10-binary.tar.gz.part')), false);

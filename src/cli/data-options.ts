@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
@@ -56,6 +57,8 @@ export async function openSplit(name: string, split: string, f: DataFlags): Prom
   // (zero-shot applies --classnames to its prompts itself)
   let spec = getDataset(name);
   if (f.classnames && (spec.format === 'imagefolder' || spec.format === 'csv')) spec = getDataset(name, { classnamesFile: f.classnames });
+  // an explicit root must exist; the default one is created by the first download
+  if (f.datasetRoot !== undefined && !existsSync(f.datasetRoot)) throw new UserError(`--dataset-root ${f.datasetRoot}: no such directory`);
   const root = f.datasetRoot ?? defaultDatasetRoot(spec.name);
   await ensureDataset(spec, root, split, {
     download: f.download,

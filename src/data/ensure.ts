@@ -44,7 +44,7 @@ export async function ensureDataset(spec: DatasetSpec, root: string, split: stri
   if (!opts.download) {
     const total = resources.reduce((s, r) => s + (r.bytes ?? 0), 0);
     throw new UserError(
-      `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); run with --download to fetch it${mb(total || undefined)}`,
+      `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); downloads are off (--no-download); without that flag it is fetched${mb(total || undefined)}`,
     );
   }
   fs.mkdirSync(root, { recursive: true });
