@@ -108,3 +108,25 @@ test('fewshot names a class with too few training images', async () => {
   assert.equal(r.status, 2);
   assert.match(r.stderr, /class 1 "bee" has 1 training images, fewer than 2 shots/);
 });
+
+test('a single .onnx image model (preprocessing from flags) serves as the linear-probe baseline of the report', async () => {
+  const out = tmp();
+  const cache = tmp();
+  const baseline = path.join(tiny, 'onnx', 'vision_model.onnx');
+  const common = ['--limit', '300', '--out', out, '--cache-dir', cache, '--threads', '1'];
+  const zs = await runCli(['zeroshot', '--model', tiny, ...common]);
+  assert.equal(zs.status, 0, zs.stderr);
+  const lp = await runCli(['linear-probe', '--model', baseline, '--image-size', '16', '--image-mean', '0.5,0.5,0.5', '--image-std', '0.25,0.25,0.25', ...common, '--json']);
+  assert.equal(lp.status, 0, lp.stderr);
+  const probe = JSON.parse(lp.stdout)[0];
+  assert.equal(probe.model, baseline);
+  const noZeroshot = await runCli(['zeroshot', '--model', baseline, ...common]);
+  assert.equal(noZeroshot.status, 2);
+  assert.match(noZeroshot.stderr, /a single \.onnx file is an image model/);
+
+  const report = await runCli(['report', '--results', out, '--baseline-model', baseline]);
+  assert.equal(report.status, 0, report.stderr);
+  const gap = readFileSync(path.join(out, 'report', 'zeroshot_vs_linear_probe.csv'), 'utf8');
+  const ensemble = JSON.parse(readFileSync(path.join(out, 'zeroshot.json'), 'utf8')).rows.find((r: { prompts: string }) => r.prompts === 'ensemble');
+  assert.ok(gap.includes((ensemble.top1 - probe.top1).toFixed(2)), `zero-shot minus baseline probe in:\n${gap}`);
+});

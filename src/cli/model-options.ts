@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { parseDevice } from '../model/onnx-session.js';
 import { openModel } from '../model/resolve.js';
+import { preprocessConfigForSize } from '../model/preprocess-config.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { UserError } from '../errors.js';
 
@@ -10,6 +11,9 @@ export interface ModelFlags {
   dtype: string;
   device: string;
   threads: number;
+  imageSize: number;
+  imageMean?: [number, number, number];
+  imageStd?: [number, number, number];
 }
 
 /** --model/--dtype/--device/--threads, shared by every command that runs a model. */
@@ -22,7 +26,18 @@ export function addModelOptions(cmd: Command, opts: { multiple?: boolean } = {})
     )
     .option('--dtype <dtype>', 'ONNX variant: fp32, fp16, q8 (quantized), int8, uint8, q4, q4f16, bnb4', DEFAULTS.dtype)
     .option('--device <device>', 'execution provider: cpu or cuda', DEFAULTS.device)
-    .addOption(new Option('--threads <n>', 'onnxruntime intra-op threads').default(DEFAULTS.threads).argParser(positiveInt('--threads')));
+    .addOption(new Option('--threads <n>', 'onnxruntime intra-op threads').default(DEFAULTS.threads).argParser(positiveInt('--threads')))
+    .addOption(new Option('--image-size <n>', 'a single .onnx image model: input size (bicubic resize of the shorter side, center crop)').default(224).argParser(positiveInt('--image-size')))
+    .addOption(new Option('--image-mean <r,g,b>', "a single .onnx image model: normalisation mean (default CLIP's)").argParser(triple('--image-mean')))
+    .addOption(new Option('--image-std <r,g,b>', "a single .onnx image model: normalisation std (default CLIP's)").argParser(triple('--image-std')));
+}
+
+function triple(flag: string): (v: string) => [number, number, number] {
+  return (v: string) => {
+    const t = v.split(',').map(Number);
+    if (t.length !== 3 || !t.every(Number.isFinite)) throw new UserError(`${flag} ${v}: expected three comma-separated numbers`);
+    return t as [number, number, number];
+  };
 }
 
 export function positiveInt(flag: string): (v: string) => number {
@@ -34,7 +49,9 @@ export function positiveInt(flag: string): (v: string) => number {
 }
 
 export function openModelFromFlags(spec: string, f: ModelFlags, imageOnly = false): Promise<OnnxClipModel> {
-  return openModel(spec, { dtype: f.dtype, device: parseDevice(f.device), threads: f.threads, imageOnly });
+  const base = preprocessConfigForSize(f.imageSize);
+  const singleFilePreprocess = { ...base, mean: f.imageMean ?? base.mean, std: f.imageStd ?? base.std };
+  return openModel(spec, { dtype: f.dtype, device: parseDevice(f.device), threads: f.threads, imageOnly, singleFilePreprocess });
 }
 
 /** Split a comma-separated flag value, dropping empty entries. */

@@ -65,6 +65,15 @@ export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boo
   return { dir, dtype, visionOnnx, textOnnx: textPath, preprocess, tokenizerFile };
 }
 
+/**
+ * A single ONNX image model (e.g. a ResNet-50 export for the paper's "linear probe on ResNet-50 features"): its
+ * preprocessing comes from flags, since no preprocessor_config.json travels with it.
+ */
+export function singleFileModel(file: string, preprocess: PreprocessConfig): ModelFiles {
+  if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`model file not found: ${file}`);
+  return { dir: path.dirname(file), dtype: 'fp32', visionOnnx: path.resolve(file), textOnnx: null, preprocess, tokenizerFile: null };
+}
+
 export function readJson(file: string): unknown {
   let text: string;
   try {

@@ -56,10 +56,12 @@ export function pickOutput(session: ort.InferenceSession, preferred: string[]): 
 
 /** Check an embedding output is [n, dim] float32 and return its data. */
 export function embeddingsOf(tensor: ort.Tensor, n: number, what: string): { data: Float32Array; dim: number } {
-  if (tensor.type !== 'float32' || tensor.dims.length !== 2 || tensor.dims[0] !== n) {
+  // [n, dim, 1, 1] (a pooled CNN feature map) is [n, dim]
+  const dims = tensor.dims.length > 2 && tensor.dims.slice(2).every((d) => d === 1) ? tensor.dims.slice(0, 2) : tensor.dims;
+  if (tensor.type !== 'float32' || dims.length !== 2 || dims[0] !== n) {
     throw new UserError(
       `${what}: expected a float32 [${n}, dim] embedding output, got ${tensor.type} [${tensor.dims.join(', ')}]`,
     );
   }
-  return { data: tensor.data as Float32Array, dim: tensor.dims[1] };
+  return { data: tensor.data as Float32Array, dim: dims[1] };
 }

@@ -4,7 +4,8 @@ import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { OnnxClipModel } from './clip-model.js';
 import { fetchHubFiles, hubOptionsFromEnv, parseHubId, type HubOptions } from './hub.js';
-import { modelFileNames, readModelDir, TOKENIZER_FILES } from './model-dir.js';
+import { modelFileNames, readModelDir, singleFileModel, TOKENIZER_FILES } from './model-dir.js';
+import type { PreprocessConfig } from './types.js';
 import type { SessionOptions } from './onnx-session.js';
 
 export const BUILTIN_MODEL = 'mini';
@@ -26,6 +27,8 @@ export interface ResolveOptions {
   /** a linear-probe baseline needs the image tower only */
   imageOnly?: boolean;
   hub?: HubOptions;
+  /** preprocessing of a single-file .onnx image model (a directory brings its own preprocessor_config.json) */
+  singleFilePreprocess?: PreprocessConfig;
 }
 
 /** `mini` | a local directory | a paper alias (ViT-B/32) | a hub id owner/name[@revision] -> a local model directory. */
@@ -51,6 +54,11 @@ export async function resolveModelDir(spec: string, opts: ResolveOptions): Promi
 
 /** Resolve, check and open a model (sessions open lazily, on first use). */
 export async function openModel(spec: string, opts: ResolveOptions & SessionOptions): Promise<OnnxClipModel> {
+  if (spec.endsWith('.onnx')) {
+    if (!opts.imageOnly) throw new UserError(`--model ${spec}: a single .onnx file is an image model; it serves linear-probe, fewshot and embed, not zero-shot`);
+    if (!opts.singleFilePreprocess) throw new Error('openModel: a single-file model needs its preprocessing');
+    return OnnxClipModel.load(spec, singleFileModel(spec, opts.singleFilePreprocess), opts);
+  }
   const dir = await resolveModelDir(spec, opts);
   const files = readModelDir(dir, opts.dtype, { imageOnly: opts.imageOnly });
   return OnnxClipModel.load(spec, files, opts);
