@@ -25,6 +25,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag } from './bench-args.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -36,14 +37,6 @@ const ort = (await import('onnxruntime-node')).default;
 const sharp = (await import('sharp')).default;
 
 // ---------------------------------------------------------------- flags
-const args = process.argv.slice(2);
-function flag(name, def) {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return def;
-  if (typeof def === 'boolean') return true;
-  const v = args[i + 1];
-  return typeof def === 'number' ? Number(v) : v;
-}
 const cfg = {
   images: flag('images', 256),
   batchSize: flag('batch-size', DEFAULTS.batchSize),

@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { flag } from './bench-args.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -31,14 +32,6 @@ const { fitLogReg, predictLabels, logRegObjective } = await import(path.join(roo
 const { fitMljs } = await import(path.join(root, 'dist/src/eval/logreg-mljs.js'));
 
 // ---------------------------------------------------------------- flags
-const args = process.argv.slice(2);
-function flag(name, def) {
-  const i = args.indexOf(`--${name}`);
-  if (i < 0) return def;
-  if (typeof def === 'boolean') return true;
-  const v = args[i + 1];
-  return typeof def === 'number' ? Number(v) : v;
-}
 const cfg = {
   n: flag('n', 50000),
   test: flag('test', 10000),
