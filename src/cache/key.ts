@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../errors.js';
+import { userCacheBase } from '../defaults.js';
 
 /** Which rows of a split were embedded: null = all of them. */
 export interface CacheSubset {
@@ -113,12 +112,7 @@ export function entryDir(cacheDir: string, key: CacheKey): string {
 
 /** `$XDG_CACHE_HOME/clip-bench/embeddings`, else `~/.cache/clip-bench/embeddings`. */
 export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
-  const xdg = env.XDG_CACHE_HOME;
-  // the XDG spec: a relative path is invalid and must be ignored
-  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'clip-bench', 'embeddings');
-  const home = env.HOME || os.homedir();
-  if (!home) throw new UserError('cannot find a cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir');
-  return path.join(home, '.cache', 'clip-bench', 'embeddings');
+  return path.join(userCacheBase(env), 'clip-bench', 'embeddings');
 }
 
 /** Accepts a bare key or { key, label }. */

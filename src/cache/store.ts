@@ -47,17 +47,8 @@ export interface CacheMeta {
   extra: Record<string, unknown>;
 }
 
-/** chunks/layout.json: what an incomplete entry is (for resume and `cache ls`). */
-interface Layout {
-  format: number;
-  hash: string;
-  key: CacheKey;
-  label: EntryLabel;
-  n: number;
-  dim: number;
-  chunkSize: number;
-  started: string;
-}
+/** chunks/layout.json: what an incomplete entry is (for resume and `cache ls`): the shape part of its future meta. */
+type Layout = Pick<CacheMeta, 'format' | 'hash' | 'key' | 'label' | 'n' | 'dim' | 'chunkSize' | 'started'>;
 
 export interface LoadedEntry {
   /** row-major n x dim */

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { defaultCacheDir } from '../cache/key.js';
+import { cacheDirOf } from './data-options.js';
 import { listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
 import { formatTable } from '../report/results.js';
 
@@ -27,7 +27,7 @@ const mb = (b: number) => (b / 1e6).toFixed(1);
 export function register(program: Command): void {
   const cache = program.command('cache').description('list or remove embedding cache entries');
   addFilters(cache.command('ls').description('list cache entries')).action(async (f: FilterFlags) => {
-    const dir = f.cacheDir ?? defaultCacheDir();
+    const dir = cacheDirOf(f);
     const rows = (await listEntries(dir)).filter((r) => matchesFilter(r, filterOf(f)));
     const table = rows.map((r) => ({
       hash: r.hash.slice(0, 12),
@@ -47,7 +47,7 @@ export function register(program: Command): void {
   addFilters(cache.command('rm').description('remove cache entries matching the filters (--all for every entry)'))
     .option('--all', 'remove every entry')
     .action(async (f: FilterFlags) => {
-      const dir = f.cacheDir ?? defaultCacheDir();
+      const dir = cacheDirOf(f);
       const r = await removeEntries(dir, filterOf(f));
       process.stdout.write(`removed ${r.removed} entries (${mb(r.bytes)} MB)${r.busy ? `; ${r.busy} left alone: being written` : ''}\n`);
     });

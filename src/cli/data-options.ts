@@ -37,6 +37,11 @@ export function addDataOptions(cmd: Command): Command {
     .option('--no-progress', 'no progress bar on stderr');
 }
 
+/** --cache-dir, else the default embedding cache. */
+export function cacheDirOf(f: { cacheDir?: string }): string {
+  return f.cacheDir ?? defaultCacheDir();
+}
+
 export function nonNegativeInt(flag: string): (v: string) => number {
   return (v: string) => {
     const n = Number(v);
@@ -51,8 +56,22 @@ export interface OpenSplit {
   split: string;
 }
 
+// A command evaluating several models opens each split once (decoded pixels stay with the source).
+const opened = new Map<string, Promise<OpenSplit>>();
+
 /** Resolve a dataset name and open one split, downloading it first if it is missing (and allowed). */
-export async function openSplit(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
+export function openSplit(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
+  const key = JSON.stringify([name, split, f.datasetRoot ?? null, f.classnames ?? null]);
+  let s = opened.get(key);
+  if (!s) {
+    s = openSplitUncached(name, split, f);
+    opened.set(key, s);
+    s.catch(() => opened.delete(key));
+  }
+  return s;
+}
+
+async function openSplitUncached(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
   // image folders and CSV manifests take their class names from the file; built-in datasets keep theirs
   // (zero-shot applies --classnames to its prompts itself)
   let spec = getDataset(name);
@@ -80,7 +99,7 @@ export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFla
     split: s.split,
     source: s.source,
     subset,
-    cacheDir: f.cacheDir ?? defaultCacheDir(),
+    cacheDir: cacheDirOf(f),
     batchSize: f.batchSize,
     skipBadImages: f.skipBadImages,
     progress: f.progress,

@@ -2,7 +2,6 @@ import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
 import { textEmbeddings } from '../cache/embeddings.js';
-import { defaultCacheDir } from '../cache/key.js';
 import { fewshot, meanStd } from '../eval/fewshot.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { classNamesForPrompts } from '../eval/prompts.js';
@@ -11,7 +10,7 @@ import { primaryValue, readResults, type FewshotRow, type RunEntry } from '../re
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
-import { addDataOptions, type DataFlags } from './data-options.js';
+import { addDataOptions, cacheDirOf, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
@@ -132,7 +131,7 @@ async function computeZeroshot(
     model,
     { embeddings: test.X, labels: test.y, n: test.n, dim: test.dim, skipped: 0, dir: '', hit: true },
     { modes: ['ensemble'], classNames, datasetTemplates: templates, primaryMetric },
-    (m, texts) => textEmbeddings(m, texts, f.cacheDir ?? defaultCacheDir()),
+    (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
   );
   return primaryMetric === 'accuracy' ? r.metrics.top1 : r.metrics.meanPerClass;
 }

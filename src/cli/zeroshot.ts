@@ -1,13 +1,12 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { textEmbeddings } from '../cache/embeddings.js';
-import { defaultCacheDir } from '../cache/key.js';
 import { readClassNames } from '../data/classnames.js';
 import { UserError } from '../errors.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { type RunEntry, type ZeroshotRow } from '../report/results.js';
-import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { addDataOptions, cacheDirOf, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 
@@ -53,7 +52,7 @@ export function register(program: Command): void {
             model,
             images,
             { modes, classNames, datasetTemplates: split.spec.templates, templatesOverride, primaryMetric: split.spec.primaryMetric },
-            (m, texts) => textEmbeddings(m, texts, f.cacheDir ?? defaultCacheDir()),
+            (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
           );
           for (const r of results) {
             rows.push({

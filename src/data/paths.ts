@@ -1,5 +1,5 @@
-import os from 'node:os';
 import path from 'node:path';
+import { userCacheBase } from '../defaults.js';
 import { packageRoot } from '../version.js';
 
 /** `<package>/datasets`: the bundled data files (prompts.json, Fashion-MNIST). */
@@ -9,7 +9,5 @@ export function bundledDataDir(): string {
 
 /** $XDG_CACHE_HOME/clip-bench/datasets (else ~/.cache/clip-bench/datasets). */
 export function datasetCacheDir(): string {
-  const xdg = process.env.XDG_CACHE_HOME;
-  const base = xdg && path.isAbsolute(xdg) ? xdg : path.join(os.homedir(), '.cache');
-  return path.join(base, 'clip-bench', 'datasets');
+  return path.join(userCacheBase(), 'clip-bench', 'datasets');
 }

@@ -73,7 +73,7 @@ export class OnnxClipModel implements ClipModel {
     }
     const textOnnx = this.files.textOnnx;
     this.textSession ??= createSession(textOnnx, this.options);
-    this.tokenizer ??= ClipTokenizer.fromModelDir(this.files.dir);
+    this.tokenizer ??= ClipTokenizer.fromFile(this.files.tokenizerFile);
     const session = await this.textSession;
     const outputName = pickOutput(session, ['text_embeds', 'sentence_embedding', 'pooler_output', 'output']);
     const chunks: Float32Array[] = [];

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { userCacheBase } from '../defaults.js';
 import { UserError } from '../errors.js';
 
 /** Where models are fetched from and kept: the Hugging Face hub's conventions, so its cache is shared with Python. */
@@ -16,7 +16,7 @@ export interface HubOptions {
 }
 
 export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions {
-  const home = env.HF_HOME ?? path.join(env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'huggingface');
+  const home = env.HF_HOME ?? path.join(userCacheBase(env), 'huggingface');
   return {
     endpoint: (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
     cacheDir: env.HF_HUB_CACHE ?? path.join(home, 'hub'),

@@ -2,6 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { parsePreprocessorConfig } from './preprocess-config.js';
+import { TOKENIZER_FILES } from './tokenizer.js';
 import type { PreprocessConfig } from './types.js';
 
 /** ONNX file suffix per --dtype, as in transformers.js exports (onnx/vision_model_quantized.onnx, ...). */
@@ -43,7 +44,6 @@ export function modelFileNames(dtype: string): { vision: string; text: string } 
   return { vision: `onnx/vision_model${s}.onnx`, text: `onnx/text_model${s}.onnx` };
 }
 
-export const TOKENIZER_FILES = ['tokenizer.json', 'bpe_simple_vocab_16e6.txt.gz'];
 
 /** Locate and check a model directory's files; a missing or unreadable file is a UserError naming it. */
 export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boolean } = {}): ModelFiles {

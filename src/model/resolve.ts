@@ -4,7 +4,8 @@ import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { OnnxClipModel } from './clip-model.js';
 import { fetchHubFiles, hubOptionsFromEnv, parseHubId, type HubOptions } from './hub.js';
-import { modelFileNames, readModelDir, singleFileModel, TOKENIZER_FILES } from './model-dir.js';
+import { modelFileNames, readModelDir, singleFileModel } from './model-dir.js';
+import { TOKENIZER_FILES } from './tokenizer.js';
 import type { PreprocessConfig } from './types.js';
 import type { SessionOptions } from './onnx-session.js';
 

@@ -197,6 +197,9 @@ function byteEncode(s: string): string {
   return out;
 }
 
+/** Tokenizer files a model directory may hold, in order of preference. */
+export const TOKENIZER_FILES = ['tokenizer.json', 'bpe_simple_vocab_16e6.txt.gz'];
+
 export class ClipTokenizer {
   readonly sotId: number;
   readonly eotId: number;
@@ -269,13 +272,16 @@ export class ClipTokenizer {
     return new ClipTokenizer(encoder, ranks, sot, eot, file);
   }
 
-  /** tokenizer.json if the directory has one, else OpenAI's bpe_simple_vocab_16e6.txt.gz. */
+  /** A Hugging Face tokenizer.json, or else OpenAI's merges file (.txt or .txt.gz). */
+  static fromFile(file: string): ClipTokenizer {
+    return file.endsWith('.json') ? ClipTokenizer.fromTokenizerJson(file) : ClipTokenizer.fromBpeFile(file);
+  }
+
+  /** The first of TOKENIZER_FILES the directory has: tokenizer.json, else OpenAI's bpe_simple_vocab_16e6.txt.gz. */
   static fromModelDir(dir: string): ClipTokenizer {
-    const json = path.join(dir, 'tokenizer.json');
-    if (fs.existsSync(json)) return ClipTokenizer.fromTokenizerJson(json);
-    const bpe = path.join(dir, 'bpe_simple_vocab_16e6.txt.gz');
-    if (fs.existsSync(bpe)) return ClipTokenizer.fromBpeFile(bpe);
-    throw new UserError(`${dir}: no tokenizer.json or bpe_simple_vocab_16e6.txt.gz`);
+    const file = TOKENIZER_FILES.map((f) => path.join(dir, f)).find((f) => fs.existsSync(f));
+    if (!file) throw new UserError(`${dir}: no ${TOKENIZER_FILES.join(' or ')}`);
+    return ClipTokenizer.fromFile(file);
   }
 
   /** SimpleTokenizer.encode: BPE ids without SOT/EOT. */
