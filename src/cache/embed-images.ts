@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import type { ImageSource } from '../data/types.js';
 import { preprocess } from '../model/preprocess.js';
+import { modelInputSize } from '../model/preprocess-config.js';
 import type { ClipModel, RawImage } from '../model/types.js';
 import { defaultPreprocessWorkers, PreprocessPool } from './preprocess-pool.js';
 
@@ -26,7 +27,7 @@ export async function embedImages(
   opts: EmbedImagesOptions,
   sink: (firstRow: number, rows: Float32Array, n: number) => Promise<void>,
 ): Promise<void> {
-  const size = model.preprocess.cropSize || model.preprocess.shortestEdge;
+  const size = modelInputSize(model.preprocess);
   const pixelsPerImage = 3 * size * size;
   const batches = Math.ceil(indices.length / opts.batchSize);
   // a worker costs a few tens of ms to start: not worth it for a single batch

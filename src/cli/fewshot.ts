@@ -11,7 +11,7 @@ import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
 import { addDataOptions, cacheDirOf, type DataFlags } from './data-options.js';
-import { addModelOptions, openModelFromFlags, positiveInt, splitList, type ModelFlags } from './model-options.js';
+import { addModelOptions, forEachModelAndDataset, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
 
@@ -44,68 +44,61 @@ export function register(program: Command): void {
     if (!(f.oneShotC > 0)) throw new UserError(`--one-shot-C ${f.oneShotC}: expected a positive number`);
     const rows: FewshotRow[] = [];
     const runs: RunEntry[] = [];
-    for (const modelSpec of splitList(f.model)) {
-      const model = await openModelFromFlags(modelSpec, f, !f.withZeroshot);
-      try {
-        for (const dataset of splitList(f.dataset)) {
-          const train = await splitFeatures(model, dataset, f.trainSplit, f);
-          const test = await splitFeatures(model, dataset, f.testSplit, f);
-          const spec = train.split.spec;
-          const classes = train.split.source.classes;
-          process.stderr.write(`few-shot: ${modelSpec} on ${spec.name}, ${shots.join('/')} shots x ${f.seeds} seeds\n`);
-          const points = await fewshot(train.features, test.features, {
-            shots,
-            seeds: f.seeds,
-            baseSeed: f.seed,
-            nClasses: classes.length,
-            classNames: classes,
-            primaryMetric: spec.primaryMetric,
-            solver: f.solver,
-            transform: f.features,
-            oneShotC: f.oneShotC,
-            threads: f.threads,
-            onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
-          });
-          const zeroshot = f.withZeroshot
-            ? await computeZeroshot(model, test.features, classes, spec.name, spec.templates, spec.primaryMetric, f)
-            : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit);
-          const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
-          const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name);
-          const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
-          if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
-          const equivalent = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-          for (const p of points) {
-            const top1 = meanStd(p.top1);
-            const mpc = meanStd(p.meanPerClass);
-            rows.push({
-              model: modelSpec,
-              dataset: spec.name,
-              shots: p.shots,
-              seeds: f.seeds,
-              top1_mean: top1.mean,
-              top1_std: top1.std,
-              mean_per_class_mean: mpc.mean,
-              mean_per_class_std: mpc.std,
-              primary_metric: spec.primaryMetric,
-              zeroshot_top1: zeroshot,
-              zeroshot_equivalent_shots: equivalent,
-            });
-          }
-          const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype };
-          runs.push(
-            runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
-              n_classes: classes.length,
-              class_names: classes,
-              chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
-              zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
-              linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
-            }),
-          );
-        }
-      } finally {
-        await model.close();
+    await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {
+      const train = await splitFeatures(model, dataset, f.trainSplit, f);
+      const test = await splitFeatures(model, dataset, f.testSplit, f);
+      const spec = train.split.spec;
+      const classes = train.split.source.classes;
+      process.stderr.write(`few-shot: ${modelSpec} on ${spec.name}, ${shots.join('/')} shots x ${f.seeds} seeds\n`);
+      const points = await fewshot(train.features, test.features, {
+        shots,
+        seeds: f.seeds,
+        baseSeed: f.seed,
+        nClasses: classes.length,
+        classNames: classes,
+        primaryMetric: spec.primaryMetric,
+        solver: f.solver,
+        transform: f.features,
+        oneShotC: f.oneShotC,
+        threads: f.threads,
+        onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
+      });
+      const zeroshot = f.withZeroshot
+        ? await computeZeroshot(model, test.features, classes, spec.name, spec.templates, spec.primaryMetric, f)
+        : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit);
+      const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
+      const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name);
+      const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
+      if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
+      const equivalent = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
+      for (const p of points) {
+        const top1 = meanStd(p.top1);
+        const mpc = meanStd(p.meanPerClass);
+        rows.push({
+          model: modelSpec,
+          dataset: spec.name,
+          shots: p.shots,
+          seeds: f.seeds,
+          top1_mean: top1.mean,
+          top1_std: top1.std,
+          mean_per_class_mean: mpc.mean,
+          mean_per_class_std: mpc.std,
+          primary_metric: spec.primaryMetric,
+          zeroshot_top1: zeroshot,
+          zeroshot_equivalent_shots: equivalent,
+        });
       }
-    }
+      const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype };
+      runs.push(
+        runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
+          n_classes: classes.length,
+          class_names: classes,
+          chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
+          zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
+          linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
+        }),
+      );
+    });
     writeAndPrint('fewshot', f.out, rows, runs, f.json);
   });
 }

@@ -3,7 +3,7 @@ import { DEFAULTS } from '../defaults.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { addDataOptions, type DataFlags } from './data-options.js';
-import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
+import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
 import { UserError } from '../errors.js';
@@ -32,57 +32,50 @@ export function register(program: Command): void {
     if (!(f.valFraction > 0 && f.valFraction < 1)) throw new UserError(`--val-fraction ${f.valFraction}: expected a number between 0 and 1`);
     const rows: LinearProbeRow[] = [];
     const runs: RunEntry[] = [];
-    for (const modelSpec of splitList(f.model)) {
-      // any ONNX image tower can be probed: a text tower is not needed
-      const model = await openModelFromFlags(modelSpec, f, true);
-      try {
-        for (const dataset of splitList(f.dataset)) {
-          const train = await splitFeatures(model, dataset, f.trainSplit, f);
-          const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
-          const test = await splitFeatures(model, dataset, f.testSplit, f);
-          const spec = train.split.spec;
-          const nClasses = train.split.source.classes.length;
-          const started = performance.now();
-          process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes)\n`);
-          const r = await linearProbe(train.features, val?.features ?? null, test.features, {
-            solver: f.solver,
-            nClasses,
-            primaryMetric: spec.primaryMetric,
-            transform: f.features,
-            valFraction: f.valFraction,
-            seed: f.seed,
-            threads: f.threads,
-            onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
-          });
-          const seconds = (performance.now() - started) / 1000;
-          rows.push({
-            model: modelSpec,
-            dataset: spec.name,
-            n_train: r.nTrain,
-            n_val: r.nVal,
-            n_test: r.nTest,
-            C: r.C,
-            top1: r.metrics.top1,
-            top5: r.metrics.top5,
-            mean_per_class: r.metrics.meanPerClass,
-            primary_metric: spec.primaryMetric,
-            solver: f.solver,
-            seconds,
-          });
-          const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype };
-          runs.push(
-            runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
-              n_classes: nClasses,
-              class_names: train.split.source.classes,
-              c_search: r.tried,
-              skipped_images: train.skipped + (val?.skipped ?? 0) + test.skipped,
-            }),
-          );
-        }
-      } finally {
-        await model.close();
-      }
-    }
+    // any ONNX image tower can be probed: a text tower is not needed
+    await forEachModelAndDataset(f, true, async (model, modelSpec, dataset) => {
+      const train = await splitFeatures(model, dataset, f.trainSplit, f);
+      const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
+      const test = await splitFeatures(model, dataset, f.testSplit, f);
+      const spec = train.split.spec;
+      const nClasses = train.split.source.classes.length;
+      const started = performance.now();
+      process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes)\n`);
+      const r = await linearProbe(train.features, val?.features ?? null, test.features, {
+        solver: f.solver,
+        nClasses,
+        primaryMetric: spec.primaryMetric,
+        transform: f.features,
+        valFraction: f.valFraction,
+        seed: f.seed,
+        threads: f.threads,
+        onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
+      });
+      const seconds = (performance.now() - started) / 1000;
+      rows.push({
+        model: modelSpec,
+        dataset: spec.name,
+        n_train: r.nTrain,
+        n_val: r.nVal,
+        n_test: r.nTest,
+        C: r.C,
+        top1: r.metrics.top1,
+        top5: r.metrics.top5,
+        mean_per_class: r.metrics.meanPerClass,
+        primary_metric: spec.primaryMetric,
+        solver: f.solver,
+        seconds,
+      });
+      const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype };
+      runs.push(
+        runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
+          n_classes: nClasses,
+          class_names: train.split.source.classes,
+          c_search: r.tried,
+          skipped_images: train.skipped + (val?.skipped ?? 0) + test.skipped,
+        }),
+      );
+    });
     writeAndPrint('linear_probe', f.out, rows, runs, f.json);
   });
 }

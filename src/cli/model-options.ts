@@ -58,3 +58,22 @@ export function openModelFromFlags(spec: string, f: ModelFlags, imageOnly = fals
 export function splitList(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
+
+/**
+ * Run `fn` for every model x dataset of `--model a,b --dataset x,y` (the cartesian product), each model opened
+ * once and closed afterwards.
+ */
+export async function forEachModelAndDataset(
+  f: ModelFlags & { dataset: string },
+  imageOnly: boolean,
+  fn: (model: OnnxClipModel, modelSpec: string, dataset: string) => Promise<void>,
+): Promise<void> {
+  for (const modelSpec of splitList(f.model)) {
+    const model = await openModelFromFlags(modelSpec, f, imageOnly);
+    try {
+      for (const dataset of splitList(f.dataset)) await fn(model, modelSpec, dataset);
+    } finally {
+      await model.close();
+    }
+  }
+}

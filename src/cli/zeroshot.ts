@@ -7,7 +7,7 @@ import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/p
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { addDataOptions, cacheDirOf, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
-import { addModelOptions, openModelFromFlags, splitList, type ModelFlags } from './model-options.js';
+import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 
 interface ZeroshotFlags extends ModelFlags, DataFlags {
@@ -37,52 +37,45 @@ export function register(program: Command): void {
     const classnamesOverride = f.classnames ? readClassNames(f.classnames) : undefined;
     const rows: ZeroshotRow[] = [];
     const runs: RunEntry[] = [];
-    for (const modelSpec of splitList(f.model)) {
-      const model = await openModelFromFlags(modelSpec, f);
-      try {
-        for (const datasetName of splitList(f.dataset)) {
-          const split = await openSplit(datasetName, f.split, f);
-          const classes = classnamesOverride ?? split.source.classes;
-          if (classes.length !== split.source.classes.length) {
-            throw new UserError(`--classnames ${f.classnames}: ${classes.length} names, but ${split.spec.name} has ${split.source.classes.length} classes`);
-          }
-          const classNames = classNamesForPrompts(split.spec.name, classes, classnamesOverride !== undefined);
-          const images = await splitEmbeddings(model, split, f);
-          const results = await runZeroshot(
-            model,
-            images,
-            { modes, classNames, datasetTemplates: split.spec.templates, templatesOverride, primaryMetric: split.spec.primaryMetric },
-            (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
-          );
-          for (const r of results) {
-            rows.push({
-              model: modelSpec,
-              dataset: split.spec.name,
-              split: f.split,
-              prompts: r.mode,
-              n_templates: r.templates.length,
-              n_images: images.n,
-              top1: r.metrics.top1,
-              top5: r.metrics.top5,
-              mean_per_class: r.metrics.meanPerClass,
-              primary_metric: split.spec.primaryMetric,
-              gain_vs_contextless: r.gainVsContextless,
-            });
-          }
-          const config = { modes, limit: f.limit ?? null, seed: f.seed, dtype: f.dtype, device: f.device };
-          runs.push(
-            runMetadata(model, modelSpec, split.spec.name, split.source.fingerprint, config, {
-              split: f.split,
-              templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
-              class_names: classNames,
-              skipped_images: images.skipped,
-            }),
-          );
-        }
-      } finally {
-        await model.close();
+    await forEachModelAndDataset(f, false, async (model, modelSpec, datasetName) => {
+      const split = await openSplit(datasetName, f.split, f);
+      const classes = classnamesOverride ?? split.source.classes;
+      if (classes.length !== split.source.classes.length) {
+        throw new UserError(`--classnames ${f.classnames}: ${classes.length} names, but ${split.spec.name} has ${split.source.classes.length} classes`);
       }
-    }
+      const classNames = classNamesForPrompts(split.spec.name, classes, classnamesOverride !== undefined);
+      const images = await splitEmbeddings(model, split, f);
+      const results = await runZeroshot(
+        model,
+        images,
+        { modes, classNames, datasetTemplates: split.spec.templates, templatesOverride, primaryMetric: split.spec.primaryMetric },
+        (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
+      );
+      for (const r of results) {
+        rows.push({
+          model: modelSpec,
+          dataset: split.spec.name,
+          split: f.split,
+          prompts: r.mode,
+          n_templates: r.templates.length,
+          n_images: images.n,
+          top1: r.metrics.top1,
+          top5: r.metrics.top5,
+          mean_per_class: r.metrics.meanPerClass,
+          primary_metric: split.spec.primaryMetric,
+          gain_vs_contextless: r.gainVsContextless,
+        });
+      }
+      const config = { modes, limit: f.limit ?? null, seed: f.seed, dtype: f.dtype, device: f.device };
+      runs.push(
+        runMetadata(model, modelSpec, split.spec.name, split.source.fingerprint, config, {
+          split: f.split,
+          templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
+          class_names: classNames,
+          skipped_images: images.skipped,
+        }),
+      );
+    });
     writeAndPrint('zeroshot', f.out, rows, runs, f.json);
   });
 }

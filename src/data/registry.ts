@@ -8,7 +8,7 @@ import { imagenetTemplates, paperPrompts } from './prompts.js';
 import { IDX_SPLITS, idxFiles, openIdxSplit } from './loaders/idx.js';
 import { CIFAR10_DIR, CIFAR10_LAYOUT, openCifar10 } from './loaders/cifar10.js';
 import { CIFAR100_DIR, CIFAR100_LAYOUT, openCifar100 } from './loaders/cifar100.js';
-import { STL10_DIR, STL10_SPLITS, openStl10, stl10Files } from './loaders/stl10.js';
+import { STL10_SPLITS, openStl10, stl10Files } from './loaders/stl10.js';
 import { IMAGEFOLDER_SPLITS, openImageFolder } from './loaders/imagefolder.js';
 import { openCsv } from './loaders/csv.js';
 

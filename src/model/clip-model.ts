@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { fileSha256 } from './file-hash.js';
 import { ImageEncoder } from './image-encoder.js';
 import type { ModelFiles } from './model-dir.js';
+import { modelInputSize } from './preprocess-config.js';
 import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
 import { ClipTokenizer } from './tokenizer.js';
 import type { ClipModel, PreprocessConfig } from './types.js';
@@ -47,17 +48,9 @@ export class OnnxClipModel implements ClipModel {
     return new OnnxClipModel(name, identity, files, options);
   }
 
-  get imageSize(): number {
-    return this.preprocess.cropSize || this.preprocess.shortestEdge;
-  }
-
-  get hasText(): boolean {
-    return this.files.textOnnx !== null;
-  }
-
   /** Open the image tower (in its worker) and return the image embedding width. */
   async imageDim(): Promise<number> {
-    this.imageEncoder ??= new ImageEncoder(this.files.visionOnnx, this.options, this.imageSize);
+    this.imageEncoder ??= new ImageEncoder(this.files.visionOnnx, this.options, modelInputSize(this.preprocess));
     return this.imageEncoder.ready;
   }
 

@@ -88,3 +88,8 @@ export function parsePreprocessorConfig(json: unknown, file: string): Preprocess
     std,
   };
 }
+
+/** Side of the square tensor the image tower takes: the crop, or (without a crop) the resized shorter side. */
+export function modelInputSize(cfg: PreprocessConfig): number {
+  return cfg.cropSize || cfg.shortestEdge;
+}

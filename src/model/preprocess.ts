@@ -105,13 +105,6 @@ function buffer(i: number, size: number): Uint8ClampedArray {
   return scratch[i];
 }
 
-// Row accumulator for the vertical pass: sums stay within int32 (|sum| < 2^31 with 22-bit weights).
-let acc32 = new Int32Array(0);
-function accumulator(len: number): Int32Array {
-  if (acc32.length < len) acc32 = new Int32Array(len);
-  return acc32;
-}
-
 /** Pixel (x, y) of a region lives at buf[base + y * stride + x * channels]. */
 interface View {
   buf: Bytes;
@@ -156,7 +149,7 @@ function resample(
     }
     const stride = rw * nb;
     const tmp = buffer(1, (ry1 - ry0) * stride);
-    horizontal(src, w * nb, tmp, stride, ry0, ry1, x0, x1, nb, bounds, k, ksize);
+    horizontal(src, w * nb, tmp, ry0, ry1, x0, x1, nb, bounds, k, ksize);
     view = { buf: tmp, base: -ry0 * stride, stride };
   }
   if (!vc) return { buf: view.buf, base: view.base + y0 * view.stride, stride: view.stride };
@@ -180,11 +173,11 @@ function resample(
 }
 
 /**
- * Pillow's horizontal pass over source rows ry0..ry1, output columns x0..x1, into tmp (row stride `stride`).
+ * Pillow's horizontal pass over source rows ry0..ry1, output columns x0..x1, packed row after row into tmp.
  * One loop per channel count keeps the tap loop free of branches; int32 arithmetic as in Pillow.
  */
 function horizontal(
-  src: Bytes, rowLen: number, tmp: Bytes, stride: number, ry0: number, ry1: number, x0: number, x1: number,
+  src: Bytes, rowLen: number, tmp: Bytes, ry0: number, ry1: number, x0: number, x1: number,
   nb: number, bounds: Int32Array, k: Int32Array, ksize: number,
 ): void {
   let o = 0;
@@ -239,7 +232,6 @@ function horizontal(
       }
     }
   }
-  void stride;
 }
 
 /** Pillow's NEAREST resize (ImagingScaleAffine), including its accumulated source coordinates. */
