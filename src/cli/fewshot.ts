@@ -90,7 +90,7 @@ export function register(program: Command): void {
       }
       const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype };
       runs.push(
-        runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
+        runMetadata(model, spec.name, train.split.source.fingerprint, config, {
           n_classes: classes.length,
           class_names: classes,
           chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),

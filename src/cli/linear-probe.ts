@@ -68,7 +68,7 @@ export function register(program: Command): void {
       });
       const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype };
       runs.push(
-        runMetadata(model, modelSpec, spec.name, train.split.source.fingerprint, config, {
+        runMetadata(model, spec.name, train.split.source.fingerprint, config, {
           n_classes: nClasses,
           class_names: train.split.source.classes,
           c_search: r.tried,

@@ -7,14 +7,13 @@ import { toolVersion } from '../version.js';
 /** The metadata every run records: what was evaluated, with which tool and configuration, and when. */
 export function runMetadata(
   model: OnnxClipModel,
-  modelName: string,
   dataset: string,
   datasetFingerprint: string,
   config: Record<string, unknown>,
   extra: Record<string, unknown>,
 ): RunEntry {
   return {
-    model: modelName,
+    model: model.name,
     dataset,
     tool_version: toolVersion(),
     model_identity: model.identity,

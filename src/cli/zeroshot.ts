@@ -68,7 +68,7 @@ export function register(program: Command): void {
       }
       const config = { modes, limit: f.limit ?? null, seed: f.seed, dtype: f.dtype, device: f.device };
       runs.push(
-        runMetadata(model, modelSpec, split.spec.name, split.source.fingerprint, config, {
+        runMetadata(model, split.spec.name, split.source.fingerprint, config, {
           split: f.split,
           templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
           class_names: classNames,
