@@ -4,7 +4,8 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { isErrno } from './fsutil.js';
+import { isErrno } from '../util/fs.js';
+import { pidAlive } from '../util/process.js';
 
 /**
  * An entry's write lock: `<entry>/lock`, created with O_EXCL, holding { pid, hostname, created, token }.
@@ -54,15 +55,6 @@ function installExitHook(): void {
   });
 }
 
-export function pidAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return isErrno(e, 'EPERM'); // exists, owned by someone else
-  }
-}
 
 async function readLock(file: string): Promise<{ info: LockInfo | null; mtimeMs: number } | null> {
   let text: string;

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { toolVersion as packageToolVersion } from '../version.js';
-import { atomicWriteFile, duBytes, fsyncDir, isErrno, readExactly, TMP_RE, tmpSuffix, writeAll } from './fsutil.js';
+import { atomicWriteFile, duBytes, fsyncDir, isErrno, readExactly, TMP_RE, tmpSuffix, writeAll } from '../util/fs.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
 import { acquireLock, lockStatus, type EntryLock, type LockOptions } from './lock.js';
 import { encodeNpy, LITTLE_ENDIAN, npyHeader, parseNpyHeader } from './npy.js';

@@ -5,6 +5,7 @@ import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
+import { pidAlive } from '../util/process.js';
 
 export interface DownloadOptions {
   /** expected sha256 (hex); several = any of them */
@@ -135,15 +136,8 @@ function inside(base: string, target: string): boolean {
   return rel === '' || (!rel.startsWith('..' + path.sep) && rel !== '..' && !path.isAbsolute(rel));
 }
 
-function processAlive(pid: number): boolean {
-  if (pid === process.pid) return true; // ours: the finally block of that extraction removes it
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
+// ours counts as alive: the finally block of that extraction removes it
+const processAlive = (pid: number): boolean => pid === process.pid || pidAlive(pid);
 
 export interface ExtractOptions {
   /** extract only entries for which this returns true (path as stored in the archive) */

@@ -44,6 +44,19 @@ export async function atomicWriteFile(file: string, ...parts: Uint8Array[]): Pro
   await fsyncDir(path.dirname(file));
 }
 
+/** Synchronous atomicWriteFile (same temp-name scheme): for small files written at the end of a command. */
+export function atomicWriteFileSync(file: string, data: string | Uint8Array): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const tmp = file + tmpSuffix();
+  try {
+    fs.writeFileSync(tmp, data);
+    fs.renameSync(tmp, file);
+  } catch (e) {
+    fs.rmSync(tmp, { force: true });
+    throw e;
+  }
+}
+
 /** Writes all of `data` at the current position (handles short writes). */
 export async function writeAll(fh: fsp.FileHandle, data: Uint8Array): Promise<void> {
   let off = 0;
