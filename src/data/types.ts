@@ -16,6 +16,12 @@ export interface ImageSource {
   load(i: number): Promise<RawImage>;
   /** a human-readable origin of image i for error messages (file path, or `file#record`) */
   describe(i: number): string;
+  /**
+   * Multilabel datasets only (VOC2007's `wds_voc2007_multilabel`): the 0/1 targets, row-major n x nClasses
+   * (data[i * nClasses + c] = 1 when image i shows class c). `labels` then holds each image's lowest positive
+   * class (0 when it has none), for subsetting and display only: multilabel metrics must use `targets`.
+   */
+  targets?: { data: Uint8Array; nClasses: number };
 }
 
 export interface DatasetSpec {

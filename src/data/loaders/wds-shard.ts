@@ -1,0 +1,185 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { userCacheBase } from '../../defaults.js';
+import { UserError } from '../../errors.js';
+import { atomicWriteFileSync } from '../../util/fs.js';
+import { scanTar, TarFormatError, type TarMember } from '../tar-scan.js';
+
+export const WDS_IMAGE_EXTENSIONS = ['webp', 'jpg', 'jpeg', 'png'];
+
+/** One sample of a shard: where its image is, and its label (`.cls`) or 0/1 target vector (`.npy`). */
+export interface ShardSample {
+  key: string;
+  imageOffset: number;
+  imageSize: number;
+  imageExt: string;
+  /** the `.cls` text, parsed (-1 when the sample has none) */
+  label: number;
+  /** the `.npy` vector (multilabel packages), when the sample has one */
+  target?: number[];
+}
+
+/** What one scan of a shard yields; kept on disk so that a later run does not read the shard again. */
+export interface ShardIndex {
+  sha256: string;
+  size: number;
+  samples: ShardSample[];
+}
+
+const INDEX_VERSION = 1;
+
+/** Where shard indexes are kept: $XDG_CACHE_HOME/clip-bench/wds-index. */
+export function defaultIndexDir(): string {
+  return path.join(userCacheBase(), 'clip-bench', 'wds-index');
+}
+
+/**
+ * The key a shard's index is kept under. A hub blob (blobs/<sha256>, immutable and verified when downloaded) is
+ * known by its content hash, so a copied cache keeps its indexes; any other file by its real path, size, mtime,
+ * inode and ctime, so that a file replaced or edited in place (even keeping size and mtime) is scanned again.
+ */
+function indexKey(file: string): { key: string; knownSha?: string; st: fs.Stats } {
+  const real = fs.realpathSync(file);
+  const st = fs.statSync(real);
+  const base = path.basename(real);
+  if (/^[0-9a-f]{64}$/.test(base) && path.basename(path.dirname(real)) === 'blobs') return { key: `sha256-${base}`, knownSha: base, st };
+  const id = JSON.stringify([real, st.size, st.mtimeMs, st.ino, st.ctimeMs]);
+  return { key: `stat-${createHash('sha256').update(id).digest('hex').slice(0, 40)}`, st };
+}
+
+/** Read a kept index, or null when there is none (or it is unreadable: it is then rebuilt). */
+function readKept(p: string, size: number): ShardIndex | null {
+  try {
+    const j = JSON.parse(fs.readFileSync(p, 'utf8')) as ShardIndex & { version: number };
+    if (j.version !== INDEX_VERSION || j.size !== size || !Array.isArray(j.samples)) return null;
+    return { sha256: j.sha256, size: j.size, samples: j.samples };
+  } catch {
+    return null;
+  }
+}
+
+function splitName(name: string): { key: string; ext: string } | null {
+  const slash = name.lastIndexOf('/');
+  const dot = name.indexOf('.', slash + 1);
+  if (dot < 0) return null;
+  return { key: name.slice(0, dot), ext: name.slice(dot + 1).toLowerCase() };
+}
+
+/** A `.npy` holding a 1-d vector of 0/1 values (any numeric dtype): the values, or an error message. */
+export function parseNpyVector(buf: Buffer): number[] | string {
+  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') return 'not a .npy file';
+  const major = buf[6];
+  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
+  const start = major === 1 ? 10 : 12;
+  const header = buf.toString('latin1', start, start + hlen);
+  const descr = /'descr':\s*'([<>|=])([fiub])(\d+)'/.exec(header);
+  const shape = /'shape':\s*\((\d+),?\s*\)/.exec(header);
+  if (!descr || !shape || /'fortran_order':\s*True/.test(header)) return `unsupported .npy header ${header.trim()}`;
+  const [, order, kind, bytesStr] = descr;
+  const bytes = Number(bytesStr);
+  const n = Number(shape[1]);
+  const data = buf.subarray(start + hlen);
+  if (data.length < n * bytes) return `.npy data shorter than its shape (${n} x ${bytes} bytes)`;
+  const le = order !== '>';
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const o = i * bytes;
+    let v: number;
+    if (kind === 'f' && bytes === 4) v = le ? data.readFloatLE(o) : data.readFloatBE(o);
+    else if (kind === 'f' && bytes === 8) v = le ? data.readDoubleLE(o) : data.readDoubleBE(o);
+    else if ((kind === 'u' || kind === 'b') && bytes === 1) v = data[o];
+    else if (kind === 'i' && bytes === 1) v = data.readInt8(o);
+    else if (kind === 'i' && bytes === 4) v = le ? data.readInt32LE(o) : data.readInt32BE(o);
+    else if (kind === 'i' && bytes === 8) v = Number(le ? data.readBigInt64LE(o) : data.readBigInt64BE(o));
+    else return `unsupported .npy dtype ${descr[0].slice(descr[0].indexOf("'") + 1)}`;
+    if (v !== 0 && v !== 1) return `value ${v} at position ${i} is not 0 or 1`;
+    out.push(v);
+  }
+  return out;
+}
+
+/**
+ * Scan a shard into samples: members grouped by the name up to the first dot of its last path component (a
+ * sample's members must be consecutive), one image each, its `.cls` parsed. Structural faults (truncated shard,
+ * a sample without an image, a key seen twice, an unreadable label) are UserErrors naming the shard and sample.
+ */
+async function scanShard(file: string, shown: string): Promise<ShardIndex> {
+  const small = new Map<string, Buffer>();
+  let res: { members: TarMember[]; sha256: string };
+  try {
+    res = await scanTar(file, {
+      wantData: (n) => /\.(cls|npy)$/i.test(n),
+      onData: (m, data) => small.set(m.name, data),
+    });
+  } catch (e) {
+    if (e instanceof TarFormatError) throw new UserError(`${shown}: ${e.message}`);
+    throw e;
+  }
+  const samples: ShardSample[] = [];
+  const seen = new Set<string>();
+  let cur: { key: string; image?: TarMember & { ext: string }; cls?: Buffer; npy?: Buffer } | null = null;
+  const flush = (): void => {
+    if (!cur) return;
+    const { key } = cur;
+    if (!cur.image) throw new UserError(`${shown}: sample ${key} has no image (.${WDS_IMAGE_EXTENSIONS.join('/.')})`);
+    let label = -1;
+    if (cur.cls) {
+      const text = cur.cls.toString('utf8').trim();
+      if (!/^\d+$/.test(text)) throw new UserError(`${shown}: sample ${key}: label ${JSON.stringify(text.slice(0, 20))} in ${key}.cls is not a class index`);
+      label = Number(text);
+    }
+    let target: number[] | undefined;
+    if (cur.npy) {
+      const v = parseNpyVector(cur.npy);
+      if (typeof v === 'string') throw new UserError(`${shown}: sample ${key}: ${key}.npy: ${v}`);
+      target = v;
+    }
+    samples.push({ key, imageOffset: cur.image.offset, imageSize: cur.image.size, imageExt: cur.image.ext, label, ...(target ? { target } : {}) });
+  };
+  for (const m of res.members) {
+    const parts = splitName(m.name);
+    if (!parts) continue; // a member without an extension belongs to no sample
+    if (!cur || parts.key !== cur.key) {
+      flush();
+      if (seen.has(parts.key)) throw new UserError(`${shown}: sample ${parts.key} appears twice (its members are not consecutive)`);
+      seen.add(parts.key);
+      cur = { key: parts.key };
+    }
+    if (WDS_IMAGE_EXTENSIONS.includes(parts.ext)) {
+      if (cur.image) throw new UserError(`${shown}: sample ${parts.key} has two images (.${cur.image.ext}, .${parts.ext})`);
+      cur.image = { ...m, ext: parts.ext };
+    } else if (parts.ext === 'cls') cur.cls = small.get(m.name);
+    else if (parts.ext === 'npy') cur.npy = small.get(m.name);
+  }
+  flush();
+  return { sha256: res.sha256, size: fs.statSync(file).size, samples };
+}
+
+/**
+ * The index of a shard: kept from an earlier run, or scanned now. `check` validates it against the package
+ * (labels present and in range) before it is kept, so a bad shard leaves nothing behind.
+ */
+export async function shardIndex(
+  file: string,
+  shown: string,
+  indexDir: string,
+  check: (ix: ShardIndex) => void,
+  onStatus?: (message: string) => void,
+): Promise<ShardIndex> {
+  const { key, knownSha, st } = indexKey(file);
+  const kept = path.join(indexDir, `${key}.json`);
+  const hit = readKept(kept, st.size);
+  if (hit) {
+    check(hit);
+    return hit;
+  }
+  onStatus?.(`indexing ${shown} (${(st.size / 1e6).toFixed(1)} MB, once)`);
+  const ix = await scanShard(file, shown);
+  if (knownSha && ix.sha256 !== knownSha) {
+    throw new UserError(`${shown}: cached blob is corrupt (sha256 ${ix.sha256}, named ${knownSha}); delete it and download again`);
+  }
+  check(ix);
+  atomicWriteFileSync(kept, JSON.stringify({ version: INDEX_VERSION, ...ix }));
+  return ix;
+}

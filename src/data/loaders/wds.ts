@@ -1,0 +1,257 @@
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../../errors.js';
+import type { ImageSource } from '../types.js';
+import { mapClassesByName } from '../class-map.js';
+import { decodeImageData } from '../image-decode.js';
+import { checkIndex, requireRoot } from './common.js';
+import { defaultIndexDir, shardIndex, type ShardIndex } from './wds-shard.js';
+
+/**
+ * A WebDataset package in CLIP_benchmark's layout (the `clip-benchmark/wds_*` hub repositories):
+ *   classnames.txt, zeroshot_classification_templates.txt, dataset_type.txt (optional),
+ *   <split>/nshards.txt and <split>/0.tar ... <split>/{N-1}.tar.
+ */
+export interface WdsPackage {
+  dir: string;
+  /** shown in messages: the dataset's name, else the folder */
+  name: string;
+  /** classnames.txt, line i = class i; empty interior lines are classes (only the final newline is not) */
+  classes: string[];
+  /** the package's templates with clip-bench's `{}` placeholder (CLIP_benchmark writes `{c}`); [] when absent */
+  templates: string[];
+  type: 'classification' | 'multilabel' | 'retrieval';
+  /** split folders found in `dir` holding an nshards.txt */
+  splits: string[];
+}
+
+export const WDS_FILES = { classnames: 'classnames.txt', templates: 'zeroshot_classification_templates.txt', type: 'dataset_type.txt' } as const;
+
+/** Lines of a text file: CRLF or LF; the single final newline ends the last line and is not an empty line. */
+function lines(text: string): string[] {
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const out = text.split('\n').map((l) => l.replace(/\r$/, ''));
+  if (out.length > 0 && out[out.length - 1] === '') out.pop();
+  return out;
+}
+
+function readText(file: string): string | undefined {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new UserError(`${file}: ${(e as Error).message}`);
+  }
+}
+
+/** Read a package's metadata files (no shard is touched). */
+export function readWdsPackage(dir: string, name = dir): WdsPackage {
+  requireRoot(name, dir);
+  const typeText = readText(path.join(dir, WDS_FILES.type))?.trim();
+  const type = (typeText || 'classification') as WdsPackage['type'];
+  if (!['classification', 'multilabel', 'retrieval'].includes(type)) {
+    throw new UserError(`${path.join(dir, WDS_FILES.type)}: unknown dataset type '${typeText}' (expected classification, multilabel or retrieval)`);
+  }
+  let classes: string[] = [];
+  if (type !== 'retrieval') {
+    const file = path.join(dir, WDS_FILES.classnames);
+    const text = readText(file);
+    if (text === undefined) throw new UserError(`${name}: ${file} is missing (a WebDataset package names its classes there)`);
+    classes = lines(text).map((l) => l.trim());
+    if (classes.length === 0) throw new UserError(`${file}: no class names`);
+  }
+  const tText = readText(path.join(dir, WDS_FILES.templates));
+  const templates = tText === undefined ? [] : lines(tText).map((l) => l.trim()).filter((l) => l !== '').map((t) => t.replaceAll('{c}', '{}'));
+  const splits = fs
+    .readdirSync(dir, { withFileTypes: true })
+    .filter((d) => !d.name.startsWith('.') && fs.existsSync(path.join(dir, d.name, 'nshards.txt')))
+    .map((d) => d.name)
+    .sort();
+  return { dir, name, classes, templates, type, splits };
+}
+
+/** `<split>/nshards.txt`: one positive integer (a missing file is an error, never "one shard"). */
+export function readShardCount(pkg: WdsPackage, split: string): number {
+  const file = path.join(pkg.dir, split, 'nshards.txt');
+  const text = readText(file);
+  if (text === undefined) {
+    const have = pkg.splits.length ? `the package has ${pkg.splits.map((s) => `'${s}'`).join(', ')}` : 'the package has no split with an nshards.txt';
+    throw new UserError(`${pkg.name}: split '${split}': ${file} is missing (${have})`);
+  }
+  const t = text.trim();
+  if (!/^\d+$/.test(t) || Number(t) < 1) throw new UserError(`${file}: expected a positive number of shards, found ${JSON.stringify(t.slice(0, 20))}`);
+  return Number(t);
+}
+
+/** Shard paths of a split relative to the package, in order: decimal, no zero padding. */
+export function shardNames(split: string, n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `${split}/${i}.tar`);
+}
+
+export interface OpenWdsOptions {
+  /** the dataset's name, for messages */
+  datasetName?: string;
+  /** the paper's class names: the package's labels are mapped onto them (by name where the order differs) */
+  paperClasses?: string[];
+  /** where shard indexes are kept (default $XDG_CACHE_HOME/clip-bench/wds-index) */
+  indexDir?: string;
+  /** one line per shard scanned for the first time */
+  onStatus?: (message: string) => void;
+}
+
+/**
+ * Reads at an offset of a split's shards. A few descriptors stay open while reads come (Map order = recency);
+ * idle ones are closed after a second, so that an opened split holds no descriptor once it is no longer read.
+ */
+class ShardReader {
+  private open = new Map<number, { fd: Promise<number>; users: number }>();
+  private sweep: NodeJS.Timeout | undefined;
+  constructor(
+    private readonly files: string[],
+    private readonly maxOpen = 16,
+  ) {}
+
+  async read(shard: number, offset: number, size: number): Promise<Buffer> {
+    let h = this.open.get(shard);
+    if (h) this.open.delete(shard);
+    else {
+      const file = this.files[shard];
+      h = { fd: new Promise<number>((resolve, reject) => fs.open(file, 'r', (e, fd) => (e ? reject(e) : resolve(fd)))), users: 0 };
+      h.fd.catch(() => this.open.delete(shard));
+    }
+    this.open.set(shard, h);
+    h.users++;
+    try {
+      const fd = await h.fd;
+      const buf = Buffer.allocUnsafe(size);
+      let got = 0;
+      while (got < size) {
+        const n = await readFd(fd, buf, got, size - got, offset + got);
+        if (n === 0) throw new Error(`unexpected end of file (wanted ${size} bytes at ${offset})`);
+        got += n;
+      }
+      return buf;
+    } finally {
+      h.users--;
+      this.closeIdle(this.maxOpen);
+      this.sweep ??= setTimeout(() => {
+        this.sweep = undefined;
+        this.closeIdle(0);
+      }, 1000).unref();
+    }
+  }
+
+  /** close idle descriptors, least recently used first, until at most `keep` remain */
+  private closeIdle(keep: number): void {
+    for (const [k, v] of this.open) {
+      if (this.open.size <= keep) break;
+      if (v.users > 0) continue;
+      this.open.delete(k);
+      void v.fd.then((fd) => fs.close(fd, () => {})).catch(() => {});
+    }
+  }
+}
+
+function readFd(fd: number, buf: Buffer, off: number, len: number, pos: number): Promise<number> {
+  return new Promise((resolve, reject) => fs.read(fd, buf, off, len, pos, (e, n) => (e ? reject(e) : resolve(n))));
+}
+
+/**
+ * Open one split of a package as an ImageSource. Each shard is indexed once (kept under indexDir), then images are
+ * read by offset and decoded from memory. Bad packages (no nshards.txt, a truncated shard, a sample without a label
+ * or image, a label outside classnames.txt) are one-line UserErrors naming the shard and the sample key.
+ */
+export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWdsOptions = {}): Promise<ImageSource> {
+  const name = opts.datasetName ?? pkg.name;
+  if (pkg.type === 'retrieval') throw new UserError(`${name}: a retrieval package (${path.join(pkg.dir, WDS_FILES.type)}); clip-bench evaluates classification and multilabel packages`);
+  const multilabel = pkg.type === 'multilabel';
+  const nClasses = pkg.classes.length;
+  const rels = shardNames(split, readShardCount(pkg, split));
+  const files = rels.map((r) => path.join(pkg.dir, r));
+  const indexDir = opts.indexDir ?? defaultIndexDir();
+  const indexes: ShardIndex[] = [];
+  for (let s = 0; s < files.length; s++) {
+    const shown = path.join(pkg.dir, rels[s]);
+    if (!fs.existsSync(files[s])) throw new UserError(`${name}: ${shown} is missing (${split}/nshards.txt says ${files.length} shards)`);
+    const check = (ix: ShardIndex): void => {
+      if (ix.samples.length === 0) throw new UserError(`${shown}: no samples`);
+      for (const smp of ix.samples) {
+        if (multilabel) {
+          if (!smp.target) throw new UserError(`${shown}: sample ${smp.key} has no label (.npy, a multilabel package)`);
+          if (smp.target.length !== nClasses) throw new UserError(`${shown}: sample ${smp.key}: ${smp.key}.npy has ${smp.target.length} values for ${nClasses} classes in classnames.txt`);
+        } else {
+          if (smp.label < 0) throw new UserError(`${shown}: sample ${smp.key} has no label (.cls)`);
+          if (smp.label >= nClasses) throw new UserError(`${shown}: sample ${smp.key}: label ${smp.label} is outside classnames.txt (${nClasses} classes)`);
+        }
+      }
+    };
+    indexes.push(await shardIndex(files[s], shown, indexDir, check, (m) => opts.onStatus?.(m)));
+  }
+  const n = indexes.reduce((t, ix) => t + ix.samples.length, 0);
+  const shardOf = new Int32Array(n);
+  const sampleOf: ShardIndex['samples'] = new Array(n);
+  const keyShard = new Map<string, number>();
+  let k = 0;
+  indexes.forEach((ix, s) => {
+    for (const smp of ix.samples) {
+      // keys number samples over the whole split: one seen in two shards means a shard is there twice
+      const other = keyShard.get(smp.key);
+      if (other !== undefined) throw new UserError(`${path.join(pkg.dir, rels[s])}: sample ${smp.key} is also in ${rels[other]}`);
+      keyShard.set(smp.key, s);
+      shardOf[k] = s;
+      sampleOf[k++] = smp;
+    }
+  });
+  // package label -> paper label
+  const map = opts.paperClasses ? mapClassesByName(pkg.classes, opts.paperClasses, `${name} (${path.join(pkg.dir, WDS_FILES.classnames)})`) : null;
+  const labels = new Int32Array(n);
+  let targets: ImageSource['targets'];
+  if (multilabel) {
+    const data = new Uint8Array(n * nClasses);
+    for (let i = 0; i < n; i++) {
+      const t = sampleOf[i].target!;
+      let lowest = -1;
+      for (let c = 0; c < nClasses; c++) {
+        if (!t[c]) continue;
+        const to = map ? map[c] : c;
+        data[i * nClasses + to] = 1;
+        if (lowest < 0 || to < lowest) lowest = to;
+      }
+      labels[i] = Math.max(lowest, 0);
+    }
+    targets = { data, nClasses };
+  } else {
+    for (let i = 0; i < n; i++) labels[i] = map ? map[sampleOf[i].label] : sampleOf[i].label;
+  }
+  // the shards' content hashes and the labels as mapped: a different mapping is a different cache entry
+  const fp = createHash('sha256').update(`clip-bench-wds-v1\n`);
+  indexes.forEach((ix, s) => fp.update(`${rels[s]}\0${ix.sha256}\n`));
+  fp.update(new Uint8Array(labels.buffer));
+  if (targets) fp.update(targets.data);
+  const reader = new ShardReader(files);
+  const describe = (i: number): string => `${path.join(pkg.dir, rels[shardOf[i]])}#${sampleOf[i].key}.${sampleOf[i].imageExt}`;
+  return {
+    n,
+    labels,
+    classes: opts.paperClasses ? [...opts.paperClasses] : [...pkg.classes],
+    fingerprint: fp.digest('hex').slice(0, 32),
+    ...(targets ? { targets } : {}),
+    async load(i) {
+      checkIndex(i, n);
+      const smp = sampleOf[i];
+      let bytes: Buffer;
+      try {
+        bytes = await reader.read(shardOf[i], smp.imageOffset, smp.imageSize);
+      } catch (e) {
+        throw new UserError(`${describe(i)}: cannot read (${(e as Error).message}); the shard changed since it was indexed`);
+      }
+      try {
+        return await decodeImageData(bytes);
+      } catch (e) {
+        throw new UserError(`${describe(i)}: ${(e as Error).message.replace(/^image buffer: /, '')}`);
+      }
+    },
+    describe,
+  };
+}
