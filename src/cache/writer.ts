@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { toolVersion as packageToolVersion } from '../version.js';
-import { atomicWriteFile, fsyncDir, isErrno, readExactly, TMP_RE, tmpSuffix, writeAll } from '../util/fs.js';
+import { atomicWriteFile, fsyncDir, isErrno, readExactly, TMP_RE, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
 import { acquireLock, type EntryLock, type LockOptions } from './lock.js';
 import { encodeNpy, npyHeader } from './npy.js';
@@ -179,7 +179,9 @@ class Writer implements CacheWriter {
     const end = start + rows.length / this.dim;
     if (!Number.isSafeInteger(start) || start < 0 || end > this.n) throw new Error(`cache writer: rows ${start}-${end} out of range 0-${this.n}`);
     const r = { start, end };
-    await fsp.mkdir(this.chunksDir, { recursive: true });
+    await fsp.mkdir(this.chunksDir, { recursive: true }).catch((e: unknown) => {
+      throw userFsError(e, this.chunksDir, 'cannot create');
+    });
     await atomicWriteFile(path.join(this.chunksDir, chunkName(r)), new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
     this.chunks.push(r);
     await this.s.lock?.touch();
@@ -266,7 +268,7 @@ class Writer implements CacheWriter {
     } catch (e) {
       await out.close().catch(() => {});
       await fsp.rm(tmp, { force: true });
-      throw e;
+      throw userFsError(e, file);
     }
     await out.close();
     await fsp.rename(tmp, file);

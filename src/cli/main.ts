@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors.js';
 import { toolVersion } from '../version.js';
+import { userFsErrorText } from '../util/fs.js';
 import { registerCommands } from './commands.js';
 
 /** Entry point: exit 0 on success, 2 on bad usage or input (one line on stderr), 1 on an internal error. */
@@ -29,7 +30,14 @@ function exitCodeFor(err: unknown, verbose: boolean): number {
     if (verbose) process.stderr.write(`${err.stack}\n`);
     return 2;
   }
-  const e = err as Error;
+  const e = err as NodeJS.ErrnoException;
+  const fsText = userFsErrorText(e?.code);
+  if (fsText) {
+    // a full disk or a forbidden path reached here without a file name attached: still the user's to fix
+    process.stderr.write(`clip-bench: ${e.path ? `${e.path}: ` : ''}${fsText} (${e.code}${e.syscall ? `, ${e.syscall}` : ''})\n`);
+    if (verbose) process.stderr.write(`${e.stack}\n`);
+    return 2;
+  }
   process.stderr.write(`clip-bench: internal error: ${e?.message ?? String(err)}\n`);
   if (verbose) process.stderr.write(`${e?.stack}\n`);
   else process.stderr.write('(run with --verbose for the stack trace)\n');

@@ -3,12 +3,19 @@ import { UserError } from '../errors.js';
 import type { SessionOptions } from './onnx-session.js';
 import type { VisionInit, VisionReply, VisionWorkerData } from './vision-worker.js';
 
+interface Pending {
+  resolve: (r: { embeddings: Float32Array; dim: number }) => void;
+  reject: (e: Error) => void;
+  /** settles when the reply (or the worker's failure) has arrived */
+  settled: Promise<unknown>;
+}
+
 /** The image tower, running in a worker thread; several batches may be queued at once. */
 export class ImageEncoder {
   private readonly worker: Worker;
   /** resolves to the embedding width once the session is open */
   readonly ready: Promise<number>;
-  private readonly pending = new Map<number, { resolve: (r: { embeddings: Float32Array; dim: number }) => void; reject: (e: Error) => void }>();
+  private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
   constructor(file: string, options: SessionOptions, size: number) {
@@ -23,19 +30,34 @@ export class ImageEncoder {
       this.worker.once('error', reject);
     });
     this.worker.on('error', (e) => this.failAll(e));
+    this.worker.on('exit', (code) => this.failAll(new Error(`the inference worker exited with code ${code}`)));
   }
 
   /** Embed n preprocessed images (float32 [n,3,S,S]); the pixel buffer is transferred to the worker. */
   async encode(pixels: Float32Array, n: number): Promise<{ embeddings: Float32Array; dim: number }> {
     await this.ready;
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.worker.postMessage({ id, pixels, n }, [pixels.buffer as ArrayBuffer]);
+    let entry!: Pending;
+    const result = new Promise<{ embeddings: Float32Array; dim: number }>((resolve, reject) => {
+      entry = { resolve, reject, settled: Promise.resolve() };
     });
+    entry.settled = result.then(
+      () => {},
+      () => {},
+    );
+    this.pending.set(id, entry);
+    this.worker.postMessage({ id, pixels, n }, [pixels.buffer as ArrayBuffer]);
+    return result;
   }
 
+  /**
+   * Waits for the batches still running in the worker, then stops it. Terminating a worker while onnxruntime
+   * runs a batch in it aborts the whole process natively (`terminate called after throwing ... Napi::Error`),
+   * which is what a run failing on a bad image in a later batch used to do.
+   */
   async close(): Promise<void> {
+    await this.ready.catch(() => {});
+    while (this.pending.size > 0) await Promise.allSettled([...this.pending.values()].map((p) => p.settled));
     await this.worker.terminate();
   }
 

@@ -5,11 +5,12 @@
  * null) and `<out>/<table>.json` (full precision + per-run metadata). Writes merge with what is
  * already there: a rerun replaces the rows of its own identities and keeps everything else.
  */
-import { existsSync, mkdirSync, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { UserError } from '../errors.js';
 import { toolVersion } from '../version.js';
+import { atomicWriteFileSync } from '../util/fs.js';
 
 export type TableName = 'zeroshot' | 'linear_probe' | 'fewshot';
 export const TABLES: readonly TableName[] = ['zeroshot', 'linear_probe', 'fewshot'];
@@ -328,21 +329,9 @@ export function toJson<T extends TableName>(table: T, rows: RowTypes[T][], runs:
   return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
-/** Write a file atomically: temp file in the same directory, then rename over the target. */
+/** Write a file atomically (src/util/fs.ts: temp file in the same directory, then rename over the target). */
 export function writeFileAtomic(file: string, text: string | Uint8Array): void {
-  mkdirSync(path.dirname(file), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, file);
-  } catch (err) {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      /* already gone */
-    }
-    throw err;
-  }
+  atomicWriteFileSync(file, text);
 }
 
 function runKey(r: RunEntry): string {

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { UserError } from '../errors.js';
 
 /** A unique suffix for temp files: `.tmp-<pid>-<random>`. Anything matching TMP_RE is a leftover temp file. */
 export function tmpSuffix(): string {
@@ -22,38 +23,66 @@ export async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Writes buffers to `<file>.tmp-*`, fsyncs, renames over `file`, fsyncs the directory. */
+/** File-system errors the user can act on (a full disk, a read-only or forbidden place), by errno code. */
+const USER_FS_ERRORS: Record<string, string> = {
+  ENOSPC: 'no space left on device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large',
+  EROFS: 'read-only file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOTDIR: 'a component of the path is not a directory',
+  EISDIR: 'it is a directory',
+  EEXIST: 'a file is in the way',
+};
+
+/**
+ * `e` as a UserError naming `file` when it is a file-system error the user can fix (Node's write errors carry
+ * no path: "ENOSPC: no space left on device, write"); any other error unchanged.
+ */
+export function userFsError(e: unknown, file: string, action = 'cannot write'): unknown {
+  const code = (e as NodeJS.ErrnoException | undefined)?.code;
+  if (code && code in USER_FS_ERRORS) return new UserError(`${action} ${file}: ${USER_FS_ERRORS[code]} (${code})`);
+  return e;
+}
+
+/** The description of a user-fixable file-system error code, or undefined. */
+export function userFsErrorText(code: string | undefined): string | undefined {
+  return code && code in USER_FS_ERRORS ? USER_FS_ERRORS[code] : undefined;
+}
+
+/**
+ * Writes buffers to `<file>.tmp-*`, fsyncs, renames over `file`, fsyncs the directory. A failure leaves no temp
+ * file; a full disk (or any error the user can fix) is a UserError naming the file.
+ */
 export async function atomicWriteFile(file: string, ...parts: Uint8Array[]): Promise<void> {
   const tmp = file + tmpSuffix();
-  const fh = await fsp.open(tmp, 'w');
+  let fh: fsp.FileHandle | undefined;
   try {
+    fh = await fsp.open(tmp, 'w');
     for (const p of parts) await writeAll(fh, p);
     await fh.sync();
-  } catch (e) {
-    await fh.close().catch(() => {});
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
-  await fh.close();
-  try {
+    await fh.close();
+    fh = undefined;
     await fsp.rename(tmp, file);
   } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw e;
+    await fh?.close().catch(() => {});
+    await fsp.rm(tmp, { force: true }).catch(() => {});
+    throw userFsError(e, file);
   }
   await fsyncDir(path.dirname(file));
 }
 
 /** Synchronous atomicWriteFile (same temp-name scheme): for small files written at the end of a command. */
 export function atomicWriteFileSync(file: string, data: string | Uint8Array): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
   const tmp = file + tmpSuffix();
   try {
+    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
-    throw e;
+    throw userFsError(e, file);
   }
 }
 

@@ -1,0 +1,108 @@
+// A bad image anywhere in a dataset, a full disk: a one-line error naming the file, exit 2, never a native crash
+// (a truncated JPEG as the last file used to abort the process with `terminate called after throwing an instance
+// of 'Napi::Error'`, exit 134: the inference worker was terminated while onnxruntime was running a batch in it).
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { runCli, type CliResult } from './fixtures/cli.js';
+import { tmpDir } from './fixtures/data/helpers.js';
+import { repoRoot } from './helpers.js';
+
+const PER_CLASS = 20;
+const positions = { first: 0, middle: PER_CLASS, last: 2 * PER_CLASS - 1 } as const;
+
+/** ROOT/test/{a,b}/NN.jpg, 40 JPEGs in dataset order; the one at `bad` (a dataset index) truncated. */
+async function folderWithBadImage(bad: number): Promise<{ root: string; badFile: string }> {
+  const root = tmpDir('crash');
+  let badFile = '';
+  for (const [c, cls] of ['a', 'b'].entries()) {
+    fs.mkdirSync(path.join(root, 'test', cls), { recursive: true });
+    for (let i = 0; i < PER_CLASS; i++) {
+      const file = path.join(root, 'test', cls, `${String(i).padStart(2, '0')}.jpg`);
+      const jpeg = await sharp({ create: { width: 40 + i, height: 30, channels: 3, background: { r: i * 12, g: c * 200, b: 90 } } }).jpeg().toBuffer();
+      const index = c * PER_CLASS + i;
+      fs.writeFileSync(file, index === bad ? jpeg.subarray(0, jpeg.length >> 1) : jpeg);
+      if (index === bad) badFile = file;
+    }
+  }
+  return { root, badFile };
+}
+
+/** One line on stderr naming the file, exit 2, nothing native. */
+function assertCleanError(r: CliResult, file: string, what: string): void {
+  assert.equal(r.status, 2, `${what}: exit ${r.status}\n${r.stderr}`);
+  assert.doesNotMatch(r.stderr, /Napi|terminate called|FATAL ERROR|internal error|\n\s+at /, what);
+  const lines = r.stderr.split('\n').filter((l) => l.startsWith('clip-bench:'));
+  assert.equal(lines.length, 1, `${what}: ${r.stderr}`);
+  assert.ok(lines[0].includes(file), `${what}: the error names ${file}: ${lines[0]}`);
+}
+
+/** Files a failed run may not leave behind: temp files and complete-looking entries. */
+function leftovers(cache: string): string[] {
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else if (/\.tmp-\d+-[0-9a-f]+$/.test(e.name) || e.name === 'meta.json' || e.name === 'embeddings.npy') out.push(p);
+    }
+  };
+  if (fs.existsSync(cache)) walk(cache);
+  return out;
+}
+
+for (const [where, bad] of Object.entries(positions)) {
+  test(`a truncated JPEG ${where} in the folder: exit 2 naming it under batch sizes 1, 2, 7, 32`, async () => {
+    const { root, badFile } = await folderWithBadImage(bad);
+    for (const batch of ['1', '2', '7', '32']) {
+      const cache = tmpDir('crash-cache');
+      const r = await runCli(['embed', '--dataset', 'imagefolder', '--dataset-root', root, '--cache-dir', cache, '--batch-size', batch, '--threads', '1', '--no-progress']);
+      assertCleanError(r, badFile, `${where}, --batch-size ${batch}`);
+      assert.match(r.stderr, /cannot decode image .*--skip-bad-images/);
+      assert.deepEqual(leftovers(cache), [], `${where}, --batch-size ${batch}`);
+    }
+  });
+}
+
+test('the same with preprocessing worker threads, and zero-shot (text tower loaded too)', async () => {
+  const { root, badFile } = await folderWithBadImage(positions.last);
+  for (const batch of ['2', '32']) {
+    const cache = tmpDir('crash-cache');
+    const env = { CLIP_BENCH_PREPROCESS_WORKERS: '2' };
+    const r = await runCli(['embed', '--dataset', 'imagefolder', '--dataset-root', root, '--cache-dir', cache, '--batch-size', batch, '--no-progress'], env);
+    assertCleanError(r, badFile, `preprocessing workers, --batch-size ${batch}`);
+  }
+  const out = tmpDir('crash-out');
+  const z = await runCli(['zeroshot', '--dataset', 'imagefolder', '--dataset-root', root, '--cache-dir', tmpDir('crash-cache'), '--out', out, '--batch-size', '7', '--no-progress']);
+  assertCleanError(z, badFile, 'zeroshot');
+  assert.deepEqual(fs.readdirSync(out), [], 'no result file for a failed run');
+});
+
+/** Runs the CLI with `dir` a fresh tmpfs of `kib` KiB (a private mount namespace: no root needed), or null. */
+function runOnSmallDisk(dir: string, kib: number, args: string[]): CliResult | null {
+  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=4k tmpfs '${dir}'`], { encoding: 'utf8' });
+  if (probe.status !== 0) return null;
+  const cli = [process.execPath, path.join(repoRoot, 'bin', 'clip-bench'), ...args].map((a) => `'${a}'`).join(' ');
+  const r = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=${kib}k tmpfs '${dir}' && exec ${cli}`], { encoding: 'utf8', cwd: repoRoot });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+test('a full disk (ENOSPC) under the cache or the results is a one-line error naming the file, exit 2', (t) => {
+  const disk = tmpDir('enospc');
+  const cacheRun = runOnSmallDisk(disk, 40, ['zeroshot', '--cache-dir', path.join(disk, 'cache'), '--limit', '2000', '--prompts', 'single', '--no-progress', '--out', tmpDir('enospc-out')]);
+  if (cacheRun === null) {
+    t.skip('no private tmpfs here (unshare -rm + mount -t tmpfs refused)');
+    return;
+  }
+  assertCleanError(cacheRun, path.join(disk, 'cache'), 'cache on a full disk');
+  assert.match(cacheRun.stderr, /no space left on device \(ENOSPC\)/);
+  assert.doesNotMatch(cacheRun.stderr, /\.tmp-/, 'the error names the file, not its temp name');
+
+  const outRun = runOnSmallDisk(disk, 4, ['zeroshot', '--cache-dir', tmpDir('enospc-cache'), '--limit', '200', '--prompts', 'single', '--no-progress', '--out', path.join(disk, 'out')]);
+  assert.ok(outRun);
+  assertCleanError(outRun, path.join(disk, 'out'), 'results on a full disk');
+  assert.match(outRun.stderr, /no space left on device \(ENOSPC\)/);
+});
