@@ -3,7 +3,8 @@ import type { ImageSource } from '../data/types.js';
 import type { ClipModel } from '../model/types.js';
 import { embedImages } from './embed-images.js';
 import { hashTexts, type CacheKey } from './key.js';
-import { loadEntry, openWriter, type SkippedImage } from './store.js';
+import { UserError } from '../errors.js';
+import { loadEntry, openWriter, type LoadedEntry, type SkippedImage } from './store.js';
 
 /** Image embeddings of one split (or subset), rows aligned with labels; images skipped as unreadable are left out. */
 export interface ImageEmbeddings {
@@ -53,7 +54,7 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
   const key = imageKey(req);
   const label = { modelName: req.model.name };
   const hit = await loadEntry(req.cacheDir, { key, label }, { warn });
-  if (hit) return withoutSkipped(hit.embeddings, hit.labels!, hit.n, hit.dim, hit.dir, true);
+  if (hit) return usable(req, hit, true);
 
   const indices = req.subset?.indices ?? Int32Array.from({ length: req.source.n }, (_, i) => i);
   const labels = Int32Array.from(indices, (i) => req.source.labels[i]);
@@ -82,10 +83,10 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
           req.source,
           rows,
           { batchSize: req.batchSize, skipBadImages: req.skipBadImages },
-          async (first, emb, n) => {
+          async (first, emb, n, bad) => {
+            for (const b of bad) skipped.push({ index: rows[first + b.position], source: req.source.describe(rows[first + b.position]), reason: b.reason });
             for (let r = 0; r < n; r++) {
               const row = emb.subarray(r * dim, (r + 1) * dim);
-              if (Number.isNaN(row[0])) skipped.push({ index: rows[first + r], source: req.source.describe(rows[first + r]) });
               buffer.set(row, filled * dim);
               if (++filled * dim === buffer.length) {
                 await writer.writeChunk(chunks[chunkIndex].start, buffer);
@@ -106,7 +107,6 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
         const computed = indices.length - cachedRows;
         process.stderr.write(`embedded ${computed} images in ${secs.toFixed(1)} s (${(computed / secs).toFixed(1)} img/s)\n`);
       }
-      if (skipped.length > 0) warn(`skipped ${skipped.length} unreadable image(s), e.g. ${skipped[0].source}`);
       await writer.finish(labels, { skipped });
     }
   } finally {
@@ -114,7 +114,36 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
   }
   const done = await loadEntry(req.cacheDir, { key, label }, { warn });
   if (!done) throw new Error(`embedding cache entry ${writer.dir} vanished after it was written`);
-  return withoutSkipped(done.embeddings, done.labels!, done.n, done.dim, done.dir, false);
+  return usable(req, done, false);
+}
+
+/**
+ * The entry's rows without those of unreadable images. Whether images were skipped is checked against
+ * --skip-bad-images on every use, hit or not: without the flag such an entry is refused as the images
+ * themselves would be; with it, every run says how many were left out.
+ */
+function usable(req: ImageEmbeddingRequest, entry: LoadedEntry, hit: boolean): ImageEmbeddings {
+  const out = withoutSkipped(entry.embeddings, entry.labels!, entry.n, entry.dim, entry.dir, hit);
+  if (out.skipped === 0) return out;
+  const first = firstSkipped(req, entry);
+  if (!req.skipBadImages) {
+    throw new UserError(
+      `${first}; ${out.skipped} image(s) of ${req.dataset}/${req.split} are unreadable (recorded in the cache by a run with --skip-bad-images; --skip-bad-images skips them)`,
+    );
+  }
+  warn(`skipped ${out.skipped} unreadable image(s) of ${req.dataset}/${req.split}${hit ? ' (as recorded in the cache)' : ''}, e.g. ${first}`);
+  return out;
+}
+
+/** "<file>: <why>" of the first skipped image: from meta.json, else (rows of a resumed run) from the source. */
+function firstSkipped(req: ImageEmbeddingRequest, entry: LoadedEntry): string {
+  const item = entry.meta.skipped?.items?.[0];
+  if (item?.reason) return item.reason;
+  if (item?.source) return `${item.source}: unreadable`;
+  for (let i = 0; i < entry.n; i++) {
+    if (Number.isNaN(entry.embeddings[i * entry.dim])) return `${req.source.describe(req.subset ? req.subset.indices[i] : i)}: unreadable`;
+  }
+  return 'an image is unreadable';
 }
 
 /** Rows of unreadable images are stored as NaN (so a resumed run knows them); evaluators never see them. */

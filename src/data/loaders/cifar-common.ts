@@ -83,7 +83,7 @@ export async function openCifarSplit(layout: CifarLayout, root: string, split: s
     n,
     labels: Int32Array.from(labelList),
     classes: [...classes],
-    fingerprint: fingerprintFiles(root, rels, 'content'),
+    fingerprint: fingerprintFiles(root, rels),
     async load(i: number): Promise<RawImage> {
       checkIndex(i, n);
       const [file, r] = locate(i);

@@ -121,7 +121,7 @@ export async function openCsv(dataset: string, root: string, split: string, clas
     n,
     labels,
     classes: [...classNames],
-    fingerprint: fingerprintFiles(root, [path.relative(root, manifest), ...files.map((f) => path.relative(root, f))], 'stat'),
+    fingerprint: fingerprintFiles(root, [path.relative(root, manifest), ...files.map((f) => path.relative(root, f))]),
     load(i) {
       checkIndex(i, n);
       return decodeImageFile(files[i]!);

@@ -154,7 +154,7 @@ export async function openIdxSplit(
     if (y >= classes.length) throw new UserError(`${lblPath}: label ${y} at record ${i} is not below ${classes.length}`);
     labels[i] = y;
   }
-  const fingerprint = fingerprintFiles(root, [path.relative(root, imgPath!), path.relative(root, lblPath!)], 'content');
+  const fingerprint = fingerprintFiles(root, [path.relative(root, imgPath!), path.relative(root, lblPath!)]);
   const px = rows * cols;
   return {
     n,

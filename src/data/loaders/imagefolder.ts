@@ -102,7 +102,7 @@ export async function openImageFolder(
     n,
     labels: Int32Array.from(labels),
     classes: classNames ? [...classNames] : folders,
-    fingerprint: fingerprintFiles(root, rels, 'stat'),
+    fingerprint: fingerprintFiles(root, rels),
     load(i) {
       checkIndex(i, n);
       return decodeImageFile(files[i]!);

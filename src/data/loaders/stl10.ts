@@ -60,7 +60,7 @@ export async function openStl10(root: string, split: string, classes: string[]):
     n,
     labels,
     classes: [...classes],
-    fingerprint: fingerprintFiles(root, [f.x, f.y], 'content'),
+    fingerprint: fingerprintFiles(root, [f.x, f.y]),
     async load(i: number): Promise<RawImage> {
       checkIndex(i, n);
       return { data: stlRecordToHwc(readAt(xFile, i * RECORD, RECORD)), width: SIDE, height: SIDE, channels: 3 };
