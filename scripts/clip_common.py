@@ -26,8 +26,11 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 VOCAB_SIZE = 49408
 CONTEXT_LENGTH = 77
 SOT_ID, EOT_ID, PAD_ID = 49406, 49407, 0
-DEFAULT_BPE = "/work/shared/reference/bpe_simple_vocab_16e6.txt.gz"
-DEFAULT_DATA = "/usr/share/datasets/fashion-mnist"
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# Defaults come from the environment, else from files the repository ships: OpenAI's BPE vocabulary (a byte copy
+# travels with the built-in model) and the bundled Fashion-MNIST (Debian's dataset-fashion-mnist files).
+DEFAULT_BPE = os.environ.get("CLIP_BENCH_BPE") or os.path.join(REPO, "models", "mini", "bpe_simple_vocab_16e6.txt.gz")
+DEFAULT_DATA = os.environ.get("CLIP_BENCH_FASHION_MNIST") or os.path.join(REPO, "datasets", "fashion-mnist")
 
 
 # ---------------------------------------------------------------------------------------------

@@ -251,7 +251,7 @@ def to_pixels(grey_u8):
 
 def check_preprocessing(test_images):
     """Compare with the reference tensor for the first Fashion-MNIST test image, if present."""
-    ref = "/work/shared/reference/preprocess/fmnist0_gray28.png.32.f32"
+    ref = os.path.join(REPO, "test", "fixtures", "preprocess", "fmnist0_gray28.png.32.f32")
     if not os.path.exists(ref):
         return
     want = torch.from_numpy(np.fromfile(ref, dtype="<f4").reshape(1, 3, 32, 32))
@@ -419,10 +419,11 @@ def main():
     ap.add_argument("--batch-size", type=int, default=256)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--data", default=C.DEFAULT_DATA)
+    ap.add_argument("--data", default=C.DEFAULT_DATA,
+                    help="Fashion-MNIST IDX folder (default: $CLIP_BENCH_FASHION_MNIST, else the bundled datasets/fashion-mnist)")
     ap.add_argument("--bpe", default=None,
-                    help="BPE vocabulary (default: <out>/bpe_simple_vocab_16e6.txt.gz, else "
-                         "/work/shared/reference/bpe_simple_vocab_16e6.txt.gz)")
+                    help="BPE vocabulary (default: <out>/bpe_simple_vocab_16e6.txt.gz, else $CLIP_BENCH_BPE, "
+                         "else the repository's models/mini copy)")
     ap.add_argument("--check-file", default=None,
                     help="also write a JSON with a few inputs and PyTorch outputs to compare with ONNX")
     ap.add_argument("--limit", type=int, default=0, help="debug: use only this many training images")

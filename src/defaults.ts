@@ -12,9 +12,37 @@ export const DEFAULTS = {
   outDir: 'results',
   /** images per inference batch */
   batchSize: 32,
+  /** texts per text-encoder batch (prompt ensembles are embedded in batches of this many) */
+  textBatch: 256,
   /** onnxruntime intra-op threads: all cores */
   threads: os.availableParallelism(),
   seed: 0,
+  /** few-shot: labelled images per class (the paper's Figure 6 also uses 8) */
+  shots: '1,2,4,16',
+  /** few-shot: samples per shot count */
+  seeds: 5,
+  /** few-shot: C for 1 shot, where there is nothing to cross-validate on */
+  oneShotC: 1,
+  /** linear probe: fraction of train held out for choosing C when a dataset has no validation split */
+  valFraction: 0.2,
+  /** embedding cache: rows per chunk file (the unit of resumption) */
+  cacheChunkSize: 1024,
+} as const;
+
+/**
+ * Every environment variable clip-bench reads, and what it does. Read only through the functions below (or
+ * `hubEnv`), so that this list stays complete.
+ */
+export const ENV_VARS = {
+  XDG_CACHE_HOME: 'base of every default cache location (embeddings, datasets, the Hugging Face hub) when absolute; else ~/.cache',
+  HOME: 'home directory, for ~/.cache when XDG_CACHE_HOME is not set',
+  CLIP_BENCH_DATASET_MIRROR: 'base URL serving <base>/<dataset>/<file>, replacing the publishers\' URLs of the downloadable datasets',
+  CLIP_BENCH_PREPROCESS_WORKERS: 'preprocessing worker threads of the embedding pipeline (0: the main thread); default by core count',
+  HF_ENDPOINT: 'the Hugging Face hub (default https://huggingface.co), for models and dataset packages',
+  HF_HOME: 'Hugging Face home; the hub cache is $HF_HOME/hub unless HF_HUB_CACHE is set',
+  HF_HUB_CACHE: 'the Hugging Face hub cache (shared with huggingface_hub)',
+  HF_HUB_OFFLINE: '1/true/yes/on: use the hub cache only, never the network',
+  HF_TOKEN: 'a token sent to the hub host only (never to redirect targets)',
 } as const;
 
 /**
@@ -27,4 +55,28 @@ export function userCacheBase(env: NodeJS.ProcessEnv = process.env): string {
   const home = env.HOME || os.homedir();
   if (!home) throw new UserError('cannot find a cache directory: set XDG_CACHE_HOME or HOME, or pass --cache-dir');
   return path.join(home, '.cache');
+}
+
+/** $CLIP_BENCH_DATASET_MIRROR without trailing slashes, or undefined when unset/blank. */
+export function datasetMirror(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const m = env.CLIP_BENCH_DATASET_MIRROR?.trim();
+  return m ? m.replace(/\/+$/, '') : undefined;
+}
+
+/** $CLIP_BENCH_PREPROCESS_WORKERS when it is a non-negative integer, else undefined (the default by core count). */
+export function preprocessWorkersOverride(env: NodeJS.ProcessEnv = process.env): number | undefined {
+  const v = env.CLIP_BENCH_PREPROCESS_WORKERS;
+  if (v === undefined || v === '' || !Number.isInteger(Number(v)) || Number(v) < 0) return undefined;
+  return Number(v);
+}
+
+/** The Hugging Face hub settings, with huggingface_hub's precedence (HF_HUB_CACHE, else $HF_HOME/hub, else <cache>/huggingface/hub). */
+export function hubEnv(env: NodeJS.ProcessEnv = process.env): { endpoint: string; cacheDir: string; offline: boolean; token?: string } {
+  const home = env.HF_HOME ?? path.join(userCacheBase(env), 'huggingface');
+  return {
+    endpoint: (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
+    cacheDir: env.HF_HUB_CACHE ?? path.join(home, 'hub'),
+    offline: ['1', 'true', 'yes', 'on'].includes((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
+    token: env.HF_TOKEN || undefined,
+  };
 }

@@ -1,5 +1,6 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { preprocessWorkersOverride } from '../defaults.js';
 import type { PreprocessConfig, RawImage } from '../model/types.js';
 import type { PreprocessReply, PreprocessRequest } from './preprocess-worker.js';
 
@@ -10,8 +11,8 @@ import type { PreprocessReply, PreprocessRequest } from './preprocess-worker.js'
  * decode, preprocessing and inference each get cores. CLIP_BENCH_PREPROCESS_WORKERS overrides (0: main thread).
  */
 export function defaultPreprocessWorkers(): number {
-  const env = process.env.CLIP_BENCH_PREPROCESS_WORKERS;
-  if (env !== undefined && env !== '' && Number.isInteger(Number(env)) && Number(env) >= 0) return Number(env);
+  const override = preprocessWorkersOverride();
+  if (override !== undefined) return override;
   const cores = os.availableParallelism();
   return cores <= 2 ? 0 : Math.min(4, Math.floor(cores / 2));
 }

@@ -7,6 +7,7 @@ import { atomicWriteFile, fsyncDir, isErrno, readExactly, TMP_RE, tmpSuffix, use
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
 import { acquireLock, type EntryLock, type LockOptions } from './lock.js';
 import { encodeNpy, npyHeader } from './npy.js';
+import { DEFAULTS } from '../defaults.js';
 import {
   CACHE_FORMAT,
   CHUNK_RE,
@@ -293,7 +294,7 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
   const dir = entryDirForHash(cacheDir, hash);
   const warn = opts.warn ?? defaultWarn;
   const { n, dim } = opts;
-  const chunkSize = opts.chunkSize ?? 1024;
+  const chunkSize = opts.chunkSize ?? DEFAULTS.cacheChunkSize;
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`cache writer: bad n ${n}`);
   if (!Number.isSafeInteger(dim) || dim <= 0) throw new Error(`cache writer: bad dim ${dim}`);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new Error(`cache writer: bad chunkSize ${chunkSize}`);

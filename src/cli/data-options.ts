@@ -3,9 +3,9 @@ import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
 import { ensureDataset } from '../data/ensure.js';
-import { defaultDatasetRoot, getDataset, type BuiltinDataset } from '../data/registry.js';
+import { defaultDatasetRoot, getDataset } from '../data/registry.js';
 import { stratifiedSubset } from '../data/subset.js';
-import type { ImageSource } from '../data/types.js';
+import type { DatasetDescriptor, ImageSource } from '../data/types.js';
 import { defaultCacheDir } from '../cache/key.js';
 import { imageEmbeddings, type ImageEmbeddings } from '../cache/embeddings.js';
 import type { ClipModel } from '../model/types.js';
@@ -51,7 +51,7 @@ export function nonNegativeInt(flag: string): (v: string) => number {
 }
 
 export interface OpenSplit {
-  spec: BuiltinDataset;
+  spec: DatasetDescriptor;
   source: ImageSource;
   split: string;
 }
@@ -72,10 +72,11 @@ export function openSplit(name: string, split: string, f: DataFlags): Promise<Op
 }
 
 async function openSplitUncached(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
-  // image folders and CSV manifests take their class names from the file; built-in datasets keep theirs
-  // (zero-shot applies --classnames to its prompts itself)
-  let spec = getDataset(name);
-  if (f.classnames && (spec.format === 'imagefolder' || spec.format === 'csv')) spec = getDataset(name, { classnamesFile: f.classnames });
+  // --classnames names the classes of every dataset (its count checked against the dataset's)
+  const spec = getDataset(name, { classnamesFile: f.classnames });
+  if (spec.source.kind === 'user' && spec.source.generic && f.datasetRoot === undefined) {
+    throw new UserError(`--dataset ${name}: pass --dataset-root DIR, the folder holding ${spec.source.layout}`);
+  }
   // an explicit root must exist; the default one is created by the first download
   if (f.datasetRoot !== undefined && !existsSync(f.datasetRoot)) throw new UserError(`--dataset-root ${f.datasetRoot}: no such directory`);
   const root = f.datasetRoot ?? defaultDatasetRoot(spec.name);

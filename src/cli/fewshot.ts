@@ -30,9 +30,9 @@ export function register(program: Command): void {
     .command('fewshot')
     .description('few-shot linear probes (k labelled images per class) and the zero-shot-equivalent number of shots (Figure 7)')
     .option('--dataset <names>', 'comma-separated datasets', DEFAULTS.dataset)
-    .option('--shots <list>', 'comma-separated shots per class', '1,2,4,16')
-    .addOption(new Option('--seeds <n>', 'samples per shot count (mean and std are reported)').default(5).argParser(positiveInt('--seeds')))
-    .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(1).argParser(Number))
+    .option('--shots <list>', 'comma-separated shots per class', DEFAULTS.shots)
+    .addOption(new Option('--seeds <n>', 'samples per shot count (mean and std are reported)').default(DEFAULTS.seeds).argParser(positiveInt('--seeds')))
+    .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(DEFAULTS.oneShotC).argParser(Number))
     .option('--with-zeroshot', 'compute the zero-shot accuracy (ensemble prompts) from the same cache instead of reading zeroshot.json', false)
     .option('--out <dir>', 'where fewshot.csv and fewshot.json go (zeroshot/linear-probe results are read from here too)', DEFAULTS.outDir)
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);

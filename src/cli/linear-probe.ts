@@ -22,7 +22,7 @@ export function register(program: Command): void {
     .description("the paper's linear probe (Appendix A.3): L2 logistic regression on frozen image embeddings, C chosen on validation")
     .option('--dataset <names>', 'comma-separated datasets', DEFAULTS.dataset)
     .option('--val-split <split>', "the dataset's own validation split (default: hold out part of train)")
-    .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(0.2).argParser(Number))
+    .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(DEFAULTS.valFraction).argParser(Number))
     .option('--out <dir>', 'where linear_probe.csv and linear_probe.json go', DEFAULTS.outDir)
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
   addModelOptions(cmd, { multiple: true });

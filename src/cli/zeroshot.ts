@@ -1,8 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { textEmbeddings } from '../cache/embeddings.js';
-import { readClassNames } from '../data/classnames.js';
-import { UserError } from '../errors.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { type RunEntry, type ZeroshotRow } from '../report/results.js';
@@ -34,16 +32,12 @@ export function register(program: Command): void {
   cmd.action(async (f: ZeroshotFlags) => {
     const modes = parsePromptModes(f.prompts);
     const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
-    const classnamesOverride = f.classnames ? readClassNames(f.classnames) : undefined;
     const rows: ZeroshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, false, async (model, modelSpec, datasetName) => {
       const split = await openSplit(datasetName, f.split, f);
-      const classes = classnamesOverride ?? split.source.classes;
-      if (classes.length !== split.source.classes.length) {
-        throw new UserError(`--classnames ${f.classnames}: ${classes.length} names, but ${split.spec.name} has ${split.source.classes.length} classes`);
-      }
-      const classNames = classNamesForPrompts(split.spec.name, classes, classnamesOverride !== undefined);
+      // --classnames is applied by the dataset (and its count checked there)
+      const classNames = classNamesForPrompts(split.spec.name, split.source.classes, split.spec.classOrigin === 'file');
       const images = await splitEmbeddings(model, split, f);
       const results = await runZeroshot(
         model,

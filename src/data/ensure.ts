@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { datasetMirror } from '../defaults.js';
 import { UserError } from '../errors.js';
-import type { DatasetSpec } from './types.js';
-import type { BuiltinDataset, DatasetResource } from './registry.js';
+import type { DatasetDescriptor, DatasetResource } from './types.js';
 import { downloadFile, extractTarGz } from './download.js';
 
 /** Env var: a base URL under which `<dataset>/<file>` is served, replacing every built-in dataset's own URLs. */
@@ -10,9 +10,9 @@ export const MIRROR_ENV = 'CLIP_BENCH_DATASET_MIRROR';
 
 /** The URL a resource is fetched from: the publisher's, or `$CLIP_BENCH_DATASET_MIRROR/<dataset>/<file>`. */
 export function resourceUrl(dataset: string, res: DatasetResource): string {
-  const mirror = process.env[MIRROR_ENV]?.trim();
+  const mirror = datasetMirror();
   if (!mirror) return res.url;
-  return `${mirror.replace(/\/+$/, '')}/${encodeURIComponent(dataset)}/${encodeURIComponent(res.file)}`;
+  return `${mirror}/${encodeURIComponent(dataset)}/${encodeURIComponent(res.file)}`;
 }
 
 export interface EnsureOptions {
@@ -30,15 +30,15 @@ const mb = (b?: number): string => (b === undefined ? '' : ` (${(b / 1e6).toFixe
  * `download` is set. Files already in place are not fetched again (downloads are verified before
  * they are renamed into place, so a file in place is a complete one).
  */
-export async function ensureDataset(spec: DatasetSpec, root: string, split: string, opts: EnsureOptions): Promise<void> {
-  const b = spec as Partial<BuiltinDataset>;
-  if (!spec.splits.includes(split) && b.format !== 'imagefolder' && b.format !== 'csv') {
+export async function ensureDataset(spec: DatasetDescriptor, root: string, split: string, opts: EnsureOptions): Promise<void> {
+  if (!spec.anySplit && !spec.splits.includes(split)) {
     throw new UserError(`${spec.name}: unknown split '${split}' (known: ${spec.splits.join(', ')})`);
   }
-  if (!b.isPresent || b.isPresent(root, split)) return;
-  const resources = (b.resources ?? []).filter((r) => !r.splits || r.splits.includes(split));
-  const missing = (b.requiredFiles?.(split) ?? []).map((f) => path.join(root, f));
-  if (resources.length === 0) {
+  if (spec.isPresent(root, split)) return;
+  const download = spec.source.kind === 'download' || spec.source.kind === 'bundled' ? spec.source.download : undefined;
+  const resources = spec.resources.filter((r) => !r.splits || r.splits.includes(split));
+  const missing = spec.requiredFiles(split).map((f) => path.join(root, f));
+  if (!download || resources.length === 0) {
     throw new UserError(`${spec.name}: split '${split}' not found: ${missing.join(', ') || root} does not exist (this dataset is not downloadable: put the data there)`);
   }
   if (!opts.download) {
@@ -59,13 +59,13 @@ export async function ensureDataset(spec: DatasetSpec, root: string, split: stri
       onProgress: opts.onProgress ? (done, total) => opts.onProgress!(r.file, done, total ?? r.bytes) : undefined,
     });
   }
-  if (b.extract) {
-    const archive = path.join(root, b.extract.archive);
+  if (download.extract) {
+    const archive = path.join(root, download.extract.archive);
     opts.onStatus?.(`extracting ${archive}`);
-    await extractTarGz(archive, root, { filter: b.extract.filter });
+    await extractTarGz(archive, root, { filter: download.extract.filter });
   }
-  if (!b.isPresent(root, split)) {
-    const still = (b.requiredFiles?.(split) ?? []).map((f) => path.join(root, f)).filter((f) => !fs.existsSync(f));
+  if (!spec.isPresent(root, split)) {
+    const still = spec.requiredFiles(split).map((f) => path.join(root, f)).filter((f) => !fs.existsSync(f));
     throw new UserError(`${spec.name}: after download, ${still.join(', ')} still missing (the archive does not have the expected layout)`);
   }
 }

@@ -24,14 +24,94 @@ export interface ImageSource {
   targets?: { data: Uint8Array; nClasses: number };
 }
 
-export interface DatasetSpec {
+/** A file a dataset can fetch. */
+export interface DatasetResource {
+  /** file name, saved as ROOT/<file>; also the last part of its URL */
+  file: string;
+  /** the publisher's URL (CLIP_BENCH_DATASET_MIRROR replaces everything before <file>) */
+  url: string;
+  /** md5 sums accepted (publishers of these data sets give md5) */
+  md5?: string[];
+  sha256?: string[];
+  /** download size in bytes, for display */
+  bytes?: number;
+  /** the splits that need it (all when absent) */
+  splits?: string[];
+}
+
+/** Files fetched into ROOT, and an archive among them to extract there afterwards. */
+export interface DatasetDownload {
+  resources: DatasetResource[];
+  extract?: { archive: string; filter?: (entryPath: string) => boolean };
+}
+
+/** Where a dataset's data comes from. */
+export type DatasetSource =
+  /** shipped in the package (its default root); `download` fetches the same files into any other root */
+  | { kind: 'bundled'; dir: string; download?: DatasetDownload }
+  /** fetched from the publisher (or CLIP_BENCH_DATASET_MIRROR) into ROOT on first use */
+  | { kind: 'download'; download: DatasetDownload }
+  /**
+   * the user puts the data under ROOT (`layout` says how). `generic`: not one dataset but a file layout for any
+   * data (imagefolder, csv): ROOT must be given with --dataset-root, and the classes come from the data
+   */
+  | { kind: 'user'; layout: string; generic: boolean }
+  /** a WebDataset package in a hub dataset repository (clip-benchmark layout) */
+  | { kind: 'hub'; repoId: string; revision?: string };
+
+/**
+ * Where `classes` come from: the paper's list (datasets/prompts.json), a list shipped with the dataset, the data
+ * itself at open time (folder names, ROOT/classnames.txt), or the user's --classnames file.
+ */
+export type ClassOrigin = 'paper' | 'bundled' | 'data' | 'file';
+
+/** Which split plays which part in an evaluation (zero-shot and probes score `test`; probes learn from `train`). */
+export interface SplitRoles {
+  train?: string;
+  /** the dataset's own validation split (absent: the probe holds out part of train) */
+  val?: string;
+  test: string;
+}
+
+/** Everything about one dataset: what it is, where its data comes from, its classes, prompts, metric and splits. */
+export interface DatasetDescriptor {
   name: string;
-  /** the paper's class names (index = label) */
+  /** other names accepted for it (matched case-insensitively, like the name) */
+  aliases: string[];
+  description: string;
+  homepage?: string;
+  /** licence / terms note for display */
+  license?: string;
+  /** storage format of the files, for display only (idx, cifar10-bin, imagefolder, ...) */
+  format: string;
+  source: DatasetSource;
+  /** the files a download fetches (from the source's download; empty when nothing can be downloaded) */
+  resources: DatasetResource[];
+  /** class names by label index; [] when they come from the data at open time */
   classes: string[];
+  classOrigin: ClassOrigin;
+  /** the --classnames file, when classOrigin is 'file' */
+  classesFile?: string;
+  /**
+   * the data decides how many classes there are (folders, a package's classnames.txt) and the loader checks the
+   * names against it; false: the labels index into `classes`, whose count is fixed
+   */
+  classCountFromData: boolean;
   /** the paper's templates for this dataset (ImageNet's 80 when it has none of its own) */
   templates: string[];
-  splits: string[];
+  /** the metric of the paper's Table 9 that clip-bench reports as primary */
   primaryMetric: PrimaryMetric;
-  /** open a split under root; throws UserError for a missing root/split or a corrupt file */
+  /** the split names the dataset has */
+  splits: string[];
+  /** other split names are accepted too (a generic layout: ROOT/<split>) */
+  anySplit: boolean;
+  roles: SplitRoles;
+  /** images per split where fixed by the dataset (absent for user-provided layouts) */
+  splitSizes: Record<string, number>;
+  /** files or folders (relative to ROOT) that a split needs */
+  requiredFiles(split: string): string[];
+  /** whether ROOT holds the split (every split when none is given) */
+  isPresent(root: string, split?: string): boolean;
+  /** open a split under root with this descriptor's classes; throws UserError for a missing root/split or a corrupt file */
   open(root: string, split: string): Promise<ImageSource>;
 }

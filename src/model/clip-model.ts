@@ -8,9 +8,9 @@ import { modelInputSize } from './preprocess-config.js';
 import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
 import { ClipTokenizer } from './tokenizer.js';
 import type { ClipModel, PreprocessConfig } from './types.js';
+import { DEFAULTS } from '../defaults.js';
 
-/** Texts are encoded in batches of this many rows. */
-const TEXT_BATCH = 256;
+const TEXT_BATCH = DEFAULTS.textBatch;
 
 /**
  * A CLIP model over ONNX files. Sessions open lazily: a run whose embeddings are all cached loads no session.

@@ -3,7 +3,7 @@ import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmS
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { userCacheBase } from '../defaults.js';
+import { hubEnv } from '../defaults.js';
 import { UserError } from '../errors.js';
 
 /** Where models are fetched from and kept: the Hugging Face hub's conventions, so its cache is shared with Python. */
@@ -16,13 +16,7 @@ export interface HubOptions {
 }
 
 export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions {
-  const home = env.HF_HOME ?? path.join(userCacheBase(env), 'huggingface');
-  return {
-    endpoint: (env.HF_ENDPOINT ?? 'https://huggingface.co').replace(/\/+$/, ''),
-    cacheDir: env.HF_HUB_CACHE ?? path.join(home, 'hub'),
-    offline: ['1', 'true', 'yes', 'on'].includes((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
-    token: env.HF_TOKEN || undefined,
-  };
+  return hubEnv(env);
 }
 
 export interface HubRef {

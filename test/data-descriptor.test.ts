@@ -1,0 +1,146 @@
+import assert from 'node:assert/strict';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { UserError } from '../src/errors.js';
+import { defaultDatasetRoot, getDataset, listDatasets } from '../src/data/registry.js';
+import { repoRoot } from './helpers.js';
+import { runCli } from './fixtures/cli.js';
+
+const tiny = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-ids');
+const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'clip-bench-desc-'));
+
+/** ROOT/{val,train}/<wnid>/<i>.png: three synsets, `perClass` images each, a colour per class. */
+async function tinyImagenet(perClass = 2): Promise<string> {
+  const root = tmp();
+  const wnids: [string, string][] = [['n01440764', '#d00'], ['n01443537', '#0b0'], ['n01484850', '#00d']];
+  for (const split of ['val', 'train']) {
+    for (const [wnid, colour] of wnids) {
+      mkdirSync(path.join(root, split, wnid), { recursive: true });
+      for (let i = 0; i < perClass; i++) {
+        await sharp({ create: { width: 20 + i, height: 18, channels: 3, background: colour } }).png().toFile(path.join(root, split, wnid, `${i}.png`));
+      }
+    }
+  }
+  return root;
+}
+
+test('zeroshot --dataset imagenet --classnames FILE on an ImageNet-layout folder', async () => {
+  const root = await tinyImagenet();
+  const dir = tmp();
+  const names = path.join(dir, 'names.txt');
+  writeFileSync(names, 'tench\ngoldfish\ngreat white shark\n');
+  const out = tmp();
+  const common = ['zeroshot', '--model', tiny, '--dataset', 'imagenet', '--split', 'val', '--dataset-root', root, '--cache-dir', tmp()];
+  const r = await runCli([...common, '--classnames', names, '--json', '--out', out]);
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { dataset: string; prompts: string; n_images: number; n_templates: number }[];
+  assert.deepEqual(rows.map((x) => x.prompts), ['contextless', 'single', 'ensemble']);
+  for (const row of rows) {
+    assert.equal(row.dataset, 'imagenet');
+    assert.equal(row.n_images, 6);
+  }
+  assert.equal(rows[2]!.n_templates, 80, "ImageNet's own 80 templates");
+  const runs = JSON.parse(readFileSync(path.join(out, 'zeroshot.json'), 'utf8')).runs as { class_names: string[][] }[];
+  assert.deepEqual(runs.at(-1)!.class_names, [['tench'], ['goldfish'], ['great white shark']]);
+
+  // a count that does not match the folders: one line naming the file, exit 2
+  writeFileSync(names, 'tench\ngoldfish\n');
+  const bad = await runCli([...common, '--classnames', names, '--out', out]);
+  assert.equal(bad.status, 2);
+  assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+  assert.match(bad.stderr, /names\.txt has 2 class names but .* has 3 class folders/);
+  // without --classnames the paper's 1000 names do not fit 3 folders
+  const noNames = await runCli([...common, '--out', out]);
+  assert.equal(noNames.status, 2);
+  assert.match(noNames.stderr, /the paper's 1000 imagenet classes has 1000 class names but .* has 3 class folders/);
+});
+
+test('--classnames for a dataset with a fixed class list: the names replace the paper\'s, the count is checked', async () => {
+  const dir = tmp();
+  const ten = path.join(dir, 'ten.txt');
+  writeFileSync(ten, Array.from({ length: 10 }, (_, i) => `thing ${i}`).join('\n'));
+  const c10 = getDataset('cifar10', { classnamesFile: ten });
+  assert.equal(c10.classOrigin, 'file');
+  assert.equal(c10.classesFile, ten);
+  assert.deepEqual(c10.classes.slice(0, 2), ['thing 0', 'thing 1']);
+  assert.equal(getDataset('cifar10').classOrigin, 'paper');
+  assert.equal(getDataset('cifar10').classes[0], 'airplane');
+  const three = path.join(dir, 'three.txt');
+  writeFileSync(three, 'a\nb\nc\n');
+  for (const name of ['cifar10', 'mnist', 'stl10', 'fashion-mnist', 'cifar100']) {
+    const want = name === 'cifar100' ? 100 : 10;
+    assert.throws(
+      () => getDataset(name, { classnamesFile: three }),
+      (e: unknown) => e instanceof UserError && e.message === `--classnames ${three}: 3 names, but ${name} has ${want} classes`,
+    );
+  }
+  // the data decides the count for folders (checked at open time), so any count is accepted here
+  for (const name of ['imagenet', 'imagefolder', 'csv']) assert.equal(getDataset(name, { classnamesFile: three }).classes.length, 3);
+});
+
+test('descriptors: sources, class origins, split roles', () => {
+  const byName = new Map(listDatasets().map((d) => [d.name, d]));
+  assert.equal(byName.get('fashion-mnist')!.source.kind, 'bundled');
+  assert.equal(byName.get('fashion-mnist')!.classOrigin, 'bundled');
+  for (const n of ['mnist', 'cifar10', 'cifar100', 'stl10']) {
+    const d = byName.get(n)!;
+    assert.equal(d.source.kind, 'download');
+    assert.equal(d.classOrigin, 'paper');
+    assert.deepEqual(d.roles, { train: 'train', test: 'test' });
+  }
+  const inet = byName.get('imagenet')!;
+  assert.deepEqual(inet.source, { kind: 'user', layout: 'ROOT/<split>/<wnid>/*.JPEG', generic: false });
+  assert.deepEqual(inet.roles, { train: 'train', test: 'val' });
+  assert.equal(inet.resources.length, 0);
+  for (const n of ['imagefolder', 'csv']) {
+    const d = byName.get(n)!;
+    assert.ok(d.source.kind === 'user' && d.source.generic);
+    assert.equal(d.classOrigin, 'data');
+    assert.equal(d.anySplit, true);
+  }
+  assert.equal(getDataset('ImageNet1k').name, 'imagenet');
+});
+
+test('clip-bench datasets describes every dataset', async () => {
+  const root = await tinyImagenet(1);
+  const r = await runCli(['datasets']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  const header = lines[0]!.split(/\s{2,}/);
+  assert.deepEqual(header, ['dataset', 'format', 'source', 'classes', 'splits', 'templates', 'primary_metric', 'present', 'root']);
+  const rows = new Map(lines.slice(2).map((l) => {
+    const cells = l.split(/\s{2,}/);
+    return [cells[0]!, Object.fromEntries(header.map((h, i) => [h, cells[i]]))];
+  }));
+  assert.deepEqual([...rows.keys()], listDatasets().map((d) => d.name));
+  const fm = rows.get('fashion-mnist')!;
+  assert.equal(fm.source, 'bundled; download 31 MB');
+  assert.equal(fm.classes, '10 (bundled list)');
+  assert.equal(fm.present, 'yes');
+  assert.equal(fm.root, defaultDatasetRoot('fashion-mnist'));
+  assert.equal(rows.get('cifar10')!.source, 'download 170 MB');
+  assert.equal(rows.get('cifar10')!.classes, '10 (paper)');
+  assert.equal(rows.get('cifar10')!.splits, 'train (50000), test (10000)');
+  const inet = rows.get('imagenet')!;
+  assert.equal(inet.source, 'you provide ROOT/<split>/<wnid>/*.JPEG');
+  assert.equal(inet.classes, '1000 (paper)');
+  assert.equal(inet.templates, '80');
+  assert.equal(inet.splits, 'val (50000), train (1281167)');
+  assert.notEqual(inet.root, '(--dataset-root)', 'ImageNet has a default root of its own');
+  assert.match(inet.present, /^no$/);
+  for (const n of ['imagefolder', 'csv']) {
+    assert.equal(rows.get(n)!.classes, 'from files');
+    assert.equal(rows.get(n)!.root, '(--dataset-root)');
+  }
+  // a generic layout has no default root
+  const noRoot = await runCli(['zeroshot', '--model', tiny, '--dataset', 'imagefolder', '--cache-dir', tmp(), '--out', tmp()]);
+  assert.equal(noRoot.status, 2);
+  assert.match(noRoot.stderr, /--dataset imagefolder: pass --dataset-root DIR, the folder holding ROOT\/<split>\/<class>\/<image>/);
+  // with --dataset-root, ImageNet is found there
+  const withRoot = await runCli(['datasets', '--dataset-root', root]);
+  const inetLine = withRoot.stdout.split('\n').find((l) => l.startsWith('imagenet '))!;
+  assert.match(inetLine, /\byes\b/);
+});
