@@ -52,3 +52,8 @@ export function classificationMetrics(scores: Float32Array, labels: Int32Array, 
     meanPerClass: present ? (100 * sum) / present : 0,
   };
 }
+
+/** Kinetics-700's metric in the paper (Table 9): the mean of top-1 and top-5 accuracy, in percent; null without top-5. */
+export function meanTop1Top5(m: Pick<Metrics, 'top1' | 'top5'>): number | null {
+  return m.top5 === null ? null : (m.top1 + m.top5) / 2;
+}
