@@ -1,13 +1,13 @@
 /**
  * NumPy .npy (format v1.0) headers, written byte-for-byte as numpy.save writes them (numpy >= 1.23: with the
- * growth-axis padding), and a strict reader for the subset we write: little-endian, C order, '<f4' / '<i4'.
+ * growth-axis padding), and a strict reader for the subset we write: little-endian, C order, '<f4' / '<i4' (and '|u1' / '<i2' for compact integer arrays).
  */
 
 const MAGIC = Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59]); // \x93NUMPY
 const ARRAY_ALIGN = 64;
 const GROWTH_AXIS_MAX_DIGITS = 21;
 
-export type NpyDescr = '<f4' | '<i4';
+export type NpyDescr = '<f4' | '<i4' | '<i2' | '|u1';
 
 export interface NpyHeader {
   descr: string;
@@ -79,7 +79,7 @@ export function parseNpyHeader(buf: Uint8Array): NpyHeader {
 }
 
 /** A complete .npy file in memory (small arrays: labels). */
-export function encodeNpy(descr: NpyDescr, shape: readonly number[], data: Float32Array | Int32Array): Buffer {
+export function encodeNpy(descr: NpyDescr, shape: readonly number[], data: Float32Array | Int32Array | Int16Array | Uint8Array): Buffer {
   const header = npyHeader(descr, shape);
   const body = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
   if (!LITTLE_ENDIAN) throw new Error('npy: big-endian hosts are not supported');

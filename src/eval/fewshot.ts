@@ -1,6 +1,7 @@
 import { UserError } from '../errors.js';
 import { makeRng } from '../data/subset.js';
 import type { PrimaryMetric } from '../data/types.js';
+import type { ImageOutcomes } from './metrics.js';
 import { evaluate, fitClassifier, fitTransform, parametricSearch, primaryOf, selectRows, type FeatureTransform, type Features, type Solver } from './probe.js';
 
 export interface FewshotOptions {
@@ -24,6 +25,8 @@ export interface FewshotPoint {
   top1: number[];
   meanPerClass: number[];
   C: (number | null)[];
+  /** each seed's per-image outcomes on test */
+  outcomes: ImageOutcomes[];
 }
 
 /**
@@ -80,7 +83,7 @@ export async function crossValidatedC(sample: Features, k: number, opts: Fewshot
 export async function fewshot(train: Features, test: Features, opts: FewshotOptions): Promise<FewshotPoint[]> {
   const points: FewshotPoint[] = [];
   for (const k of opts.shots) {
-    const point: FewshotPoint = { shots: k, top1: [], meanPerClass: [], C: [] };
+    const point: FewshotPoint = { shots: k, top1: [], meanPerClass: [], C: [], outcomes: [] };
     for (let rep = 0; rep < opts.seeds; rep++) {
       const sample = selectRows(train, sampleShots(train.y, opts.nClasses, k, sampleSeed(opts.baseSeed, k, rep), opts.classNames));
       const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads };
@@ -90,6 +93,7 @@ export async function fewshot(train: Features, test: Features, opts: FewshotOpti
       point.top1.push(m.top1);
       point.meanPerClass.push(m.meanPerClass);
       point.C.push(C);
+      point.outcomes.push(m.outcomes!);
       opts.onSample?.(k, rep, C, m.top1);
     }
     points.push(point);

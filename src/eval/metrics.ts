@@ -5,6 +5,19 @@ export interface Metrics {
   top5: number | null;
   /** mean per-class recall (balanced accuracy) over the classes present in the labels */
   meanPerClass: number;
+  /** what each image got: kept so that two runs can be compared image by image */
+  outcomes?: ImageOutcomes;
+}
+
+/** Per-image outcomes of one classifier on n images, in the images' order. */
+export interface ImageOutcomes {
+  n: number;
+  nClasses: number;
+  labels: Int32Array;
+  /** argmax class (ties: the lower class index) */
+  predicted: Int32Array;
+  /** classes that beat the true one (0 = right; < 5 = right in top-5) */
+  trueRank: Int32Array;
 }
 
 /**
@@ -21,15 +34,40 @@ function rankOfTrue(scores: Float32Array, offset: number, nClasses: number, labe
   return rank;
 }
 
-/** Metrics of scores [n, nClasses] against labels (0..nClasses-1). */
-export function classificationMetrics(scores: Float32Array, labels: Int32Array, n: number, nClasses: number): Metrics {
+function argmax(scores: Float32Array, offset: number, nClasses: number): number {
+  let best = 0;
+  for (let c = 1; c < nClasses; c++) if (scores[offset + c] > scores[offset + best]) best = c;
+  return best;
+}
+
+/** Per-image outcomes of scores [n, nClasses] against labels (0..nClasses-1). */
+export function imageOutcomes(scores: Float32Array, labels: Int32Array, n: number, nClasses: number): ImageOutcomes {
+  const predicted = new Int32Array(n);
+  const trueRank = new Int32Array(n);
+  for (let i = 0; i < n; i++) {
+    predicted[i] = argmax(scores, i * nClasses, nClasses);
+    trueRank[i] = rankOfTrue(scores, i * nClasses, nClasses, labels[i]);
+  }
+  return { n, nClasses, labels: labels.slice(0, n), predicted, trueRank };
+}
+
+/** 1 where the true class ranks below `k` (k = 1: top-1 correct, k = 5: top-5 correct). */
+export function correctAt(o: ImageOutcomes, k: number): Uint8Array {
+  const out = new Uint8Array(o.n);
+  for (let i = 0; i < o.n; i++) out[i] = o.trueRank[i] < k ? 1 : 0;
+  return out;
+}
+
+/** Metrics of per-image outcomes (the outcomes ride along). */
+export function metricsOfOutcomes(o: ImageOutcomes): Metrics {
+  const { n, nClasses } = o;
   let top1 = 0;
   let top5 = 0;
   const perClassHit = new Float64Array(nClasses);
   const perClassN = new Float64Array(nClasses);
   for (let i = 0; i < n; i++) {
-    const y = labels[i];
-    const rank = rankOfTrue(scores, i * nClasses, nClasses, y);
+    const y = o.labels[i];
+    const rank = o.trueRank[i];
     perClassN[y]++;
     if (rank === 0) {
       top1++;
@@ -50,7 +88,13 @@ export function classificationMetrics(scores: Float32Array, labels: Int32Array, 
     top1: n ? (100 * top1) / n : 0,
     top5: nClasses >= 5 ? (n ? (100 * top5) / n : 0) : null,
     meanPerClass: present ? (100 * sum) / present : 0,
+    outcomes: o,
   };
+}
+
+/** Metrics of scores [n, nClasses] against labels (0..nClasses-1), with the per-image outcomes. */
+export function classificationMetrics(scores: Float32Array, labels: Int32Array, n: number, nClasses: number): Metrics {
+  return metricsOfOutcomes(imageOutcomes(scores, labels, n, nClasses));
 }
 
 /** Kinetics-700's metric in the paper (Table 9): the mean of top-1 and top-5 accuracy, in percent; null without top-5. */

@@ -164,15 +164,26 @@ export function bootstrapPercentile(n: number, statistic: ResampleStatistic, opt
 
 /**
  * The paired bootstrap of a difference: both statistics see the same resampled images, so what the two have in
- * common cancels. Returns the interval of statA - statB.
+ * common cancels. Returns the interval of statA - statB and the bootstrap test's two-sided p-value of "no
+ * difference": 2 (1 + the resamples on the far side of 0) / (resamples + 1), at most 1.
  */
 export function pairedBootstrapDiff(
   n: number,
   statA: ResampleStatistic,
   statB: ResampleStatistic,
   opts: BootstrapOptions = {},
-): BootstrapInterval {
-  return bootstrapPercentile(n, (idx) => statA(idx) - statB(idx), opts);
+): BootstrapInterval & { p: number } {
+  const o = checkOptions(n, opts);
+  const diff: ResampleStatistic = (idx) => statA(idx) - statB(idx);
+  const [dist] = resampleDistributions(n, [diff], o.resamples, o.seed);
+  let atOrBelow = 0;
+  let atOrAbove = 0;
+  for (const v of dist!) {
+    if (v <= 0) atOrBelow++;
+    if (v >= 0) atOrAbove++;
+  }
+  const p = Math.min(1, (2 * (1 + Math.min(atOrBelow, atOrAbove))) / (dist!.length + 1));
+  return { ...summarise(diff(identity(n)), dist!, o.confidence), p };
 }
 
 /** Fraction of images right, from 0/1 outcomes. */
