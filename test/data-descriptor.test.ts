@@ -108,27 +108,44 @@ test('clip-bench datasets describes every dataset', async () => {
   const root = await tinyImagenet(1);
   const r = await runCli(['datasets']);
   assert.equal(r.status, 0, r.stderr);
-  const lines = r.stdout.trimEnd().split('\n');
+  const [table, notes] = r.stdout.trimEnd().split('\n\n');
+  const lines = table!.split('\n');
   const header = lines[0]!.split(/\s{2,}/);
-  assert.deepEqual(header, ['dataset', 'format', 'source', 'classes', 'splits', 'templates', 'primary_metric', 'present', 'root']);
+  assert.deepEqual(header, ['dataset', 'source', 'classes', 'splits', 'paper_train_test', 'templates', 'primary_metric', 'present', 'root']);
   const rows = new Map(lines.slice(2).map((l) => {
     const cells = l.split(/\s{2,}/);
     return [cells[0]!, Object.fromEntries(header.map((h, i) => [h, cells[i]]))];
   }));
   assert.deepEqual([...rows.keys()], listDatasets().map((d) => d.name));
   const fm = rows.get('fashion-mnist')!;
-  assert.equal(fm.source, 'bundled; download 31 MB');
+  assert.equal(fm.source, 'bundled (or download 31 MB)');
+  assert.equal(fm.paper_train_test, '-');
   assert.equal(fm.classes, '10 (bundled list)');
   assert.equal(fm.present, 'yes');
   assert.equal(fm.root, defaultDatasetRoot('fashion-mnist'));
   assert.equal(rows.get('cifar10')!.source, 'download 170 MB');
   assert.equal(rows.get('cifar10')!.classes, '10 (paper)');
-  assert.equal(rows.get('cifar10')!.splits, 'train (50000), test (10000)');
+  assert.equal(rows.get('cifar10')!.splits, 'train 50000, test 10000');
+  assert.equal(rows.get('cifar10')!.paper_train_test, '50000/10000');
+  // every paper dataset, with its source
+  for (const d of listDatasets().filter((x) => x.paper)) {
+    const row = rows.get(d.name)!;
+    assert.equal(row.paper_train_test, `${d.paper!.train}/${d.paper!.test}`, d.name);
+    if (d.source.kind === 'hub') {
+      assert.equal(row.source, `hub ${d.source.repoId}`);
+      assert.equal(row.present, 'fetched on first use');
+      assert.equal(row.root, '(Hugging Face cache)');
+    }
+    if (d.protocolNote) assert.ok(notes!.includes(`  ${d.name}: ${d.protocolNote}`), d.name);
+  }
+  assert.equal(rows.get('food101')!.splits, 'train 75750, test 25250');
+  assert.equal(rows.get('birdsnap')!.source, 'you provide a package, ROOT/<split>.csv or ROOT/<split>/<class>/<image>');
+  assert.equal(rows.get('sun397')!.splits, 'test');
   const inet = rows.get('imagenet')!;
   assert.equal(inet.source, 'you provide ROOT/<split>/<wnid>/*.JPEG');
   assert.equal(inet.classes, '1000 (paper)');
   assert.equal(inet.templates, '80');
-  assert.equal(inet.splits, 'val (50000), train (1281167)');
+  assert.equal(inet.splits, 'val 50000 as test, train 1281167');
   assert.notEqual(inet.root, '(--dataset-root)', 'ImageNet has a default root of its own');
   assert.match(inet.present, /^no$/);
   for (const n of ['imagefolder', 'csv']) {

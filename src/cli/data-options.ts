@@ -23,6 +23,9 @@ export interface DataFlags {
   progress: boolean;
 }
 
+/** Help of every --dataset flag. */
+export const DATASETS_HELP = 'comma-separated datasets (see `clip-bench datasets`), or a suite: @paper27, @kornblith12, @FILE (one per line)';
+
 /** --dataset-root/--classnames/--limit/--seed/--download and the embedding cache flags, shared by the evaluators. */
 export function addDataOptions(cmd: Command): Command {
   return cmd

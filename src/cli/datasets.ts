@@ -8,15 +8,13 @@ const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 :
 /** Where a dataset's data comes from, in words. */
 export function describeSource(d: DatasetDescriptor): string {
   const s = d.source;
-  const size = (): string => {
-    const total = d.resources.reduce((t, r) => t + (r.bytes ?? 0), 0);
-    return total ? ` ${mb(total)}` : '';
-  };
+  const total = d.resources.reduce((t, r) => t + (r.bytes ?? 0), 0);
+  const size = total ? ` ${mb(total)}` : '';
   switch (s.kind) {
     case 'bundled':
-      return `bundled${s.download ? `; download${size()}` : ''}`;
+      return `bundled${s.download ? ` (or download${size})` : ''}`;
     case 'download':
-      return `download${size()}`;
+      return `download${size}`;
     case 'user':
       return `you provide ${s.layout}`;
     case 'hub':
@@ -30,33 +28,56 @@ function classesOf(d: DatasetDescriptor): string {
   return d.classOrigin === 'data' ? ORIGIN.data : `${d.classes.length} (${ORIGIN[d.classOrigin]})`;
 }
 
+/** `train 50000, test 10000`; a split serving another role says so (`val 50000 as test`). */
+export function describeSplits(d: DatasetDescriptor): string {
+  const roleOf = new Map(Object.entries(d.roles).map(([role, split]) => [split, role]));
+  return d.splits
+    .map((s) => {
+      const role = roleOf.get(s);
+      return `${s}${d.splitSizes[s] ? ` ${d.splitSizes[s]}` : ''}${role && role !== s ? ` as ${role}` : ''}`;
+    })
+    .join(', ');
+}
+
 function presence(d: DatasetDescriptor, root: string | undefined): string {
-  if (root === undefined) return '-';
+  if (root === undefined) return d.source.kind === 'hub' ? 'fetched on first use' : '-';
   if (d.isPresent(root)) return 'yes';
   return d.resources.length ? 'no (downloads on first use)' : 'no';
+}
+
+/** The root `datasets` checks: --dataset-root, else the default one; none for hub packages (the Hugging Face cache) and generic layouts. */
+function rootOf(d: DatasetDescriptor, flag: string | undefined): string | undefined {
+  if (flag !== undefined) return flag;
+  if (d.source.kind === 'hub' || (d.source.kind === 'user' && d.source.generic)) return undefined;
+  return defaultDatasetRoot(d.name);
 }
 
 export function register(program: Command): void {
   program
     .command('datasets')
-    .description('list the datasets: where their data comes from, classes, splits and sizes, and whether each is present locally')
-    .option('--dataset-root <dir>', 'check this root instead of each dataset\'s default')
+    .description("list the datasets: where their data comes from, classes, splits against the paper's Table 9, metric, and whether each is present locally")
+    .option('--dataset-root <dir>', "check this root instead of each dataset's default")
     .action((f: { datasetRoot?: string }) => {
-      const rows = listDatasets().map((d) => {
-        // a generic layout has no default root: it is wherever --dataset-root says
-        const root = f.datasetRoot ?? (d.source.kind === 'user' && d.source.generic ? undefined : defaultDatasetRoot(d.name));
+      const all = listDatasets();
+      const rows = all.map((d) => {
+        const root = rootOf(d, f.datasetRoot);
         return {
           dataset: d.name,
-          format: d.format,
           source: describeSource(d),
           classes: classesOf(d),
-          splits: d.splits.map((s) => (d.splitSizes[s] ? `${s} (${d.splitSizes[s]})` : s)).join(', '),
+          splits: describeSplits(d),
+          paper_train_test: d.paper ? `${d.paper.train}/${d.paper.test}` : '-',
           templates: d.templates.length,
           primary_metric: d.primaryMetric,
           present: presence(d, root),
-          root: root ?? '(--dataset-root)',
+          root: root ?? (d.source.kind === 'hub' ? '(Hugging Face cache)' : '(--dataset-root)'),
         };
       });
-      process.stdout.write(formatTable(['dataset', 'format', 'source', 'classes', 'splits', 'templates', 'primary_metric', 'present', 'root'], rows));
+      process.stdout.write(formatTable(['dataset', 'source', 'classes', 'splits', 'paper_train_test', 'templates', 'primary_metric', 'present', 'root'], rows));
+      const notes = all.filter((d) => d.protocolNote);
+      if (notes.length) {
+        process.stdout.write('\nwhere the data differs from the paper (Table 9):\n');
+        for (const d of notes) process.stdout.write(`  ${d.name}: ${d.protocolNote}\n`);
+      }
     });
 }

@@ -10,7 +10,7 @@ import { primaryValue, readResults, type FewshotRow, type RunEntry } from '../re
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
-import { addDataOptions, cacheDirOf, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
@@ -29,7 +29,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('fewshot')
     .description('few-shot linear probes (k labelled images per class) and the zero-shot-equivalent number of shots (Figure 7)')
-    .option('--dataset <names>', 'comma-separated datasets', DEFAULTS.dataset)
+    .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--shots <list>', 'comma-separated shots per class', DEFAULTS.shots)
     .addOption(new Option('--seeds <n>', 'samples per shot count (mean and std are reported)').default(DEFAULTS.seeds).argParser(positiveInt('--seeds')))
     .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(DEFAULTS.oneShotC).argParser(Number))

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
-import { addDataOptions, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
@@ -20,7 +20,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('linear-probe')
     .description("the paper's linear probe (Appendix A.3): L2 logistic regression on frozen image embeddings, C chosen on validation")
-    .option('--dataset <names>', 'comma-separated datasets', DEFAULTS.dataset)
+    .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--val-split <split>', "the dataset's own validation split (default: hold out part of train)")
     .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(DEFAULTS.valFraction).argParser(Number))
     .option('--out <dir>', 'where linear_probe.csv and linear_probe.json go', DEFAULTS.outDir)

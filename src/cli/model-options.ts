@@ -5,6 +5,7 @@ import { openModel } from '../model/resolve.js';
 import { preprocessConfigForSize } from '../model/preprocess-config.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { UserError } from '../errors.js';
+import { expandDatasets } from '../data/suites.js';
 
 export interface ModelFlags {
   model: string;
@@ -60,7 +61,8 @@ export function splitList(v: string): string[] {
 }
 
 /**
- * Run `fn` for every model x dataset of `--model a,b --dataset x,y` (the cartesian product), each model opened
+ * Run `fn` for every model x dataset of `--model a,b --dataset x,y` (the cartesian product; `--dataset` may name suites:
+ * @paper27, @kornblith12, @FILE), each model opened
  * once and closed afterwards.
  */
 export async function forEachModelAndDataset(
@@ -68,10 +70,11 @@ export async function forEachModelAndDataset(
   imageOnly: boolean,
   fn: (model: OnnxClipModel, modelSpec: string, dataset: string) => Promise<void>,
 ): Promise<void> {
+  const datasets = expandDatasets(f.dataset);
   for (const modelSpec of splitList(f.model)) {
     const model = await openModelFromFlags(modelSpec, f, imageOnly);
     try {
-      for (const dataset of splitList(f.dataset)) await fn(model, modelSpec, dataset);
+      for (const dataset of datasets) await fn(model, modelSpec, dataset);
     } finally {
       await model.close();
     }

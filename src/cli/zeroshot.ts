@@ -4,7 +4,7 @@ import { textEmbeddings } from '../cache/embeddings.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { type RunEntry, type ZeroshotRow } from '../report/results.js';
-import { addDataOptions, cacheDirOf, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 
@@ -21,7 +21,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('zeroshot')
     .description('zero-shot classification: bare class names vs "a photo of a {}." vs the template ensemble (the paper\'s 3.1.4)')
-    .option('--dataset <names>', 'comma-separated datasets (see `clip-bench datasets`)', DEFAULTS.dataset)
+    .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--split <split>', 'split to evaluate', DEFAULTS.split)
     .option('--prompts <modes>', 'comma-separated prompt modes: contextless, single, ensemble', 'contextless,single,ensemble')
     .option('--templates <name|file>', 'ensemble templates: imagenet80, imagenet7, a dataset name, a JSON array or a one-per-line file')

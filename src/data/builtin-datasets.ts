@@ -5,7 +5,7 @@ import type { DatasetResource } from './types.js';
 import { readClassNames } from './classnames.js';
 import { bundledDataDir } from './paths.js';
 import { imagenetTemplates } from './prompts.js';
-import { paperClassesAndTemplates, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
+import { paperClassesAndTemplates, paperInfo, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
 import { IDX_SPLITS, idxFiles, openIdxSplit } from './loaders/idx.js';
 import { CIFAR10_DIR, CIFAR10_LAYOUT, openCifar10 } from './loaders/cifar10.js';
 import { CIFAR100_DIR, CIFAR100_LAYOUT, openCifar100 } from './loaders/cifar100.js';
@@ -24,7 +24,7 @@ function idxResources(base: string, md5: Record<string, string[]>, bytes: Record
 }
 
 /** An MNIST-like dataset of gzip IDX files (train and t10k). */
-function idxDataset(fields: Pick<DatasetDef, 'name' | 'aliases' | 'description' | 'homepage' | 'license' | 'source' | 'classes' | 'classOrigin' | 'templates'>): DatasetDef {
+function idxDataset(fields: Pick<DatasetDef, 'name' | 'aliases' | 'description' | 'homepage' | 'license' | 'source' | 'classes' | 'classOrigin' | 'templates' | 'paper'>): DatasetDef {
   const splits = Object.keys(IDX_SPLITS);
   const required = (split: string): string[] => {
     const f = idxFiles(split);
@@ -101,6 +101,7 @@ export function builtinDatasets(): DatasetDef[] {
       classes: mnist.classes,
       classOrigin: 'paper',
       templates: mnist.templates,
+      paper: paperInfo('mnist'),
       description: 'MNIST handwritten digits: 28x28 grey, 10 classes',
       homepage: 'http://yann.lecun.com/exdb/mnist/',
       license: 'Yann LeCun and Corinna Cortes; CC BY-SA 3.0 as stated by the torchvision mirror',
@@ -128,6 +129,7 @@ export function builtinDatasets(): DatasetDef[] {
       classCountFromData: false,
       templates: c10.templates,
       primaryMetric: table9PrimaryMetric('cifar10'),
+      paper: paperInfo('cifar10'),
       splits: ['train', 'test'],
       anySplit: false,
       roles: TRAIN_TEST,
@@ -153,6 +155,7 @@ export function builtinDatasets(): DatasetDef[] {
       classCountFromData: false,
       templates: c100.templates,
       primaryMetric: table9PrimaryMetric('cifar100'),
+      paper: paperInfo('cifar100'),
       splits: ['train', 'test'],
       anySplit: false,
       roles: TRAIN_TEST,
@@ -178,12 +181,14 @@ export function builtinDatasets(): DatasetDef[] {
       classCountFromData: false,
       templates: stl.templates,
       primaryMetric: table9PrimaryMetric('stl10'),
+      paper: paperInfo('stl10'),
       splits: [...STL10_SPLITS],
       anySplit: false,
       roles: TRAIN_TEST,
       description: 'STL-10 (binary version): 96x96 RGB, 10 classes (the 100,000 unlabeled images are not extracted)',
       format: 'stl10-bin',
       splitSizes: { train: 5000, test: 8000 },
+      protocolNote: 'the paper trains on 1,000 images (one of the 10 predefined folds); the train split here has all 5,000',
       homepage: 'https://cs.stanford.edu/~acoates/stl10/',
       source: {
         kind: 'download',
@@ -207,6 +212,7 @@ export function builtinDatasets(): DatasetDef[] {
       classCountFromData: true,
       templates: inet.templates,
       primaryMetric: table9PrimaryMetric('imagenet'),
+      paper: paperInfo('imagenet'),
       splits: ['val', 'train'],
       anySplit: false,
       roles: { train: 'train', test: 'val' },

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { ClassOrigin, DatasetDescriptor, ImageSource } from './types.js';
+import type { ClassOrigin, DatasetDescriptor, ImageSource, PaperDatasetInfo } from './types.js';
 import { readClassNames } from './classnames.js';
 import { imagenetTemplates, paperPrompts } from './prompts.js';
 import { paperTable9 } from './paper-table9.js';
@@ -29,6 +29,14 @@ export function paperClassesAndTemplates(key: string): { classes: string[]; temp
 export function table9PrimaryMetric(key: string): DatasetDescriptor['primaryMetric'] {
   const m = paperTable9()[key]?.metric;
   return m && /^mean.per.class$/i.test(m) ? 'mean_per_class' : 'accuracy';
+}
+
+/** A paper dataset's Table 9 row. */
+export function paperInfo(key: string): PaperDatasetInfo {
+  const table = paperTable9();
+  const row = table[key];
+  if (!row) throw new Error(`paper_tables.json: Table 9 has no '${key}'`);
+  return { title: row.name, order: Object.keys(table).indexOf(key), classes: row.classes, train: row.train_size, test: row.test_size, metric: row.metric };
 }
 
 /** Where the classes of a descriptor built from `def` with `classes` come from, as an error message names it. */

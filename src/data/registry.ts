@@ -4,11 +4,19 @@ import type { DatasetDescriptor, PrimaryMetric } from './types.js';
 import { datasetCacheDir } from './paths.js';
 import { describe, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
 import { builtinDatasets } from './builtin-datasets.js';
+import { paperDatasets } from './paper-datasets.js';
 
 export { DEFAULT_CLASSNAMES_FILES } from './builtin-datasets.js';
 
+/** Datasets in listing order: those outside the paper first (the bundled default), the paper's 27 in Table 9's order, then the generic layouts. */
+function ordered(): DatasetDef[] {
+  const all = [...builtinDatasets(), ...paperDatasets()];
+  const rank = (d: DatasetDef): number => (d.paper ? 1 + d.paper.order : d.source.kind === 'user' && d.source.generic ? 1000 : 0);
+  return all.map((d, i) => ({ d, i })).sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i).map((x) => x.d);
+}
+
 let defs: DatasetDef[] | undefined;
-const allDefs = (): DatasetDef[] => (defs ??= builtinDatasets());
+const allDefs = (): DatasetDef[] => (defs ??= ordered());
 
 const norm = (name: string): string => name.trim().toLowerCase();
 
@@ -34,7 +42,7 @@ export function getDataset(name: string, opts: { classnamesFile?: string } = {})
   return describe(d, opts.classnamesFile);
 }
 
-/** All datasets: those with a loader of their own first, then the generic imagefolder and csv layouts. */
+/** All datasets: the bundled default, the paper's 27 in Table 9's order, then the generic imagefolder and csv layouts. */
 export function listDatasets(): DatasetDescriptor[] {
   return allDefs().map((d) => describe(d));
 }

@@ -73,6 +73,19 @@ export interface SplitRoles {
   test: string;
 }
 
+/** A dataset's row of the paper's Table 9 (the 27 datasets of the linear-probe study). */
+export interface PaperDatasetInfo {
+  /** the dataset's name as Table 9 prints it */
+  title: string;
+  /** position in Table 9 (0-based): the order of @paper27 */
+  order: number;
+  classes: number;
+  train: number;
+  test: number;
+  /** the metric as Table 9 prints it (accuracy, mean per class, 11-point mAP, mean(top1, top5), ROC AUC) */
+  metric: string;
+}
+
 /** Everything about one dataset: what it is, where its data comes from, its classes, prompts, metric and splits. */
 export interface DatasetDescriptor {
   name: string;
@@ -106,8 +119,12 @@ export interface DatasetDescriptor {
   /** other split names are accepted too (a generic layout: ROOT/<split>) */
   anySplit: boolean;
   roles: SplitRoles;
-  /** images per split where fixed by the dataset (absent for user-provided layouts) */
+  /** images per split of the data clip-bench reads, where known (absent for user-provided layouts) */
   splitSizes: Record<string, number>;
+  /** the paper's Table 9 entry, for the paper's 27 datasets */
+  paper?: PaperDatasetInfo;
+  /** where what clip-bench evaluates differs from the paper's protocol (splits, metric): shown by `datasets` and reports */
+  protocolNote?: string;
   /** files or folders (relative to ROOT) that a split needs */
   requiredFiles(split: string): string[];
   /** whether ROOT holds the split (every split when none is given) */
