@@ -5,3 +5,14 @@ export class UserError extends Error {
     this.name = 'UserError';
   }
 }
+
+/**
+ * A dataset's files are not here and cannot be fetched now (user-provided data not in place, downloads off, the hub
+ * unreachable or offline without a cached copy). A UserError (exit 2) for a command; `suite` skips and lists the dataset.
+ */
+export class DatasetUnavailable extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetUnavailable';
+  }
+}

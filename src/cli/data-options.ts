@@ -2,8 +2,8 @@ import { existsSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
-import { ensureDataset } from '../data/ensure.js';
-import { defaultDatasetRoot, getDataset } from '../data/registry.js';
+import { locateSplit } from '../data/ensure.js';
+import { getDataset } from '../data/registry.js';
 import { stratifiedSubset } from '../data/subset.js';
 import type { DatasetDescriptor, ImageSource } from '../data/types.js';
 import { defaultCacheDir } from '../cache/key.js';
@@ -82,8 +82,7 @@ async function openSplitUncached(name: string, split: string, f: DataFlags): Pro
   }
   // an explicit root must exist; the default one is created by the first download
   if (f.datasetRoot !== undefined && !existsSync(f.datasetRoot)) throw new UserError(`--dataset-root ${f.datasetRoot}: no such directory`);
-  const root = f.datasetRoot ?? defaultDatasetRoot(spec.name);
-  await ensureDataset(spec, root, split, {
+  const root = await locateSplit(spec, f.datasetRoot, split, {
     download: f.download,
     onStatus: (m) => process.stderr.write(`${m}\n`),
   });

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { datasetMirror } from '../defaults.js';
-import { UserError } from '../errors.js';
+import { DatasetUnavailable, UserError } from '../errors.js';
 import type { DatasetDescriptor, DatasetResource } from './types.js';
 import { downloadFile, extractTarGz } from './download.js';
+import { defaultDatasetRoot } from './registry.js';
 
 /** Env var: a base URL under which `<dataset>/<file>` is served, replacing every built-in dataset's own URLs. */
 export const MIRROR_ENV = 'CLIP_BENCH_DATASET_MIRROR';
@@ -39,11 +40,11 @@ export async function ensureDataset(spec: DatasetDescriptor, root: string, split
   const resources = spec.resources.filter((r) => !r.splits || r.splits.includes(split));
   const missing = spec.requiredFiles(split).map((f) => path.join(root, f));
   if (!download || resources.length === 0) {
-    throw new UserError(`${spec.name}: split '${split}' not found: ${missing.join(', ') || root} does not exist (this dataset is not downloadable: put the data there)`);
+    throw new DatasetUnavailable(`${spec.name}: split '${split}' not found: ${missing.join(', ') || root} does not exist (this dataset is not downloadable: put the data there)`);
   }
   if (!opts.download) {
     const total = resources.reduce((s, r) => s + (r.bytes ?? 0), 0);
-    throw new UserError(
+    throw new DatasetUnavailable(
       `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); downloads are off (--no-download); without that flag it is fetched${mb(total || undefined)}`,
     );
   }
@@ -68,4 +69,23 @@ export async function ensureDataset(spec: DatasetDescriptor, root: string, split
     const still = spec.requiredFiles(split).map((f) => path.join(root, f)).filter((f) => !fs.existsSync(f));
     throw new UserError(`${spec.name}: after download, ${still.join(', ')} still missing (the archive does not have the expected layout)`);
   }
+}
+
+/**
+ * The folder a split is read from, with the split in place: --dataset-root (which must hold it, or be filled by a
+ * download), else the dataset's default root (bundled, or $XDG_CACHE_HOME/clip-bench/datasets/<name>; for a hub
+ * package, that folder when it holds a copy, else the package fetched into the Hugging Face cache).
+ */
+export async function locateSplit(spec: DatasetDescriptor, explicitRoot: string | undefined, split: string, opts: EnsureOptions): Promise<string> {
+  if (spec.source.kind === 'hub' && explicitRoot === undefined) {
+    // a copy of the package in the dataset folder is used as it is
+    const local = defaultDatasetRoot(spec.name);
+    if (spec.isPresent(local, split)) return local;
+    throw new DatasetUnavailable(
+      `${spec.name}: the hub package ${spec.source.repoId} is not fetched by this version; pass --dataset-root DIR with a local copy of it`,
+    );
+  }
+  const root = explicitRoot ?? defaultDatasetRoot(spec.name);
+  await ensureDataset(spec, root, split, opts);
+  return root;
 }
