@@ -3,7 +3,7 @@ import { existsSync, lstatSync, mkdtempSync, readFileSync, readdirSync, readlink
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
-import { fetchHubFiles, hubOptionsFromEnv, parseHubId } from '../src/model/hub.js';
+import { fetchHubFiles, hubOptionsFromEnv, parseHubId } from '../src/hub/hub.js';
 import { openModel } from '../src/model/resolve.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { hubOptionsFromEnv } from '../model/hub.js';
+import { hubOptionsFromEnv } from '../hub/hub.js';
 import { BUILTIN_MODEL, builtinModelDir, MODEL_ALIASES } from '../model/resolve.js';
 
 export function register(program: Command): void {

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { OnnxClipModel } from './clip-model.js';
-import { fetchHubFiles, hubOptionsFromEnv, parseHubId, type HubOptions } from './hub.js';
+import { fetchHubFiles, hubOptionsWithProgress, parseHubId, type HubOptions } from '../hub/hub.js';
 import { modelFileNames, readModelDir, singleFileModel } from './model-dir.js';
 import { TOKENIZER_FILES } from './tokenizer.js';
 import type { PreprocessConfig } from './types.js';
@@ -50,7 +50,7 @@ export async function resolveModelDir(spec: string, opts: ResolveOptions): Promi
   const names = modelFileNames(opts.dtype);
   const files = [['config.json'], ['preprocessor_config.json'], [names.vision]];
   if (!opts.imageOnly) files.push([names.text], TOKENIZER_FILES);
-  return fetchHubFiles(ref, files, opts.hub ?? hubOptionsFromEnv());
+  return fetchHubFiles(ref, files, opts.hub ?? hubOptionsWithProgress());
 }
 
 /** Resolve, check and open a model (sessions open lazily, on first use). */

@@ -79,6 +79,10 @@ export function readShardCount(pkg: WdsPackage, split: string): number {
     const have = pkg.splits.length ? `the package has ${pkg.splits.map((s) => `'${s}'`).join(', ')}` : 'the package has no split with an nshards.txt';
     throw new UserError(`${pkg.name}: split '${split}': ${file} is missing (${have})`);
   }
+  return parseShardCount(text, file);
+}
+
+export function parseShardCount(text: string, file: string): number {
   const t = text.trim();
   if (!/^\d+$/.test(t) || Number(t) < 1) throw new UserError(`${file}: expected a positive number of shards, found ${JSON.stringify(t.slice(0, 20))}`);
   return Number(t);

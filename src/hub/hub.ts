@@ -1,0 +1,302 @@
+import { createHash, type Hash } from 'node:crypto';
+import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { hubEnv } from '../defaults.js';
+import { UserError } from '../errors.js';
+import { atomicWriteFileSync, tmpSuffix } from '../util/fs.js';
+import { byteProgress } from '../util/progress.js';
+
+/** Where repositories are fetched from and kept: the Hugging Face hub's conventions, so its cache is shared with Python. */
+export interface HubOptions {
+  endpoint: string;
+  cacheDir: string;
+  offline: boolean;
+  token?: string;
+  onProgress?: (file: string, done: number, total: number | undefined) => void;
+}
+
+export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions {
+  return hubEnv(env);
+}
+
+/** The same, with download progress in bytes on stderr (a bar on a terminal, lines otherwise). */
+export function hubOptionsWithProgress(env: NodeJS.ProcessEnv = process.env): HubOptions {
+  return { ...hubOptionsFromEnv(env), onProgress: byteProgress() };
+}
+
+export type RepoType = 'model' | 'dataset';
+
+export interface HubRef {
+  repoId: string;
+  revision: string;
+  /** default 'model' */
+  type?: RepoType;
+}
+
+/** `owner/name[@revision]`, or null when the string is not of that form. */
+export function parseHubId(spec: string, type: RepoType = 'model'): HubRef | null {
+  const m = /^([A-Za-z0-9][\w.-]*\/[\w.-]+)(?:@([\w./-]+))?$/.exec(spec);
+  if (!m) return null;
+  return type === 'model' ? { repoId: m[1], revision: m[2] ?? 'main' } : { repoId: m[1], revision: m[2] ?? 'main', type };
+}
+
+/** `<cache>/models--owner--name` or `<cache>/datasets--owner--name`, as huggingface_hub names them. */
+export function repoCacheDir(cacheDir: string, repoId: string, type: RepoType = 'model'): string {
+  return path.join(cacheDir, `${type}s--${repoId.replace('/', '--')}`);
+}
+
+/** `${endpoint}/<repo>/resolve/...` for models, `${endpoint}/datasets/<repo>/resolve/...` for datasets. */
+export function resolveUrl(endpoint: string, ref: HubRef, file: string): string {
+  const prefix = ref.type === 'dataset' ? 'datasets/' : '';
+  return `${endpoint}/${prefix}${ref.repoId}/resolve/${encodeURIComponent(ref.revision)}/${file.split('/').map(encodeURIComponent).join('/')}`;
+}
+
+const repoLabel = (ref: HubRef): string => `${ref.type === 'dataset' ? 'dataset ' : ''}${ref.repoId}`;
+
+/**
+ * One revision of one hub repository, file by file: each `file()` makes one file available in the snapshot folder
+ * (downloading its blob unless cached) and checks that every file comes from the same commit; `finish()` records
+ * refs/<revision>. Layout as huggingface_hub writes it: blobs/<etag or sha256>,
+ * snapshots/<commit>/<file> -> ../../blobs/<...>, refs/<revision>, .no_exist/<commit>/<file> for files the repo lacks.
+ */
+export class HubRepo {
+  readonly dir: string;
+  private commit: string | null = null;
+  constructor(
+    readonly ref: HubRef,
+    readonly opts: HubOptions,
+  ) {
+    this.dir = repoCacheDir(opts.cacheDir, ref.repoId, ref.type);
+  }
+
+  /** The snapshot folder of this revision (as resolved so far; offline: from refs/<revision>). */
+  get snapshot(): string {
+    return path.join(this.dir, 'snapshots', this.commit ?? this.cachedCommit());
+  }
+
+  private cachedCommit(): string {
+    const refFile = path.join(this.dir, 'refs', this.ref.revision);
+    return existsSync(refFile) ? readFileSync(refFile, 'utf8').trim() : this.ref.revision;
+  }
+
+  /** The local path of `file`, or null when the repository has no such file (offline: when it is not cached). */
+  async file(file: string): Promise<string | null> {
+    if (this.opts.offline) {
+      const p = path.join(this.snapshot, file);
+      return existsSync(p) ? p : null;
+    }
+    const got = await fetchOne(this.ref, file, this.dir, this.opts);
+    if (got.commit && this.commit && got.commit !== this.commit) {
+      throw new UserError(`${repoLabel(this.ref)}: revision ${this.ref.revision} changed during download; run again`);
+    }
+    this.commit ??= got.commit;
+    if (!got.found) {
+      if (this.commit) atomicWriteFileSync(path.join(this.dir, '.no_exist', this.commit, file), '');
+      return null;
+    }
+    return path.join(this.dir, 'snapshots', this.commit!, file);
+  }
+
+  /** `file()`, where a missing file is an error (offline: naming the cache it is not in). */
+  async require(file: string, alternatives: string[] = []): Promise<string> {
+    for (const f of [file, ...alternatives]) {
+      const p = await this.file(f);
+      if (p) return p;
+    }
+    const names = [file, ...alternatives].join(' or ');
+    if (this.opts.offline) throw new UserError(`HF_HUB_OFFLINE is set and ${repoLabel(this.ref)}@${this.ref.revision} is not in the cache (${this.dir}: no ${file})`);
+    throw new UserError(`${repoLabel(this.ref)}@${this.ref.revision} has no ${names}`);
+  }
+
+  /** Record which commit the revision named (nothing to record when it was a commit itself, or nothing was fetched). */
+  finish(): string {
+    if (!this.opts.offline && this.commit && this.commit !== this.ref.revision) {
+      atomicWriteFileSync(path.join(this.dir, 'refs', this.ref.revision), this.commit);
+    }
+    return this.snapshot;
+  }
+}
+
+/**
+ * Make `files` of a hub repository available locally and return the snapshot directory holding them.
+ * Each entry of `files` is a list of alternatives: the first one the repository has is taken.
+ */
+export async function fetchHubFiles(ref: HubRef, files: string[][], opts: HubOptions): Promise<string> {
+  const repo = new HubRepo(ref, opts);
+  for (const [first, ...rest] of files) await repo.require(first, rest);
+  return repo.finish();
+}
+
+/**
+ * What a response says about the blob's name. The hub's LFS files carry their sha256 (X-Linked-Etag, or a strong
+ * 64-hex ETag), verified after download; git files carry the git blob sha1 (40 hex), checked too. Anything else
+ * (no ETag: a plain static mirror; a weak or server-specific one) names nothing: the blob is then named by the
+ * sha256 of what was downloaded.
+ */
+interface EtagClaim {
+  value: string;
+  kind: 'sha256' | 'git-sha1';
+  /** a mismatch is corruption (the hub's own LFS hash), not just an ETag of another scheme */
+  strict: boolean;
+}
+
+export function etagClaim(linked: string | null, etag: string | null): EtagClaim | null {
+  const clean = (v: string): { weak: boolean; s: string } => ({ weak: /^W\//.test(v.trim()), s: v.trim().replace(/^W\//, '').replace(/"/g, '').trim().toLowerCase() });
+  for (const [raw, fromLinked] of [[linked, true], [etag, false]] as const) {
+    if (!raw) continue;
+    const { weak, s } = clean(raw);
+    if (/^[0-9a-f]{64}$/.test(s)) return { value: s, kind: 'sha256', strict: fromLinked || !weak };
+    if (/^[0-9a-f]{40}$/.test(s)) return { value: s, kind: 'git-sha1', strict: false };
+  }
+  return null;
+}
+
+/** Download one file unless its blob is cached; returns the commit it belongs to and whether the repo has it. */
+async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOptions): Promise<{ commit: string | null; found: boolean }> {
+  const hubHost = new URL(opts.endpoint).host;
+  let url = resolveUrl(opts.endpoint, ref, file);
+  let commit: string | null = null;
+  let claim: EtagClaim | null = null;
+  for (let hop = 0; hop < 6; hop++) {
+    const headers: Record<string, string> = {};
+    // the token goes to the hub only, never to the storage hosts it redirects to
+    if (opts.token && new URL(url).host === hubHost) headers.authorization = `Bearer ${opts.token}`;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers, redirect: 'manual' });
+    } catch (e) {
+      throw new UserError(`cannot reach ${new URL(url).origin} for ${repoLabel(ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
+    }
+    commit ??= res.headers.get('x-repo-commit');
+    claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
+    if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+      await res.body?.cancel();
+      // a redirect to storage names the blob: a cached blob needs no download
+      if (commit && claim && existsSync(path.join(repoDir, 'blobs', claim.value))) {
+        linkSnapshot(repoDir, commit, file, claim.value);
+        return { commit, found: true };
+      }
+      url = new URL(res.headers.get('location')!, url).toString();
+      continue;
+    }
+    if (res.status === 404) {
+      await res.body?.cancel();
+      return { commit, found: false };
+    }
+    if (res.status === 401 || res.status === 403) {
+      await res.body?.cancel();
+      throw new UserError(`${repoLabel(ref)}: access denied (HTTP ${res.status}); set HF_TOKEN for gated or private repositories`);
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      throw new UserError(`${url}: HTTP ${res.status}`);
+    }
+    commit ??= ref.revision;
+    const total = Number(res.headers.get('content-length')) || undefined;
+    const lastModified = Date.parse(res.headers.get('last-modified') ?? '');
+    if (claim && existsSync(path.join(repoDir, 'blobs', claim.value))) {
+      await res.body.cancel();
+      linkSnapshot(repoDir, commit, file, claim.value);
+      return { commit, found: true };
+    }
+    if (!claim?.strict && reusableUnvalidated(repoDir, commit, file, total, lastModified)) {
+      await res.body.cancel();
+      return { commit, found: true };
+    }
+    const blobName = await downloadBlob(res, repoDir, file, `${ref.repoId} ${file}`, claim, total, opts);
+    if (blobName !== claim?.value && Number.isFinite(lastModified)) {
+      // what a later run compares with, since a server without ETag gives nothing else to compare
+      const t = new Date(lastModified);
+      utimesSync(path.join(repoDir, 'blobs', blobName), t, t);
+    }
+    linkSnapshot(repoDir, commit, file, blobName);
+    return { commit, found: true };
+  }
+  throw new UserError(`${url}: too many redirects`);
+}
+
+/**
+ * A server without ETag (a static mirror) gives only size and Last-Modified: a file already in the snapshot whose
+ * blob has that size and that mtime (set from Last-Modified when it was downloaded) is taken as unchanged.
+ */
+function reusableUnvalidated(repoDir: string, commit: string, file: string, total: number | undefined, lastModified: number): boolean {
+  if (total === undefined || !Number.isFinite(lastModified)) return false;
+  try {
+    const st = statSync(path.join(repoDir, 'snapshots', commit, file));
+    return st.size === total && Math.abs(st.mtimeMs - lastModified) < 1000;
+  } catch {
+    return false;
+  }
+}
+
+/** git's object id of a blob: sha1("blob <size>\0" + content). */
+function gitBlobHasher(size: number | undefined): Hash | null {
+  if (size === undefined) return null;
+  return createHash('sha1').update(`blob ${size}\0`);
+}
+
+/**
+ * Stream into blobs/<name>.incomplete-*, verify, then rename: no truncated blob is ever in place. The blob is named
+ * by the ETag when the content matches it, else by the content's sha256; a mismatch with the hub's LFS sha256 is an
+ * error (corrupt download). Returns the blob's name.
+ */
+async function downloadBlob(
+  res: Response,
+  repoDir: string,
+  file: string,
+  shown: string,
+  claim: EtagClaim | null,
+  total: number | undefined,
+  opts: HubOptions,
+): Promise<string> {
+  const blobs = path.join(repoDir, 'blobs');
+  mkdirSync(blobs, { recursive: true });
+  const tmp = path.join(blobs, `download.incomplete${tmpSuffix()}`);
+  const sha256 = createHash('sha256');
+  const git = claim?.kind === 'git-sha1' ? gitBlobHasher(total) : null;
+  let done = 0;
+  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
+  const meter = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      sha256.update(chunk);
+      git?.update(chunk);
+      done += chunk.length;
+      opts.onProgress?.(shown, done, total);
+      cb(null, chunk);
+    },
+  });
+  try {
+    await pipeline(body, meter, createWriteStream(tmp));
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`download of ${file} interrupted: ${(e as Error).message}`);
+  }
+  if (total !== undefined && done !== total) {
+    rmSync(tmp, { force: true });
+    throw new UserError(`download of ${file} truncated (${done} of ${total} bytes)`);
+  }
+  const digest = sha256.digest('hex');
+  let name = digest;
+  if (claim?.kind === 'sha256') {
+    if (digest === claim.value) name = claim.value;
+    else if (claim.strict) {
+      rmSync(tmp, { force: true });
+      throw new UserError(`download of ${file} is corrupt: sha256 ${digest}, expected ${claim.value}`);
+    }
+  } else if (claim?.kind === 'git-sha1' && git && git.digest('hex') === claim.value) {
+    name = claim.value; // the name huggingface_hub gives git files: the caches stay shared
+  }
+  renameSync(tmp, path.join(blobs, name));
+  return name;
+}
+
+function linkSnapshot(repoDir: string, commit: string, file: string, blob: string): void {
+  const link = path.join(repoDir, 'snapshots', commit, file);
+  mkdirSync(path.dirname(link), { recursive: true });
+  const target = path.relative(path.dirname(link), path.join(repoDir, 'blobs', blob));
+  const tmp = link + tmpSuffix();
+  symlinkSync(target, tmp);
+  renameSync(tmp, link);
+}
