@@ -5,6 +5,7 @@ import { UserError } from '../errors.js';
 import { locateSplit } from '../data/ensure.js';
 import { getDataset } from '../data/registry.js';
 import { stratifiedSubset } from '../data/subset.js';
+import { imagenetTemplates } from '../data/prompts.js';
 import type { DatasetDescriptor, ImageSource } from '../data/types.js';
 import { defaultCacheDir } from '../cache/key.js';
 import { imageEmbeddings, type ImageEmbeddings } from '../cache/embeddings.js';
@@ -88,6 +89,12 @@ async function openSplitUncached(name: string, split: string, f: DataFlags): Pro
   });
   const source = await spec.open(root, split);
   return { spec, source, split };
+}
+
+/** The templates of an opened split: the dataset's own, else those its data carries (a package's), else ImageNet's 80. */
+export function splitTemplates(s: OpenSplit): string[] {
+  if (s.spec.templates.length) return s.spec.templates;
+  return s.source.templates?.length ? s.source.templates : imagenetTemplates();
 }
 
 /** The (cached) image embeddings of an opened split, honouring --limit. */

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { defaultDatasetRoot, listDatasets } from '../data/registry.js';
 import type { DatasetDescriptor } from '../data/types.js';
+import { hubPackageCached } from '../data/wds-datasets.js';
 import { formatTable } from '../report/results.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
@@ -40,7 +41,10 @@ export function describeSplits(d: DatasetDescriptor): string {
 }
 
 function presence(d: DatasetDescriptor, root: string | undefined): string {
-  if (root === undefined) return d.source.kind === 'hub' ? 'fetched on first use' : '-';
+  if (root === undefined) {
+    if (d.source.kind !== 'hub') return '-';
+    return hubPackageCached(d.source, [d.roles.test]) ? `${d.roles.test} in the Hugging Face cache` : 'fetched on first use';
+  }
   if (d.isPresent(root)) return 'yes';
   return d.resources.length ? 'no (downloads on first use)' : 'no';
 }
@@ -67,7 +71,8 @@ export function register(program: Command): void {
           classes: classesOf(d),
           splits: describeSplits(d),
           paper_train_test: d.paper ? `${d.paper.train}/${d.paper.test}` : '-',
-          templates: d.templates.length,
+          // a package without the paper's templates brings its own
+          templates: d.templates.length || (d.format === 'wds' ? 'package' : 0),
           primary_metric: d.primaryMetric,
           present: presence(d, root),
           root: root ?? (d.source.kind === 'hub' ? '(Hugging Face cache)' : '(--dataset-root)'),

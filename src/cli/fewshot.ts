@@ -10,7 +10,7 @@ import { primaryValue, readResults, type FewshotRow, type RunEntry } from '../re
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
-import { DATASETS_HELP, addDataOptions, cacheDirOf, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
@@ -64,7 +64,7 @@ export function register(program: Command): void {
         onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
       });
       const zeroshot = f.withZeroshot
-        ? await computeZeroshot(model, test.features, classes, spec.name, spec.templates, spec.primaryMetric, f)
+        ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), spec.primaryMetric, f)
         : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit);
       const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
       const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name);

@@ -4,7 +4,7 @@ import { textEmbeddings } from '../cache/embeddings.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { type RunEntry, type ZeroshotRow } from '../report/results.js';
-import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitEmbeddings, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 
@@ -42,7 +42,7 @@ export function register(program: Command): void {
       const results = await runZeroshot(
         model,
         images,
-        { modes, classNames, datasetTemplates: split.spec.templates, templatesOverride, primaryMetric: split.spec.primaryMetric },
+        { modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride, primaryMetric: split.spec.primaryMetric },
         (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
       );
       for (const r of results) {

@@ -5,6 +5,7 @@ import { DatasetUnavailable, UserError } from '../errors.js';
 import type { DatasetDescriptor, DatasetResource } from './types.js';
 import { downloadFile, extractTarGz } from './download.js';
 import { defaultDatasetRoot } from './registry.js';
+import { ensureHubDataset } from './wds-datasets.js';
 
 /** Env var: a base URL under which `<dataset>/<file>` is served, replacing every built-in dataset's own URLs. */
 export const MIRROR_ENV = 'CLIP_BENCH_DATASET_MIRROR';
@@ -81,9 +82,8 @@ export async function locateSplit(spec: DatasetDescriptor, explicitRoot: string 
     // a copy of the package in the dataset folder is used as it is
     const local = defaultDatasetRoot(spec.name);
     if (spec.isPresent(local, split)) return local;
-    throw new DatasetUnavailable(
-      `${spec.name}: the hub package ${spec.source.repoId} is not fetched by this version; pass --dataset-root DIR with a local copy of it`,
-    );
+    // else the split fetched into (or already in) the Hugging Face cache: its snapshot folder is the root
+    return ensureHubDataset(spec.source, spec.name, split, opts.download);
   }
   const root = explicitRoot ?? defaultDatasetRoot(spec.name);
   await ensureDataset(spec, root, split, opts);

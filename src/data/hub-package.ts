@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
-import { HubRepo, type HubOptions, type HubRef } from '../hub/hub.js';
+import { HubRepo, HubUnavailable, offlineReason, type HubOptions, type HubRef } from '../hub/hub.js';
 import { parseShardCount, shardNames, WDS_FILES } from './loaders/wds.js';
 
 /**
@@ -17,11 +17,8 @@ export async function fetchWdsPackage(ref: HubRef, splits: string[], opts: HubOp
   for (const split of splits) {
     const nfile = await repo.file(`${split}/nshards.txt`);
     if (!nfile) {
-      throw new UserError(
-        opts.offline
-          ? `HF_HUB_OFFLINE is set and split '${split}' of ${label} is not in the cache (${repo.dir}: no ${split}/nshards.txt)`
-          : `${label} has no split '${split}' (no ${split}/nshards.txt)`,
-      );
+      if (opts.offline) throw new HubUnavailable(`${offlineReason(opts)} and split '${split}' of ${label} is not in the cache (${repo.dir}: no ${split}/nshards.txt)`);
+      throw new UserError(`${label} has no split '${split}' (no ${split}/nshards.txt)`);
     }
     const n = parseShardCount(fs.readFileSync(nfile, 'utf8'), `${label}: ${split}/nshards.txt`);
     for (const shard of shardNames(split, n)) await repo.require(shard);

@@ -5,12 +5,13 @@ import { datasetCacheDir } from './paths.js';
 import { describe, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
 import { builtinDatasets } from './builtin-datasets.js';
 import { paperDatasets } from './paper-datasets.js';
+import { resolveWdsName, wdsLocalDef } from './wds-datasets.js';
 
 export { DEFAULT_CLASSNAMES_FILES } from './builtin-datasets.js';
 
 /** Datasets in listing order: those outside the paper first (the bundled default), the paper's 27 in Table 9's order, then the generic layouts. */
 function ordered(): DatasetDef[] {
-  const all = [...builtinDatasets(), ...paperDatasets()];
+  const all = [...builtinDatasets(), ...paperDatasets(), wdsLocalDef()];
   const rank = (d: DatasetDef): number => (d.paper ? 1 + d.paper.order : d.source.kind === 'user' && d.source.generic ? 1000 : 0);
   return all.map((d, i) => ({ d, i })).sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i).map((x) => x.d);
 }
@@ -23,7 +24,8 @@ const norm = (name: string): string => name.trim().toLowerCase();
 /** The definition named `name` or one of its aliases (case-insensitive), or undefined. */
 function findDef(name: string): DatasetDef | undefined {
   const n = norm(name);
-  return allDefs().find((d) => d.name === n || d.aliases.includes(n));
+  // wds/<name> and hf:<owner>/<repo> name hub packages without a list entry
+  return allDefs().find((d) => d.name === n || d.aliases.includes(n)) ?? resolveWdsName(name);
 }
 
 /** Every dataset name getDataset knows. */

@@ -22,6 +22,8 @@ export interface ImageSource {
    * class (0 when it has none), for subsetting and display only: multilabel metrics must use `targets`.
    */
   targets?: { data: Uint8Array; nClasses: number };
+  /** prompt templates the data carries (a WebDataset package's), for a dataset that has none of its own */
+  templates?: string[];
 }
 
 /** A file a dataset can fetch. */

@@ -14,8 +14,12 @@ export interface HubOptions {
   cacheDir: string;
   offline: boolean;
   token?: string;
+  /** why `offline` is set, for messages (default: HF_HUB_OFFLINE) */
+  offlineReason?: string;
   onProgress?: (file: string, done: number, total: number | undefined) => void;
 }
+
+export const offlineReason = (o: HubOptions): string => o.offlineReason ?? 'HF_HUB_OFFLINE is set';
 
 export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOptions {
   return hubEnv(env);
@@ -27,6 +31,14 @@ export function hubOptionsWithProgress(env: NodeJS.ProcessEnv = process.env): Hu
 }
 
 export type RepoType = 'model' | 'dataset';
+
+/** A file that cannot be had now: offline (HF_HUB_OFFLINE or no downloads) and not cached, or the hub unreachable. */
+export class HubUnavailable extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HubUnavailable';
+  }
+}
 
 export interface HubRef {
   repoId: string;
@@ -106,7 +118,7 @@ export class HubRepo {
       if (p) return p;
     }
     const names = [file, ...alternatives].join(' or ');
-    if (this.opts.offline) throw new UserError(`HF_HUB_OFFLINE is set and ${repoLabel(this.ref)}@${this.ref.revision} is not in the cache (${this.dir}: no ${file})`);
+    if (this.opts.offline) throw new HubUnavailable(`${offlineReason(this.opts)} and ${repoLabel(this.ref)}@${this.ref.revision} is not in the cache (${this.dir}: no ${file})`);
     throw new UserError(`${repoLabel(this.ref)}@${this.ref.revision} has no ${names}`);
   }
 
@@ -167,7 +179,7 @@ async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOpt
     try {
       res = await fetch(url, { headers, redirect: 'manual' });
     } catch (e) {
-      throw new UserError(`cannot reach ${new URL(url).origin} for ${repoLabel(ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
+      throw new HubUnavailable(`cannot reach ${new URL(url).origin} for ${repoLabel(ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
     }
     commit ??= res.headers.get('x-repo-commit');
     claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));

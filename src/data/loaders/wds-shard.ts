@@ -165,7 +165,7 @@ export async function shardIndex(
   shown: string,
   indexDir: string,
   check: (ix: ShardIndex) => void,
-  onStatus?: (message: string) => void,
+  onScan?: () => void,
 ): Promise<ShardIndex> {
   const { key, knownSha, st } = indexKey(file);
   const kept = path.join(indexDir, `${key}.json`);
@@ -174,7 +174,7 @@ export async function shardIndex(
     check(hit);
     return hit;
   }
-  onStatus?.(`indexing ${shown} (${(st.size / 1e6).toFixed(1)} MB, once)`);
+  onScan?.();
   const ix = await scanShard(file, shown);
   if (knownSha && ix.sha256 !== knownSha) {
     throw new UserError(`${shown}: cached blob is corrupt (sha256 ${ix.sha256}, named ${knownSha}); delete it and download again`);

@@ -98,9 +98,11 @@ export interface OpenWdsOptions {
   datasetName?: string;
   /** the paper's class names: the package's labels are mapped onto them (by name where the order differs) */
   paperClasses?: string[];
+  /** names replacing the package's by index (--classnames): one per line of classnames.txt */
+  classNames?: string[];
   /** where shard indexes are kept (default $XDG_CACHE_HOME/clip-bench/wds-index) */
   indexDir?: string;
-  /** one line per shard scanned for the first time */
+  /** a line when shards are scanned for the first time */
   onStatus?: (message: string) => void;
 }
 
@@ -175,6 +177,14 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
   const files = rels.map((r) => path.join(pkg.dir, r));
   const indexDir = opts.indexDir ?? defaultIndexDir();
   const indexes: ShardIndex[] = [];
+  // one line when the first shard of the split has to be scanned
+  let told = false;
+  const tell = (): void => {
+    if (told) return;
+    told = true;
+    const bytes = files.reduce((t, f) => t + (fs.existsSync(f) ? fs.statSync(f).size : 0), 0);
+    opts.onStatus?.(`indexing ${name} ${split}: ${files.length} shard${files.length === 1 ? '' : 's'}, ${(bytes / 1e6).toFixed(1)} MB (once; kept in ${indexDir})`);
+  };
   for (let s = 0; s < files.length; s++) {
     const shown = path.join(pkg.dir, rels[s]);
     if (!fs.existsSync(files[s])) throw new UserError(`${name}: ${shown} is missing (${split}/nshards.txt says ${files.length} shards)`);
@@ -190,7 +200,7 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
         }
       }
     };
-    indexes.push(await shardIndex(files[s], shown, indexDir, check, (m) => opts.onStatus?.(m)));
+    indexes.push(await shardIndex(files[s], shown, indexDir, check, tell));
   }
   const n = indexes.reduce((t, ix) => t + ix.samples.length, 0);
   const shardOf = new Int32Array(n);
@@ -207,6 +217,9 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
       sampleOf[k++] = smp;
     }
   });
+  if (opts.classNames && opts.classNames.length !== nClasses) {
+    throw new UserError(`${name}: ${opts.classNames.length} class names given, but ${path.join(pkg.dir, WDS_FILES.classnames)} has ${nClasses}`);
+  }
   // package label -> paper label
   const map = opts.paperClasses ? mapClassesByName(pkg.classes, opts.paperClasses, `${name} (${path.join(pkg.dir, WDS_FILES.classnames)})`) : null;
   const labels = new Int32Array(n);
@@ -238,7 +251,8 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
   return {
     n,
     labels,
-    classes: opts.paperClasses ? [...opts.paperClasses] : [...pkg.classes],
+    classes: [...(opts.paperClasses ?? opts.classNames ?? pkg.classes)],
+    ...(pkg.templates.length ? { templates: [...pkg.templates] } : {}),
     fingerprint: fp.digest('hex').slice(0, 32),
     ...(targets ? { targets } : {}),
     async load(i) {

@@ -1,0 +1,158 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { DatasetUnavailable, UserError } from '../errors.js';
+import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, parseHubId, type HubRef } from '../hub/hub.js';
+import type { DatasetDef } from './descriptor.js';
+import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
+import { fetchWdsPackage } from './hub-package.js';
+import { openWdsSplit, readShardCount, readWdsPackage, shardNames, WDS_FILES } from './loaders/wds.js';
+
+/** The hub organisation of CLIP_benchmark's packages: `wds/vtab/cifar10` is `clip-benchmark/wds_vtab-cifar10`. */
+export const CLIP_BENCHMARK_ORG = 'clip-benchmark';
+export const WDS_LAYOUT = 'a WebDataset package: ROOT/classnames.txt, ROOT/<split>/nshards.txt, ROOT/<split>/0.tar ...';
+
+/** The hub repository of a CLIP_benchmark dataset name (`vtab/cifar10` -> clip-benchmark/wds_vtab-cifar10). */
+export function clipBenchmarkRepo(name: string): string {
+  return `${CLIP_BENCHMARK_ORG}/wds_${name.replaceAll('/', '-')}`;
+}
+
+/** Whether ROOT holds a package with `split` complete (or some split, when none is given). */
+export function isPackagePresent(root: string, split?: string): boolean {
+  if (!fs.existsSync(path.join(root, WDS_FILES.classnames))) return false;
+  try {
+    const pkg = readWdsPackage(root);
+    const splits = split ? [split] : pkg.splits;
+    return splits.length > 0 && splits.every((s) => shardNames(s, readShardCount(pkg, s)).every((f) => fs.existsSync(path.join(root, f))));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * How a descriptor's classes apply to a package: undefined = the package's own names (classnames.txt); the
+ * definition's own list (the paper's) = mapped by name onto the package's; any other list (--classnames) = the
+ * package's classes renamed by index.
+ */
+function openPackage(dir: string, name: string, split: string, classes: string[] | undefined, ownClasses: string[]): Promise<ImageSource> {
+  const pkg = readWdsPackage(dir, name);
+  if (classes === undefined) return openWdsSplit(pkg, split, { datasetName: name, onStatus: status });
+  if (classes === ownClasses) return openWdsSplit(pkg, split, { datasetName: name, paperClasses: classes, onStatus: status });
+  return openWdsSplit(pkg, split, { datasetName: name, classNames: classes, onStatus: status });
+}
+
+const status = (m: string): void => {
+  process.stderr.write(`${m}\n`);
+};
+
+export interface WdsHubFields {
+  name: string;
+  aliases?: string[];
+  repoId: string;
+  revision?: string;
+  description?: string;
+  /** the paper's class names, mapped by name onto the package's (absent: the package's classnames.txt) */
+  classes?: string[];
+  /** absent or []: the package's zeroshot_classification_templates.txt (ImageNet's 80 when it has none) */
+  templates?: string[];
+  primaryMetric?: PrimaryMetric;
+  splits?: string[];
+  roles?: SplitRoles;
+  splitSizes?: Record<string, number>;
+}
+
+/**
+ * A dataset served as a WebDataset package from a hub dataset repository. locateSplit gives it as ROOT the snapshot
+ * folder ensureHubDataset fetched the split into (or --dataset-root, a local copy of the package).
+ */
+export function wdsHubDef(f: WdsHubFields): DatasetDef {
+  const classes = f.classes ?? [];
+  const def: DatasetDef = {
+    name: f.name,
+    aliases: f.aliases ?? [],
+    description: f.description ?? `the WebDataset package ${f.repoId}${f.revision ? `@${f.revision}` : ''} from the hub (CLIP_benchmark layout)`,
+    homepage: `https://huggingface.co/datasets/${f.repoId}`,
+    format: 'wds',
+    source: { kind: 'hub', repoId: f.repoId, ...(f.revision ? { revision: f.revision } : {}) },
+    classes,
+    classOrigin: f.classes ? 'paper' : 'data',
+    classCountFromData: true,
+    templates: f.templates ?? [],
+    primaryMetric: f.primaryMetric ?? 'accuracy',
+    splits: f.splits ?? ['test', 'train'],
+    anySplit: !f.splits,
+    roles: f.roles ?? { train: 'train', test: 'test' },
+    splitSizes: f.splitSizes ?? {},
+    requiredFiles: (split) => [WDS_FILES.classnames, `${split}/nshards.txt`],
+    isPresent: (root, split) => isPackagePresent(root, split),
+    load: (root, split, cls) => openPackage(root, f.name, split, cls, classes),
+  };
+  return def;
+}
+
+/** `wds --dataset-root DIR`: a package in a local folder. */
+export function wdsLocalDef(): DatasetDef {
+  return {
+    name: 'wds',
+    aliases: ['webdataset'],
+    description: `${WDS_LAYOUT} (CLIP_benchmark's layout) in --dataset-root; wds/<name> fetches clip-benchmark/wds_<name> from the hub, hf:<owner>/<repo>[@revision] any hub dataset repository in that layout`,
+    format: 'wds',
+    source: { kind: 'user', layout: WDS_LAYOUT, generic: true },
+    classes: [],
+    classOrigin: 'data',
+    classCountFromData: true,
+    templates: [],
+    primaryMetric: 'accuracy',
+    splits: ['test', 'train'],
+    anySplit: true,
+    roles: { train: 'train', test: 'test' },
+    splitSizes: {},
+    requiredFiles: (split) => [WDS_FILES.classnames, `${split}/nshards.txt`],
+    isPresent: (root, split) => isPackagePresent(root, split),
+    load: (root, split, cls) => openPackage(root, 'wds', split, cls, []),
+  };
+}
+
+/**
+ * Dataset names that are not in the registry's list but name a package: `wds/<name>` (CLIP_benchmark's naming,
+ * hub repository clip-benchmark/wds_<name with / as ->) and `hf:<owner>/<repo>[@revision]`. Undefined otherwise.
+ */
+export function resolveWdsName(name: string): DatasetDef | undefined {
+  const n = name.trim();
+  if (/^wds\//i.test(n)) {
+    const rest = n.slice(4).toLowerCase();
+    if (!/^[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(rest)) throw new UserError(`--dataset ${name}: expected wds/<name> as CLIP_benchmark names its packages (e.g. wds/vtab/cifar10)`);
+    return wdsHubDef({ name: `wds/${rest}`, repoId: clipBenchmarkRepo(rest) });
+  }
+  if (/^hf:/i.test(n)) {
+    const ref = parseHubId(n.slice(3), 'dataset');
+    if (!ref) throw new UserError(`--dataset ${name}: expected hf:<owner>/<repo>[@revision]`);
+    return wdsHubDef({ name: n, repoId: ref.repoId, revision: n.includes('@') ? ref.revision : undefined });
+  }
+  return undefined;
+}
+
+/** Whether the Hugging Face cache holds `split` of a hub package (every split of `splits` when none is given). */
+export function hubPackageCached(source: { repoId: string; revision?: string }, splits: string[]): boolean {
+  const repo = new HubRepo({ repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' }, { ...hubOptionsFromEnv(), offline: true });
+  return splits.length > 0 && splits.every((s) => isPackagePresent(repo.snapshot, s));
+}
+
+/**
+ * The snapshot folder holding `split` of a hub package: taken from the Hugging Face cache when it is complete
+ * there, else fetched (its metadata files, `<split>/nshards.txt`, then the shards). `download: false`
+ * (--no-download) and HF_HUB_OFFLINE use the cache only; what is missing then, or an unreachable hub, is a
+ * DatasetUnavailable (a suite skips it and says so).
+ */
+export async function ensureHubDataset(source: { repoId: string; revision?: string }, name: string, split: string, download: boolean): Promise<string> {
+  const ref: HubRef = { repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' };
+  const opts = hubOptionsWithProgress();
+  const cached = new HubRepo(ref, { ...opts, offline: true }).snapshot;
+  if (isPackagePresent(cached, split)) return cached;
+  if (!download && !opts.offline) Object.assign(opts, { offline: true, offlineReason: 'downloads are off (--no-download)' });
+  try {
+    return await fetchWdsPackage(ref, [split], opts);
+  } catch (e) {
+    if (e instanceof HubUnavailable) throw new DatasetUnavailable(`${name}: ${e.message}`);
+    throw e;
+  }
+}
