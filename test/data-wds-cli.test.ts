@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { paperPrompts } from '../src/data/prompts.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
@@ -12,7 +13,16 @@ type Row = { dataset: string; prompts: string; n_templates: number; n_images: nu
 const metrics = (rows: Row[]): unknown[] => rows.map((r) => [r.prompts, r.n_templates, r.n_images, r.top1, r.top5, r.mean_per_class]);
 
 test('zeroshot on WebDataset packages: hf:<owner>/<repo> and wds/<name> from a static mirror, wds --dataset-root, then offline', async () => {
-  const server = await startHubServer({ 'datasets/acme/shapes': path.join(FIX, 'shapes'), 'datasets/clip-benchmark/wds_vtab-shapes': path.join(FIX, 'shapes') }, undefined, { mode: 'static' });
+  // food101's package: the shapes shards (labels 0-3) under the paper's 101 names, in reverse order
+  const food = path.join(tmpDir('wds-cli-food'), 'wds_food101');
+  fs.cpSync(path.join(FIX, 'shapes'), food, { recursive: true });
+  const foodNames = paperPrompts('food101')!.classes;
+  fs.writeFileSync(path.join(food, 'classnames.txt'), [...foodNames].reverse().join('\n') + '\n');
+  const server = await startHubServer(
+    { 'datasets/acme/shapes': path.join(FIX, 'shapes'), 'datasets/clip-benchmark/wds_vtab-shapes': path.join(FIX, 'shapes'), 'datasets/clip-benchmark/wds_food101': food },
+    undefined,
+    { mode: 'static' },
+  );
   const hubCache = tmpDir('wds-cli-hub');
   const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: hubCache, XDG_CACHE_HOME: tmpDir('wds-cli-xdg') };
   const run = (dataset: string[], extraEnv: Record<string, string> = {}) =>
@@ -41,6 +51,14 @@ test('zeroshot on WebDataset packages: hf:<owner>/<repo> and wds/<name> from a s
     const local = await run(['--dataset', 'wds', '--dataset-root', path.join(FIX, 'shapes')]);
     assert.equal(local.status, 0, local.stderr);
     assert.deepEqual(metrics(JSON.parse(local.stdout)), metrics(rows));
+
+    // a paper dataset by its name: its package from the mirror, the paper's names mapped onto classnames.txt
+    const f101 = await run(['--dataset', 'food101']);
+    assert.equal(f101.status, 0, f101.stderr);
+    const f101Rows = JSON.parse(f101.stdout) as Row[];
+    assert.ok(f101Rows.every((r) => r.dataset === 'food101' && r.n_images === 11));
+    assert.equal(f101Rows[2].n_templates, paperPrompts('food101')!.templates.length);
+    assert.ok(fs.existsSync(path.join(hubCache, 'datasets--clip-benchmark--wds_food101', 'snapshots', 'main', 'test', '2.tar')));
 
     const missing = await run(['--dataset', 'hf:acme/nothing']);
     assert.equal(missing.status, 2);
@@ -80,5 +98,5 @@ test('wds bad packages through the CLI: exit 2, one line naming the shard and sa
   }
   const list = await runCli(['datasets']);
   assert.equal(list.status, 0);
-  assert.match(list.stdout, /^wds\s+wds\s+you provide a WebDataset package/m);
+  assert.match(list.stdout, /^wds\s+you provide a WebDataset package/m);
 });
