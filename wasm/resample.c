@@ -79,21 +79,44 @@ static i32 horizontal_dot(const u8 *src, i32 rowLen, u8 *dst, i32 ry0, i32 ry1, 
   }
   const v128_t mask = nb == 3 ? wasm_i8x16_make(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1)
                               : wasm_i8x16_make(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
-  for (i32 y = ry0; y < ry1; y++) {
+  v128_t *pairs2 = pairs + (hi - lo);
+  i32 rw = x1 - x0;
+  // two rows at a time: each weight vector loaded once serves both
+  for (i32 y = ry0; y < ry1; y += 2) {
     const u8 *row = src + y * rowLen;
-    for (i32 i = lo; i < hi; i++) pairs[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(row + i * nb), mask);
+    const u8 *row2 = y + 1 < ry1 ? row + rowLen : row;
+    for (i32 i = lo; i < hi; i++) {
+      pairs[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(row + i * nb), mask);
+      pairs2[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(row2 + i * nb), mask);
+    }
     const v128_t *wt = weights;
+    u8 *dst2 = y + 1 < ry1 ? dst + rw * nb : dst;
     for (i32 xx = x0; xx < x1; xx++) {
       const v128_t *p = pairs + bounds[2 * xx];
+      const v128_t *q = pairs2 + bounds[2 * xx];
       v128_t sh = wasm_i32x4_splat(0), sl = wasm_i32x4_splat(HALF);
-      for (i32 j = 0; j < npairs; j++, p += 2, wt += 2) {
-        sh = wasm_i32x4_add(sh, wasm_i32x4_dot_i16x8(*p, wt[0]));
-        sl = wasm_i32x4_add(sl, wasm_i32x4_dot_i16x8(*p, wt[1]));
+      v128_t th = wasm_i32x4_splat(0), tl = wasm_i32x4_splat(HALF);
+      for (i32 j = 0; j < npairs; j++, p += 2, q += 2, wt += 2) {
+        v128_t wh = wt[0], wl = wt[1];
+        sh = wasm_i32x4_add(sh, wasm_i32x4_dot_i16x8(*p, wh));
+        sl = wasm_i32x4_add(sl, wasm_i32x4_dot_i16x8(*p, wl));
+        th = wasm_i32x4_add(th, wasm_i32x4_dot_i16x8(*q, wh));
+        tl = wasm_i32x4_add(tl, wasm_i32x4_dot_i16x8(*q, wl));
       }
-      // 4 bytes stored; for nb 3 the 4th is overwritten by the next pixel (or lands in the padding)
-      wasm_v128_store32_lane(dst, pack4(wasm_i32x4_add(wasm_i32x4_shl(sh, 11), sl)), 0);
+      // 4-byte stores: for nb 3 the 4th byte is overwritten by the next pixel, or lands in the padding; the
+      // first row's last pixel must not spill into the second row (without a second row dst2 aliases dst)
+      v128_t r1 = pack4(wasm_i32x4_add(wasm_i32x4_shl(sh, 11), sl));
+      if (nb == 4 || xx + 1 < x1) {
+        wasm_v128_store32_lane(dst, r1, 0);
+      } else {
+        wasm_v128_store16_lane(dst, r1, 0);
+        wasm_v128_store8_lane(dst + 2, r1, 2);
+      }
+      wasm_v128_store32_lane(dst2, pack4(wasm_i32x4_add(wasm_i32x4_shl(th, 11), tl)), 0);
       dst += nb;
+      dst2 += nb;
     }
+    dst = dst2;
   }
   return 1;
 }
@@ -107,7 +130,7 @@ static i32 horizontal_dot(const u8 *src, i32 rowLen, u8 *dst, i32 ry0, i32 ry1, 
 EXPORT(horizontal_work_size)
 i32 horizontal_work_size(i32 w, i32 rw, i32 taps) {
   i32 npairs = (taps + 1) >> 1;
-  return 16 * (2 * npairs * rw + w + 2 * npairs + 1);
+  return 16 * (2 * npairs * rw + 2 * (w + 2 * npairs + 1));
 }
 
 EXPORT(horizontal)
