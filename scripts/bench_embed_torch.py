@@ -4,7 +4,7 @@ scripts/make_vitb32.py's vision_model.pt) embedding an image folder on CPU, with
 preprocessing (PIL open, Resize(224, BICUBIC), CenterCrop(224), convert RGB, ToTensor, Normalize) and a DataLoader.
 
     /usr/bin/python3 scripts/bench_embed_torch.py --root IMAGES/test --model-dir .work/bench/vitb32 \
-        [--batch-size 32] [--threads 2] [--workers 1] [--compare embeddings.npy]
+        [--batch-size 32] [--threads 2] [--workers 1] [--compare embeddings.npy] [--raw N]
 
 Thread budget: the model runs with torch.set_num_threads(--threads) (= clip-bench's intra-op threads);
 DataLoader workers (PyTorch sets each to 1 thread) decode and preprocess in parallel, as clip-bench's
@@ -34,12 +34,27 @@ def main():
     ap.add_argument('--threads', type=int, default=os.cpu_count())
     ap.add_argument('--workers', type=int, default=1)
     ap.add_argument('--compare', help='clip-bench embeddings.npy of the same folder: report the max abs difference')
+    ap.add_argument('--raw', type=int, default=0, metavar='N',
+                    help='instead: the model alone on N pre-made random tensors (no data loading), images/s')
     args = ap.parse_args()
 
     torch.set_num_threads(args.threads)
     model = VisionTower()
     model.load_state_dict(torch.load(os.path.join(args.model_dir, 'vision_model.pt')))
     model.eval()
+    if args.raw:
+        g = torch.Generator().manual_seed(7)
+        x = torch.rand(args.batch_size, 3, 224, 224, generator=g) * 4 - 2
+        batches = max(2, -(-args.raw // args.batch_size))
+        with torch.inference_mode():
+            model(x[:4])  # warm-up
+            t0 = time.perf_counter()
+            for _ in range(batches):
+                model(x)
+            secs = time.perf_counter() - t0
+        print(json.dumps({'images': batches * args.batch_size, 'secs': secs, 'ips': batches * args.batch_size / secs,
+                          'threads': torch.get_num_threads()}))
+        return
     tf = transforms.Compose([
         transforms.Resize(224, interpolation=InterpolationMode.BICUBIC),
         transforms.CenterCrop(224),
