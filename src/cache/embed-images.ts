@@ -11,7 +11,7 @@ export interface EmbedImagesOptions {
   skipBadImages: boolean;
   /** batches in the pipeline at once (decoded, being preprocessed, queued at or in the inference worker) */
   inFlight?: number;
-  /** preprocessing worker threads (0: preprocess on the main thread); default defaultPreprocessWorkers() */
+  /** preprocessing worker threads (0: preprocess on the main thread); default defaultPreprocessWorkers(model's inference cores) */
   preprocessWorkers?: number;
 }
 
@@ -37,7 +37,7 @@ export async function embedImages(
   const pixelsPerImage = 3 * size * size;
   const batches = Math.ceil(indices.length / opts.batchSize);
   // a worker costs a few tens of ms to start: not worth it for a single batch
-  const workers = batches > 1 ? (opts.preprocessWorkers ?? defaultPreprocessWorkers()) : 0;
+  const workers = batches > 1 ? (opts.preprocessWorkers ?? defaultPreprocessWorkers(model.inferenceCores)) : 0;
   const pool = workers > 0 ? new PreprocessPool(workers) : null;
   // enough batches to keep the inference worker busy while the next ones are decoded and preprocessed
   const inFlight = Math.max(1, opts.inFlight ?? workers + 2);

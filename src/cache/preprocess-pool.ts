@@ -5,16 +5,15 @@ import type { PreprocessConfig, RawImage } from '../model/types.js';
 import type { PreprocessReply, PreprocessRequest } from './preprocess-worker.js';
 
 /**
- * Preprocessing workers for the embedding pipeline. On 2 cores none: the main thread's preprocessing already
- * runs beside sharp's decoding (libuv threads) and the inference threads, and a worker only adds copies and
- * start-up (measured: ~10% more CPU per image, no faster). With more cores, half of them (at most 4), so that
- * decode, preprocessing and inference each get cores. CLIP_BENCH_PREPROCESS_WORKERS overrides (0: main thread).
+ * Preprocessing workers for the embedding pipeline: one per core that inference leaves free (the cores minus
+ * onnxruntime's intra-op threads), none when it leaves none. Then the main thread preprocesses between
+ * decodes (sharp decodes on libuv's threads) and a worker would only add a hand-over. CLIP_BENCH_PREPROCESS_WORKERS
+ * overrides (0: main thread).
  */
-export function defaultPreprocessWorkers(): number {
+export function defaultPreprocessWorkers(inferenceCores: number, cores = os.availableParallelism()): number {
   const override = preprocessWorkersOverride();
   if (override !== undefined) return override;
-  const cores = os.availableParallelism();
-  return cores <= 2 ? 0 : Math.min(4, Math.floor(cores / 2));
+  return Math.max(0, cores - inferenceCores);
 }
 
 interface Slot {

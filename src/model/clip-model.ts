@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import os from 'node:os';
 import ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { fileSha256 } from './file-hash.js';
@@ -20,6 +21,7 @@ export class OnnxClipModel implements ClipModel {
   readonly preprocess: PreprocessConfig;
   readonly dtype: string;
   readonly provider: 'cpu' | 'cuda';
+  readonly inferenceCores: number;
   private imageEncoder: ImageEncoder | null = null;
   private textSession: Promise<ort.InferenceSession> | null = null;
   private tokenizer: ClipTokenizer | null = null;
@@ -33,6 +35,7 @@ export class OnnxClipModel implements ClipModel {
     this.preprocess = files.preprocess;
     this.dtype = files.dtype;
     this.provider = options.device;
+    this.inferenceCores = options.device === 'cuda' ? 1 : options.threads || os.availableParallelism();
   }
 
   static async load(name: string, files: ModelFiles, options: SessionOptions): Promise<OnnxClipModel> {

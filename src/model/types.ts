@@ -31,6 +31,8 @@ export interface ClipModel {
   /** ONNX variant (fp32, fp16, q8, ...) and execution provider: parts of the cache key */
   dtype: string;
   provider: 'cpu' | 'cuda';
+  /** CPU cores its image inference keeps busy (onnxruntime's intra-op threads; 1 on a GPU): the rest can preprocess */
+  inferenceCores: number;
   preprocess: PreprocessConfig;
   /** pixels: float32 [n, 3, S, S] as produced by preprocess() */
   encodeImages(pixels: Float32Array, n: number): Promise<Float32Array>;
