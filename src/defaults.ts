@@ -37,7 +37,8 @@ export const ENV_VARS = {
   XDG_CACHE_HOME: 'base of every default cache location (embeddings, datasets, the Hugging Face hub) when absolute; else ~/.cache',
   HOME: 'home directory, for ~/.cache when XDG_CACHE_HOME is not set',
   CLIP_BENCH_DATASET_MIRROR: 'base URL serving <base>/<dataset>/<file>, replacing the publishers\' URLs of the downloadable datasets',
-  CLIP_BENCH_PREPROCESS_WORKERS: 'preprocessing worker threads of the embedding pipeline (0: the main thread); default by core count',
+  CLIP_BENCH_PREPROCESS_WORKERS: 'preprocessing worker threads of the embedding pipeline (0: the main thread); default: the cores onnxruntime\'s threads leave free',
+  CLIP_BENCH_RESAMPLER: 'js: preprocess with the JavaScript reference instead of WebAssembly (same output, slower)',
   HF_ENDPOINT: 'the Hugging Face hub (default https://huggingface.co), for models and dataset packages',
   HF_HOME: 'Hugging Face home; the hub cache is $HF_HOME/hub unless HF_HUB_CACHE is set',
   HF_HUB_CACHE: 'the Hugging Face hub cache (shared with huggingface_hub)',
@@ -61,6 +62,11 @@ export function userCacheBase(env: NodeJS.ProcessEnv = process.env): string {
 export function datasetMirror(env: NodeJS.ProcessEnv = process.env): string | undefined {
   const m = env.CLIP_BENCH_DATASET_MIRROR?.trim();
   return m ? m.replace(/\/+$/, '') : undefined;
+}
+
+/** $CLIP_BENCH_RESAMPLER=js: the JavaScript preprocessing path instead of WebAssembly. */
+export function resamplerIsJs(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.CLIP_BENCH_RESAMPLER === 'js';
 }
 
 /** $CLIP_BENCH_PREPROCESS_WORKERS when it is a non-negative integer, else undefined (the default by core count). */

@@ -7,6 +7,7 @@
  * loads) and the JavaScript reference (src/model/preprocess-js.ts, the fallback; CLIP_BENCH_RESAMPLER=js
  * selects it).
  */
+import { resamplerIsJs } from '../defaults.js';
 import { preprocessJs } from './preprocess-js.js';
 import { planFor } from './preprocess-plan.js';
 import { wasmPreprocessor } from './preprocess-wasm.js';
@@ -16,7 +17,7 @@ export type Resampler = 'wasm' | 'js';
 
 /** The implementation preprocess() uses in this thread. */
 export function activeResampler(): Resampler {
-  return process.env.CLIP_BENCH_RESAMPLER !== 'js' && wasmPreprocessor() ? 'wasm' : 'js';
+  return !resamplerIsJs() && wasmPreprocessor() ? 'wasm' : 'js';
 }
 
 /**
