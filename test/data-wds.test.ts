@@ -6,6 +6,8 @@ import path from 'node:path';
 import * as tar from 'tar';
 import { UserError } from '../src/errors.js';
 import { mapClassesByName } from '../src/data/class-map.js';
+import { getDataset } from '../src/data/registry.js';
+import { clipBenchmarkRepo } from '../src/data/wds-datasets.js';
 import { openWdsSplit, readWdsPackage } from '../src/data/loaders/wds.js';
 import { parseNpyVector } from '../src/data/loaders/wds-shard.js';
 import { scanTar } from '../src/data/tar-scan.js';
@@ -196,4 +198,21 @@ test('wds bad packages: one-line errors naming the shard and sample, nothing kep
   const noNames = copyPackage('reorder');
   fs.rmSync(path.join(noNames, 'classnames.txt'));
   assert.throws(() => readWdsPackage(noNames), /classnames\.txt is missing/);
+});
+
+test('wds dataset names: wds/<name> is clip-benchmark/wds_<name>, hf:<owner>/<repo>[@revision], wds needs a root', () => {
+  const a = getDataset('wds/vtab/cifar10');
+  assert.equal(a.name, 'wds/vtab/cifar10');
+  assert.deepEqual(a.source, { kind: 'hub', repoId: 'clip-benchmark/wds_vtab-cifar10' });
+  assert.equal(clipBenchmarkRepo('imagenet1k'), 'clip-benchmark/wds_imagenet1k');
+  const b = getDataset('hf:Acme/My_Pkg@v1.2');
+  assert.equal(b.name, 'hf:Acme/My_Pkg@v1.2');
+  assert.deepEqual(b.source, { kind: 'hub', repoId: 'Acme/My_Pkg', revision: 'v1.2' });
+  assert.deepEqual(getDataset('hf:acme/pkg').source, { kind: 'hub', repoId: 'acme/pkg' });
+  assert.throws(() => getDataset('hf:nope'), /--dataset hf:nope: expected hf:<owner>\/<repo>\[@revision\]/);
+  assert.throws(() => getDataset('wds/'), /expected wds\/<name>/);
+  const local = getDataset('wds');
+  assert.deepEqual([local.source.kind, local.classOrigin, local.templates.length], ['user', 'data', 0]);
+  // the paper's names are wired to CLIP_benchmark's packages
+  assert.deepEqual(getDataset('caltech101').source, { kind: 'hub', repoId: 'clip-benchmark/wds_vtab-caltech101' });
 });

@@ -47,7 +47,7 @@ for (const mode of ['hub', 'static', 'weak-etag', 'git-etag'] as HubServerMode[]
   test(`hub mirror (${mode}): models and dataset packages download, verify, rerun from the cache, then work offline`, async () => {
     const server = await startHubServer({ 'acme/tiny-ids': MODEL, 'datasets/acme/shapes': SHAPES }, COMMIT, { mode });
     const cacheDir = tmpDir('hub-mirror');
-    const hub: HubOptions = { endpoint: server.endpoint, cacheDir, offline: false };
+    const hub: HubOptions = { endpoint: server.endpoint, cacheDir, offline: false, token: 'secret' };
     const commit = mode === 'hub' ? COMMIT : 'main';
     try {
       const modelSnap = await fetchHubFiles({ repoId: 'acme/tiny-ids', revision: 'main' }, MODEL_FILES, hub);
@@ -58,6 +58,11 @@ for (const mode of ['hub', 'static', 'weak-etag', 'git-etag'] as HubServerMode[]
       assert.ok(!fs.existsSync(path.join(dataSnap, 'train')));
       assert.ok(!server.requests.some((r) => r.url.includes('/train/')));
       assert.ok(server.requests.filter((r) => r.url.includes('/resolve/')).every((r) => r.url.startsWith('/datasets/acme/shapes/') || r.url.startsWith('/acme/tiny-ids/')));
+      // the token goes to the hub host only, never to the storage host it redirects to
+      assert.ok(server.requests.filter((r) => r.url.includes('/resolve/')).every((r) => r.auth === 'Bearer secret'));
+      const storage = server.requests.filter((r) => r.url.startsWith('/cdn/'));
+      assert.equal(storage.length > 0, mode === 'hub');
+      assert.ok(storage.every((r) => r.auth === undefined && r.host.startsWith('localhost')));
 
       const modelFiles = MODEL_FILES.map((f) => f[0]);
       const dataFiles = ['classnames.txt', 'zeroshot_classification_templates.txt', 'test/nshards.txt', 'test/0.tar', 'test/1.tar', 'test/2.tar'];

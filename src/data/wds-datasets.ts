@@ -33,11 +33,15 @@ export function isPackagePresent(root: string, split?: string): boolean {
  * definition's own list (the paper's) = mapped by name onto the package's; any other list (--classnames) = the
  * package's classes renamed by index.
  */
-function openPackage(dir: string, name: string, split: string, classes: string[] | undefined, ownClasses: string[]): Promise<ImageSource> {
+async function openPackage(dir: string, name: string, split: string, classes: string[] | undefined, ownClasses: string[]): Promise<ImageSource> {
   const pkg = readWdsPackage(dir, name);
-  if (classes === undefined) return openWdsSplit(pkg, split, { datasetName: name, onStatus: status });
-  if (classes === ownClasses) return openWdsSplit(pkg, split, { datasetName: name, paperClasses: classes, onStatus: status });
-  return openWdsSplit(pkg, split, { datasetName: name, classNames: classes, onStatus: status });
+  const base = { datasetName: name, onStatus: status };
+  const opts = classes === undefined ? base : classes === ownClasses ? { ...base, paperClasses: classes } : { ...base, classNames: classes };
+  const src = await openWdsSplit(pkg, split, opts);
+  if (src.targets) {
+    status(`clip-bench: warning: ${name} is a multilabel package: single-label metrics count each image's lowest positive class only (its 0/1 targets are kept for multilabel metrics)`);
+  }
+  return src;
 }
 
 const status = (m: string): void => {

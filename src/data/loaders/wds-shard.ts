@@ -8,26 +8,25 @@ import { scanTar, TarFormatError, type TarMember } from '../tar-scan.js';
 
 export const WDS_IMAGE_EXTENSIONS = ['webp', 'jpg', 'jpeg', 'png'];
 
-/** One sample of a shard: where its image is, and its label (`.cls`) or 0/1 target vector (`.npy`). */
-export interface ShardSample {
-  key: string;
-  imageOffset: number;
-  imageSize: number;
-  imageExt: string;
-  /** the `.cls` text, parsed (-1 when the sample has none) */
-  label: number;
-  /** the `.npy` vector (multilabel packages), when the sample has one */
-  target?: number[];
-}
-
-/** What one scan of a shard yields; kept on disk so that a later run does not read the shard again. */
+/**
+ * What one scan of a shard yields, one entry per sample in shard order (columns, not an object per sample: a split
+ * of a million images stays a few arrays); kept on disk so that a later run does not read the shard again.
+ */
 export interface ShardIndex {
   sha256: string;
   size: number;
-  samples: ShardSample[];
+  keys: string[];
+  /** where each sample's image is in the shard, and its extension (webp, jpg, ...) */
+  offsets: number[];
+  sizes: number[];
+  exts: string[];
+  /** the `.cls` text, parsed (-1 when the sample has none) */
+  labels: number[];
+  /** the `.npy` vectors (multilabel packages; null for a sample without one), or null when no sample has one */
+  targets: (number[] | null)[] | null;
 }
 
-const INDEX_VERSION = 1;
+const INDEX_VERSION = 2;
 
 /** Where shard indexes are kept: $XDG_CACHE_HOME/clip-bench/wds-index. */
 export function defaultIndexDir(): string {
@@ -52,8 +51,11 @@ function indexKey(file: string): { key: string; knownSha?: string; st: fs.Stats 
 function readKept(p: string, size: number): ShardIndex | null {
   try {
     const j = JSON.parse(fs.readFileSync(p, 'utf8')) as ShardIndex & { version: number };
-    if (j.version !== INDEX_VERSION || j.size !== size || !Array.isArray(j.samples)) return null;
-    return { sha256: j.sha256, size: j.size, samples: j.samples };
+    if (j.version !== INDEX_VERSION || j.size !== size || !Array.isArray(j.keys)) return null;
+    const n = j.keys.length;
+    if (![j.offsets, j.sizes, j.exts, j.labels].every((a) => Array.isArray(a) && a.length === n)) return null;
+    if (j.targets !== null && !(Array.isArray(j.targets) && j.targets.length === n)) return null;
+    return { sha256: j.sha256, size: j.size, keys: j.keys, offsets: j.offsets, sizes: j.sizes, exts: j.exts, labels: j.labels, targets: j.targets };
   } catch {
     return null;
   }
@@ -116,7 +118,8 @@ async function scanShard(file: string, shown: string): Promise<ShardIndex> {
     if (e instanceof TarFormatError) throw new UserError(`${shown}: ${e.message}`);
     throw e;
   }
-  const samples: ShardSample[] = [];
+  const ix: ShardIndex = { sha256: res.sha256, size: fs.statSync(file).size, keys: [], offsets: [], sizes: [], exts: [], labels: [], targets: null };
+  const targets: (number[] | null)[] = [];
   const seen = new Set<string>();
   let cur: { key: string; image?: TarMember & { ext: string }; cls?: Buffer; npy?: Buffer } | null = null;
   const flush = (): void => {
@@ -135,7 +138,12 @@ async function scanShard(file: string, shown: string): Promise<ShardIndex> {
       if (typeof v === 'string') throw new UserError(`${shown}: sample ${key}: ${key}.npy: ${v}`);
       target = v;
     }
-    samples.push({ key, imageOffset: cur.image.offset, imageSize: cur.image.size, imageExt: cur.image.ext, label, ...(target ? { target } : {}) });
+    ix.keys.push(key);
+    ix.offsets.push(cur.image.offset);
+    ix.sizes.push(cur.image.size);
+    ix.exts.push(cur.image.ext);
+    ix.labels.push(label);
+    targets.push(target ?? null);
   };
   for (const m of res.members) {
     const parts = splitName(m.name);
@@ -153,7 +161,8 @@ async function scanShard(file: string, shown: string): Promise<ShardIndex> {
     else if (parts.ext === 'npy') cur.npy = small.get(m.name);
   }
   flush();
-  return { sha256: res.sha256, size: fs.statSync(file).size, samples };
+  if (targets.some((t) => t !== null)) ix.targets = targets;
+  return ix;
 }
 
 /**

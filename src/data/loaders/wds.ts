@@ -189,34 +189,38 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
     const shown = path.join(pkg.dir, rels[s]);
     if (!fs.existsSync(files[s])) throw new UserError(`${name}: ${shown} is missing (${split}/nshards.txt says ${files.length} shards)`);
     const check = (ix: ShardIndex): void => {
-      if (ix.samples.length === 0) throw new UserError(`${shown}: no samples`);
-      for (const smp of ix.samples) {
+      if (ix.keys.length === 0) throw new UserError(`${shown}: no samples`);
+      ix.keys.forEach((key, j) => {
         if (multilabel) {
-          if (!smp.target) throw new UserError(`${shown}: sample ${smp.key} has no label (.npy, a multilabel package)`);
-          if (smp.target.length !== nClasses) throw new UserError(`${shown}: sample ${smp.key}: ${smp.key}.npy has ${smp.target.length} values for ${nClasses} classes in classnames.txt`);
+          const t = ix.targets?.[j];
+          if (!t) throw new UserError(`${shown}: sample ${key} has no label (.npy, a multilabel package)`);
+          if (t.length !== nClasses) throw new UserError(`${shown}: sample ${key}: ${key}.npy has ${t.length} values for ${nClasses} classes in classnames.txt`);
         } else {
-          if (smp.label < 0) throw new UserError(`${shown}: sample ${smp.key} has no label (.cls)`);
-          if (smp.label >= nClasses) throw new UserError(`${shown}: sample ${smp.key}: label ${smp.label} is outside classnames.txt (${nClasses} classes)`);
+          const label = ix.labels[j];
+          if (label < 0) throw new UserError(`${shown}: sample ${key} has no label (.cls)`);
+          if (label >= nClasses) throw new UserError(`${shown}: sample ${key}: label ${label} is outside classnames.txt (${nClasses} classes)`);
         }
-      }
+      });
     };
     indexes.push(await shardIndex(files[s], shown, indexDir, check, tell));
   }
-  const n = indexes.reduce((t, ix) => t + ix.samples.length, 0);
+  const n = indexes.reduce((t, ix) => t + ix.keys.length, 0);
+  // image i is sample localOf[i] of shard shardOf[i]
   const shardOf = new Int32Array(n);
-  const sampleOf: ShardIndex['samples'] = new Array(n);
+  const localOf = new Int32Array(n);
   const keyShard = new Map<string, number>();
   let k = 0;
   indexes.forEach((ix, s) => {
-    for (const smp of ix.samples) {
+    ix.keys.forEach((key, j) => {
       // keys number samples over the whole split: one seen in two shards means a shard is there twice
-      const other = keyShard.get(smp.key);
-      if (other !== undefined) throw new UserError(`${path.join(pkg.dir, rels[s])}: sample ${smp.key} is also in ${rels[other]}`);
-      keyShard.set(smp.key, s);
+      const other = keyShard.get(key);
+      if (other !== undefined) throw new UserError(`${path.join(pkg.dir, rels[s])}: sample ${key} is also in ${rels[other]}`);
+      keyShard.set(key, s);
       shardOf[k] = s;
-      sampleOf[k++] = smp;
-    }
+      localOf[k++] = j;
+    });
   });
+  keyShard.clear();
   if (opts.classNames && opts.classNames.length !== nClasses) {
     throw new UserError(`${name}: ${opts.classNames.length} class names given, but ${path.join(pkg.dir, WDS_FILES.classnames)} has ${nClasses}`);
   }
@@ -227,7 +231,7 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
   if (multilabel) {
     const data = new Uint8Array(n * nClasses);
     for (let i = 0; i < n; i++) {
-      const t = sampleOf[i].target!;
+      const t = indexes[shardOf[i]].targets![localOf[i]]!;
       let lowest = -1;
       for (let c = 0; c < nClasses; c++) {
         if (!t[c]) continue;
@@ -239,7 +243,10 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
     }
     targets = { data, nClasses };
   } else {
-    for (let i = 0; i < n; i++) labels[i] = map ? map[sampleOf[i].label] : sampleOf[i].label;
+    for (let i = 0; i < n; i++) {
+      const y = indexes[shardOf[i]].labels[localOf[i]];
+      labels[i] = map ? map[y] : y;
+    }
   }
   // the shards' content hashes and the labels as mapped: a different mapping is a different cache entry
   const fp = createHash('sha256').update(`clip-bench-wds-v1\n`);
@@ -247,7 +254,10 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
   fp.update(new Uint8Array(labels.buffer));
   if (targets) fp.update(targets.data);
   const reader = new ShardReader(files);
-  const describe = (i: number): string => `${path.join(pkg.dir, rels[shardOf[i]])}#${sampleOf[i].key}.${sampleOf[i].imageExt}`;
+  const describe = (i: number): string => {
+    const ix = indexes[shardOf[i]];
+    return `${path.join(pkg.dir, rels[shardOf[i]])}#${ix.keys[localOf[i]]}.${ix.exts[localOf[i]]}`;
+  };
   return {
     n,
     labels,
@@ -257,10 +267,10 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
     ...(targets ? { targets } : {}),
     async load(i) {
       checkIndex(i, n);
-      const smp = sampleOf[i];
+      const ix = indexes[shardOf[i]];
       let bytes: Buffer;
       try {
-        bytes = await reader.read(shardOf[i], smp.imageOffset, smp.imageSize);
+        bytes = await reader.read(shardOf[i], ix.offsets[localOf[i]], ix.sizes[localOf[i]]);
       } catch (e) {
         throw new UserError(`${describe(i)}: cannot read (${(e as Error).message}); the shard changed since it was indexed`);
       }
