@@ -4,7 +4,7 @@ import type { ClipModel } from '../model/types.js';
 import { embedImages } from './embed-images.js';
 import { hashTexts, type CacheKey } from './key.js';
 import { UserError } from '../errors.js';
-import { loadEntry, openWriter, type LoadedEntry, type SkippedImage } from './store.js';
+import { loadEntry, openWriter, removeEntries, type LoadedEntry, type SkippedImage } from './store.js';
 
 /** Image embeddings of one split (or subset), rows aligned with labels; images skipped as unreadable are left out. */
 export interface ImageEmbeddings {
@@ -108,6 +108,9 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
         process.stderr.write(`embedded ${computed} images in ${secs.toFixed(1)} s (${(computed / secs).toFixed(1)} img/s)\n`);
       }
       await writer.finish(labels, { skipped });
+      // a failed run's chunks for an older version of these files can never be resumed: they go now
+      const pruned = await removeEntries(req.cacheDir, { otherFingerprintOf: key, incomplete: true });
+      if (pruned.removed > 0) warn(`removed ${pruned.removed} incomplete cache entr${pruned.removed === 1 ? 'y' : 'ies'} of ${req.dataset}/${req.split} made from earlier versions of its files`);
     }
   } finally {
     await writer.close();

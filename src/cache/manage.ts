@@ -4,6 +4,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { duBytes, isErrno } from '../util/fs.js';
+import { canonicalJson, type CacheKey } from './key.js';
 import { lockStatus } from './lock.js';
 import { CHUNK_RE, CHUNKS_DIR, LAYOUT_FILE, mergeRanges, META_FILE, readJson, type CacheMeta, type Layout, type RowRange } from './entry-format.js';
 
@@ -15,6 +16,8 @@ export interface CacheEntryRow {
   kind: 'image' | 'text' | null;
   modelName: string | null;
   modelIdentity: string | null;
+  /** the entry's key (from meta.json or chunks/layout.json) */
+  key: CacheKey | null;
   n: number | null;
   dim: number | null;
   /** size of all files of the entry */
@@ -59,6 +62,7 @@ export async function listEntries(cacheDir: string): Promise<CacheEntryRow[]> {
         kind: null,
         modelName: null,
         modelIdentity: null,
+        key: null,
         n: null,
         dim: null,
         bytes: await duBytes(dir),
@@ -74,6 +78,7 @@ export async function listEntries(cacheDir: string): Promise<CacheEntryRow[]> {
         row.split = info.key?.split ?? null;
         row.kind = info.key?.kind ?? null;
         row.modelIdentity = info.key?.modelIdentity ?? null;
+        row.key = info.key ?? null;
         row.modelName = info.label?.modelName ?? null;
         row.n = info.n ?? null;
         row.dim = info.dim ?? null;
@@ -108,6 +113,8 @@ export interface RemoveFilter {
   hash?: string;
   /** true: only incomplete entries; false: only complete ones; absent: both */
   incomplete?: boolean;
+  /** entries of this key on another version of the dataset's files (all of the key but datasetFingerprint) */
+  otherFingerprintOf?: CacheKey;
   /** required when no other criterion is given */
   all?: boolean;
 }
@@ -130,12 +137,17 @@ export function matchesFilter(row: CacheEntryRow, f: RemoveFilter): boolean {
     if (!byName && !byId) return false;
   }
   if (f.incomplete !== undefined && row.complete === f.incomplete) return false;
+  if (f.otherFingerprintOf !== undefined) {
+    const o = f.otherFingerprintOf;
+    if (!row.key || row.key.datasetFingerprint === o.datasetFingerprint) return false;
+    if (canonicalJson({ ...row.key, datasetFingerprint: '' }) !== canonicalJson({ ...o, datasetFingerprint: '' })) return false;
+  }
   return true;
 }
 
 /** Removes the matching entries (each disappears atomically: renamed aside, then deleted). */
 export async function removeEntries(cacheDir: string, filter: RemoveFilter): Promise<RemoveResult> {
-  const criteria = ['dataset', 'model', 'split', 'kind', 'hash', 'incomplete'] as const;
+  const criteria = ['dataset', 'model', 'split', 'kind', 'hash', 'incomplete', 'otherFingerprintOf'] as const;
   if (!filter.all && !criteria.some((c) => filter[c] !== undefined))
     throw new UserError('cache rm: give a filter (--dataset, --model, --split, --kind, --incomplete, a hash) or --all');
   const res: RemoveResult = { removed: 0, bytes: 0, busy: 0 };

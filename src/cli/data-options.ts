@@ -1,9 +1,10 @@
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
 import { locateSplit } from '../data/ensure.js';
 import { getDataset } from '../data/registry.js';
+import { splitWarnings } from '../data/split-warnings.js';
 import { stratifiedSubset } from '../data/subset.js';
 import { imagenetTemplates } from '../data/prompts.js';
 import type { DatasetDescriptor, ImageSource } from '../data/types.js';
@@ -83,6 +84,7 @@ async function openSplitUncached(name: string, split: string, f: DataFlags): Pro
   }
   // an explicit root must exist; the default one is created by the first download
   if (f.datasetRoot !== undefined && !existsSync(f.datasetRoot)) throw new UserError(`--dataset-root ${f.datasetRoot}: no such directory`);
+  if (f.datasetRoot !== undefined && statSync(f.datasetRoot, { throwIfNoEntry: false })?.isFile()) throw new UserError(`--dataset-root ${f.datasetRoot}: a file, not a directory`);
   const root = await locateSplit(spec, f.datasetRoot, split, {
     download: f.download,
     onStatus: (m) => process.stderr.write(`${m}\n`),
@@ -97,8 +99,16 @@ export function splitTemplates(s: OpenSplit): string[] {
   return s.source.templates?.length ? s.source.templates : imagenetTemplates();
 }
 
+const warned = new Set<string>();
+function warnOnce(message: string): void {
+  if (warned.has(message)) return;
+  warned.add(message);
+  process.stderr.write(`clip-bench: warning: ${message}\n`);
+}
+
 /** The (cached) image embeddings of an opened split, honouring --limit. */
 export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFlags, limit = f.limit): Promise<ImageEmbeddings> {
+  for (const w of splitWarnings(`${s.spec.name}/${s.split}`, s.source, limit)) warnOnce(w);
   const subset =
     limit !== undefined && limit < s.source.n
       ? { indices: stratifiedSubset(s.source.labels, s.source.classes.length, limit, f.seed), limit, seed: f.seed }

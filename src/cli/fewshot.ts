@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
-import { UserError } from '../errors.js';
+import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
 import { fewshot, meanStd } from '../eval/fewshot.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
@@ -11,9 +11,9 @@ import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, splitTemplates, type DataFlags } from './data-options.js';
-import { addModelOptions, forEachModelAndDataset, positiveInt, splitList, type ModelFlags } from './model-options.js';
+import { addModelOptions, forEachModelAndDataset, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
-import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
+import { addProbeOptions, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
 interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags {
   dataset: string;
@@ -32,7 +32,7 @@ export function register(program: Command): void {
     .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--shots <list>', 'comma-separated shots per class', DEFAULTS.shots)
     .addOption(new Option('--seeds <n>', 'samples per shot count (mean and std are reported)').default(DEFAULTS.seeds).argParser(positiveInt('--seeds')))
-    .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(DEFAULTS.oneShotC).argParser(Number))
+    .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(DEFAULTS.oneShotC).argParser(numberIn('--one-shot-C', 0)))
     .option('--with-zeroshot', 'compute the zero-shot accuracy (ensemble prompts) from the same cache instead of reading zeroshot.json', false)
     .option('--out <dir>', 'where fewshot.csv and fewshot.json go (zeroshot/linear-probe results are read from here too)', DEFAULTS.outDir)
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
@@ -40,8 +40,9 @@ export function register(program: Command): void {
   addDataOptions(cmd);
   addProbeOptions(cmd);
   cmd.action(async (f: FewshotFlags) => {
+    checkOutputDir('--out', f.out);
     const shots = [...new Set(splitList(f.shots).map((s) => positiveInt('--shots')(s)))].sort((a, b) => a - b);
-    if (!(f.oneShotC > 0)) throw new UserError(`--one-shot-C ${f.oneShotC}: expected a positive number`);
+    const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit });
     const rows: FewshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {
@@ -88,7 +89,7 @@ export function register(program: Command): void {
           zeroshot_equivalent_shots: equivalent,
         });
       }
-      const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype };
+      const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype, ...(tunedOnTest.length ? { tuned_on_test: tunedOnTest } : {}) };
       runs.push(
         runMetadata(model, spec.name, train.split.source.fingerprint, config, {
           n_classes: classes.length,

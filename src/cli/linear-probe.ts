@@ -1,12 +1,12 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
+import { checkOutputDir } from '../util/fs.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { DATASETS_HELP, addDataOptions, type DataFlags } from './data-options.js';
-import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
+import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
-import { addProbeOptions, splitFeatures, type ProbeFlags } from './probe-options.js';
-import { UserError } from '../errors.js';
+import { addProbeOptions, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
 interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags {
   dataset: string;
@@ -22,14 +22,15 @@ export function register(program: Command): void {
     .description("the paper's linear probe (Appendix A.3): L2 logistic regression on frozen image embeddings, C chosen on validation")
     .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--val-split <split>', "the dataset's own validation split (default: hold out part of train)")
-    .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(DEFAULTS.valFraction).argParser(Number))
+    .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(DEFAULTS.valFraction).argParser(numberIn('--val-fraction', 0, 1)))
     .option('--out <dir>', 'where linear_probe.csv and linear_probe.json go', DEFAULTS.outDir)
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
   addProbeOptions(cmd);
   cmd.action(async (f: LinearProbeFlags) => {
-    if (!(f.valFraction > 0 && f.valFraction < 1)) throw new UserError(`--val-fraction ${f.valFraction}: expected a number between 0 and 1`);
+    checkOutputDir('--out', f.out);
+    const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit, '--val-split': f.valSplit });
     const rows: LinearProbeRow[] = [];
     const runs: RunEntry[] = [];
     // any ONNX image tower can be probed: a text tower is not needed
@@ -66,7 +67,7 @@ export function register(program: Command): void {
         solver: f.solver,
         seconds,
       });
-      const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype };
+      const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype, ...(tunedOnTest.length ? { tuned_on_test: tunedOnTest } : {}) };
       runs.push(
         runMetadata(model, spec.name, train.split.source.fingerprint, config, {
           n_classes: nClasses,

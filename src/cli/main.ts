@@ -16,7 +16,9 @@ export async function main(argv: string[]): Promise<void> {
   try {
     await program.parseAsync(argv);
   } catch (err) {
-    process.exitCode = exitCodeFor(err, argv.includes('--verbose'));
+    // bare `clip-bench` is a usage error (help on stderr, exit 2), as git and npm exit non-zero without a command
+    const bare = argv.slice(2).every((a) => a === '--verbose');
+    process.exitCode = bare && err instanceof CommanderError ? 2 : exitCodeFor(err, argv.includes('--verbose'));
   }
 }
 

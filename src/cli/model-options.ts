@@ -30,14 +30,27 @@ export function addModelOptions(cmd: Command, opts: { multiple?: boolean } = {})
     .addOption(new Option('--threads <n>', 'onnxruntime intra-op threads').default(DEFAULTS.threads).argParser(positiveInt('--threads')))
     .addOption(new Option('--image-size <n>', 'a single .onnx image model: input size (bicubic resize of the shorter side, center crop)').default(224).argParser(positiveInt('--image-size')))
     .addOption(new Option('--image-mean <r,g,b>', "a single .onnx image model: normalisation mean (default CLIP's)").argParser(triple('--image-mean')))
-    .addOption(new Option('--image-std <r,g,b>', "a single .onnx image model: normalisation std (default CLIP's)").argParser(triple('--image-std')));
+    .addOption(new Option('--image-std <r,g,b>', "a single .onnx image model: normalisation std (default CLIP's)").argParser(triple('--image-std', true)));
 }
 
-function triple(flag: string): (v: string) => [number, number, number] {
+function triple(flag: string, positive = false): (v: string) => [number, number, number] {
   return (v: string) => {
-    const t = v.split(',').map(Number);
+    const t = v.split(',').map((x) => (x.trim() === '' ? Number.NaN : Number(x)));
     if (t.length !== 3 || !t.every(Number.isFinite)) throw new UserError(`${flag} ${v}: expected three comma-separated numbers`);
+    // a zero std divides every pixel by zero: every embedding would be NaN
+    if (positive && !t.every((x) => x > 0)) throw new UserError(`${flag} ${v}: expected three positive numbers`);
     return t as [number, number, number];
+  };
+}
+
+/** A number flag in (min, max) (exclusive; max optional); the message quotes what was typed, never "NaN". */
+export function numberIn(flag: string, min: number, max = Infinity): (v: string) => number {
+  return (v: string) => {
+    const n = v.trim() === '' ? Number.NaN : Number(v);
+    if (!(n > min && n < max)) {
+      throw new UserError(`${flag} ${v}: expected a number ${max === Infinity ? `greater than ${min}` : `between ${min} and ${max}`}`);
+    }
+    return n;
   };
 }
 
@@ -60,6 +73,15 @@ export function splitList(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
+/** splitList for --model/--dataset: an entry given twice would run twice and give duplicate rows. */
+export function splitUniqueList(flag: string, v: string): string[] {
+  const items = splitList(v);
+  const twice = items.find((x, i) => items.indexOf(x) !== i);
+  if (twice !== undefined) throw new UserError(`${flag} ${v}: ${twice} is listed twice`);
+  if (items.length === 0) throw new UserError(`${flag}: expected at least one name`);
+  return items;
+}
+
 /**
  * Run `fn` for every model x dataset of `--model a,b --dataset x,y` (the cartesian product; `--dataset` may name suites:
  * @paper27, @kornblith12, @FILE), each model opened
@@ -70,8 +92,11 @@ export async function forEachModelAndDataset(
   imageOnly: boolean,
   fn: (model: OnnxClipModel, modelSpec: string, dataset: string) => Promise<void>,
 ): Promise<void> {
+  const models = splitUniqueList('--model', f.model);
   const datasets = expandDatasets(f.dataset);
-  for (const modelSpec of splitList(f.model)) {
+  const twice = datasets.find((d, i) => datasets.indexOf(d) !== i);
+  if (twice !== undefined) throw new UserError(`--dataset ${f.dataset}: ${twice} is listed twice`);
+  for (const modelSpec of models) {
     const model = await openModelFromFlags(modelSpec, f, imageOnly);
     try {
       for (const dataset of datasets) await fn(model, modelSpec, dataset);

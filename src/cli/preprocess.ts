@@ -1,4 +1,3 @@
-import { writeFileSync, renameSync } from 'node:fs';
 import { Option, type Command } from 'commander';
 import { decodeImage } from '../model/decode.js';
 import { preprocess } from '../model/preprocess.js';
@@ -7,7 +6,7 @@ import { readModelDir } from '../model/model-dir.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { DEFAULTS } from '../defaults.js';
 import { positiveInt } from './model-options.js';
-import { UserError } from '../errors.js';
+import { atomicWriteFileSync, checkOutputFile } from '../util/fs.js';
 
 export function register(program: Command): void {
   program
@@ -18,16 +17,11 @@ export function register(program: Command): void {
     .option('--model <model>', "use this model's preprocessor_config.json", DEFAULTS.model)
     .addOption(new Option('--size <n>', "OpenAI CLIP's transform at N pixels instead of the model's config").argParser(positiveInt('--size')))
     .action(async (image: string, f: { out: string; model: string; size?: number }) => {
+      checkOutputFile('--out', f.out);
       const cfg = f.size ? preprocessConfigForSize(f.size) : readModelDir(await resolveModelDir(f.model, { dtype: DEFAULTS.dtype }), DEFAULTS.dtype).preprocess;
       const tensor = preprocess(await decodeImage(image), cfg);
       const n = Math.round(Math.sqrt(tensor.length / 3));
-      const tmp = `${f.out}.${process.pid}.tmp`;
-      try {
-        writeFileSync(tmp, Buffer.from(tensor.buffer, tensor.byteOffset, tensor.byteLength));
-        renameSync(tmp, f.out);
-      } catch (e) {
-        throw new UserError(`--out ${f.out}: ${(e as Error).message}`);
-      }
+      atomicWriteFileSync(f.out, new Uint8Array(tensor.buffer, tensor.byteOffset, tensor.byteLength));
       let sum = 0;
       for (const v of tensor) sum += v;
       const mean = sum / tensor.length;

@@ -10,6 +10,7 @@ export interface ProbeFlags extends DataFlags {
   features: FeatureTransform;
   trainSplit: string;
   testSplit: string;
+  allowTuningOnTest: boolean;
 }
 
 /** Flags shared by linear-probe and fewshot. */
@@ -18,7 +19,28 @@ export function addProbeOptions(cmd: Command): Command {
     .addOption(new Option('--solver <solver>', 'lbfgs (the paper\'s L2 logistic regression) or mljs (ml-logistic-regression: one-vs-rest, no penalty, no intercept)').choices(['lbfgs', 'mljs']).default('lbfgs'))
     .addOption(new Option('--features <transform>', 'feature transform fitted on training rows: none (as the paper), standardize, l2').choices(['none', 'standardize', 'l2']).default('none'))
     .option('--train-split <split>', 'split the classifiers learn from', 'train')
-    .option('--test-split <split>', 'split they are scored on', 'test');
+    .option('--test-split <split>', 'split they are scored on', 'test')
+    .option('--allow-tuning-on-test', 'let --train-split/--val-split be the test split (refused otherwise; the run config records it)', false);
+}
+
+/**
+ * The paper's protocol never chooses anything on test: a split that the classifier learns from or chooses C on
+ * (`--train-split`, `--val-split`) may be neither the split it is scored on nor one named `test`, unless
+ * --allow-tuning-on-test says so. Returns the offending flags (recorded in the run config as `tuned_on_test`),
+ * empty when the protocol is kept.
+ */
+export function testSplitSelection(f: ProbeFlags, chosenOn: Record<string, string | undefined>): string[] {
+  const offending = Object.entries(chosenOn)
+    .filter(([, split]) => split !== undefined && (split === f.testSplit || split === 'test'))
+    .map(([flag, split]) => `${flag} ${split}`);
+  if (offending.length === 0) return [];
+  if (!f.allowTuningOnTest) {
+    throw new UserError(
+      `${offending.join(', ')}: training or choosing C on the test split (--test-split ${f.testSplit}) overstates accuracy; use another split, or pass --allow-tuning-on-test to do it anyway (the run is then marked)`,
+    );
+  }
+  process.stderr.write(`clip-bench: warning: ${offending.join(', ')}: tuning on the test split (--allow-tuning-on-test); the run config records tuned_on_test\n`);
+  return offending;
 }
 
 /** A split's cached image embeddings as labelled features, with the split (for class names etc.). */

@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { checkOutputFile } from '../util/fs.js';
 import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
@@ -53,6 +54,11 @@ export function register(program: Command): void {
         throw new UserError(`--metric ${f.metric}: expected one of ${REGRESS_METRICS.join(', ')}`);
       }
       const metric = f.metric as RegressMetric;
+      if (f.junit) checkOutputFile('--junit', f.junit);
+      if (!f.run && !statSync(f.results, { throwIfNoEntry: false })?.isDirectory()) {
+        // as `report` does: a missing folder is a typo, not a regression of every row
+        throw new UserError(`--results ${f.results}: no such directory (run the evaluations first, or pass --run)`);
+      }
       const log = (m: string) => process.stderr.write(`${m}\n`);
 
       if (f.update && !f.run && !existsSync(f.baseline)) {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../report/report.js';
+import { checkOutputDir } from '../util/fs.js';
 
 export function register(program: Command): void {
   program
@@ -11,9 +12,11 @@ export function register(program: Command): void {
     .option('--baseline-model <name>', "compare every model's zero-shot with this model's linear probe (default: each model's own)")
     .option('--models-table <file>', 'CSV with columns model,gflops (image GFLOPs per image) for the scaling plot')
     .action(async (f: { results: string; out?: string; baselineModel?: string; modelsTable?: string }) => {
+      const outDir = f.out ?? path.join(f.results, 'report');
+      if (f.out) checkOutputDir('--out', f.out);
       const res = await buildReport({
         resultsDir: f.results,
-        outDir: f.out ?? path.join(f.results, 'report'),
+        outDir,
         baselineModel: f.baselineModel,
         modelsTable: f.modelsTable,
         log: (m) => process.stderr.write(`${m}\n`),

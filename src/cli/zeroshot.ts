@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
+import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
@@ -30,6 +31,7 @@ export function register(program: Command): void {
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
   cmd.action(async (f: ZeroshotFlags) => {
+    checkOutputDir('--out', f.out);
     const modes = parsePromptModes(f.prompts);
     const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
     const rows: ZeroshotRow[] = [];

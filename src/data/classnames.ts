@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
+import { readTextFile } from '../util/fs.js';
 
 /**
  * Parse a class-names file: a JSON array of strings, or one name per line (UTF-8, LF or CRLF,
@@ -55,12 +55,5 @@ export function parseClassNames(text: string, file: string): string[] {
 
 /** Read and parse a class-names file (see parseClassNames). */
 export function readClassNames(file: string): string[] {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new UserError(`class-names file ${file}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
-  return parseClassNames(text, file);
+  return parseClassNames(readTextFile(file, `class-names file ${file}`), file);
 }

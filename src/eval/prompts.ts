@@ -1,5 +1,6 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
+import { readTextFile } from '../util/fs.js';
 import { imagenetTemplates, imagenetTemplateSubset, paperPrompts } from '../data/prompts.js';
 
 export type PromptMode = 'contextless' | 'single' | 'ensemble';
@@ -33,7 +34,7 @@ export function loadTemplates(spec: string): string[] {
   const builtin = builtinTemplates(spec);
   if (builtin) return builtin;
   if (!existsSync(spec)) throw new UserError(`--templates ${spec}: neither a file nor a built-in list (imagenet80, imagenet7, or a dataset name such as cifar10)`);
-  const text = readFileSync(spec, 'utf8');
+  const text = readTextFile(spec, `--templates ${spec}`);
   let templates: string[];
   if (text.trim().startsWith('[')) {
     let parsed: unknown;
@@ -51,7 +52,7 @@ export function loadTemplates(spec: string): string[] {
   }
   if (templates.length === 0) throw new UserError(`--templates ${spec}: no templates`);
   const bad = templates.findIndex((t) => !t.includes('{}'));
-  if (bad >= 0) throw new UserError(`--templates ${spec}: template ${bad + 1} ("${templates[bad]}") has no {} placeholder`);
+  if (bad >= 0) throw new UserError(`--templates ${spec}: template ${bad + 1} (${JSON.stringify(templates[bad].slice(0, 60))}) has no {} placeholder`);
   return templates;
 }
 

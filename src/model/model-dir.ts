@@ -54,6 +54,12 @@ export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boo
   const ppFile = path.join(dir, 'preprocessor_config.json');
   if (!existsSync(ppFile)) throw new UserError(`model file missing: ${ppFile}`);
   const preprocess = parsePreprocessorConfig(readJson(ppFile), ppFile);
+  // config.json is optional (it gives the GFLOPs of Figure 9), but a broken one is reported, not ignored
+  const configFile = path.join(dir, 'config.json');
+  if (existsSync(configFile)) {
+    const config = readJson(configFile);
+    if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UserError(`${configFile}: not a JSON object`);
+  }
 
   const textPath = path.join(dir, names.text);
   const tokenizerFile = TOKENIZER_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? null;

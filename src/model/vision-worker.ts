@@ -24,10 +24,31 @@ function describe(e: unknown): { error: string; userError: boolean } {
   return { error: (e as Error)?.message ?? String(e), userError: e instanceof UserError };
 }
 
+/**
+ * The input must be float32 [n, 3, size, size]: a text tower (int64 token ids) or another input size would
+ * otherwise fail inside onnxruntime with a message that names neither the file nor the flag.
+ */
+function checkImageInput(session: ort.InferenceSession, inputName: string): void {
+  const meta = session.inputMetadata.find((m) => m.name === inputName);
+  if (!meta || !meta.isTensor) return;
+  const shape = meta.shape.map((d) => (typeof d === 'number' && d > 0 ? d : '?'));
+  const got = `${meta.type} [${shape.join(', ')}]`;
+  if (meta.type !== 'float32' || shape.length !== 4 || (shape[1] !== '?' && shape[1] !== 3)) {
+    throw new UserError(`${file} is not an image model: its input '${inputName}' is ${got}, expected float32 [n, 3, H, W] pixels (a text tower?)`);
+  }
+  const [h, w] = [shape[2], shape[3]];
+  if ((h !== '?' && h !== size) || (w !== '?' && w !== size)) {
+    throw new UserError(
+      `${file} takes ${h}x${w} images but its preprocessing makes ${size}x${size} (for a single .onnx model pass --image-size ${h}; else check crop_size in preprocessor_config.json)`,
+    );
+  }
+}
+
 try {
   const session = await createSession(file, options);
   const inputName = session.inputNames.includes('pixel_values') ? 'pixel_values' : session.inputNames[0];
   const outputName = pickOutput(session, ['image_embeds', 'embeddings', 'pooler_output', 'output']);
+  checkImageInput(session, inputName);
   port.postMessage({ ready: true, dim: await outputDim() } satisfies VisionInit);
   /** The embedding width: from the graph's declared output shape, else by embedding one blank image. */
   async function outputDim(): Promise<number> {

@@ -75,15 +75,99 @@ export async function atomicWriteFile(file: string, ...parts: Uint8Array[]): Pro
 
 /** Synchronous atomicWriteFile (same temp-name scheme): for small files written at the end of a command. */
 export function atomicWriteFileSync(file: string, data: string | Uint8Array): void {
+  ensureDir(path.dirname(file));
   const tmp = file + tmpSuffix();
   try {
-    fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.writeFileSync(tmp, data);
     fs.renameSync(tmp, file);
   } catch (e) {
     fs.rmSync(tmp, { force: true });
     throw userFsError(e, file);
   }
+}
+
+/** stat, or undefined where nothing is (ENOENT, or a file where a directory should be: ENOTDIR). */
+function statOrUndefined(p: string): fs.Stats | undefined {
+  try {
+    return fs.statSync(p);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT', 'ENOTDIR')) return undefined;
+    throw userFsError(e, p, 'cannot read');
+  }
+}
+
+/**
+ * `mkdir -p` that always ends: Node's recursive mkdir spins at 100% CPU forever where mkdir fails with ENOENT
+ * although the parent exists (`/proc/x`, `/sys/x`). Creates one level at a time; a failure (or a file in the
+ * way) is a UserError naming the directory.
+ */
+export function ensureDir(dir: string): void {
+  const abs = path.resolve(dir);
+  const missing: string[] = [];
+  let p = abs;
+  for (;;) {
+    const st = statOrUndefined(p);
+    if (st) {
+      if (!st.isDirectory()) throw new UserError(`cannot create directory ${dir}: ${p} is not a directory`);
+      break;
+    }
+    missing.push(p);
+    const parent = path.dirname(p);
+    if (parent === p) break;
+    p = parent;
+  }
+  for (const m of missing.reverse()) {
+    try {
+      fs.mkdirSync(m);
+    } catch (e) {
+      if (isErrno(e, 'EEXIST') && statOrUndefined(m)?.isDirectory()) continue; // made meanwhile
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new UserError(`cannot create directory ${dir}: ${userFsErrorText(code) ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+    }
+  }
+}
+
+/**
+ * Before any work: `dir` (an output folder given by `flag`) exists or can be made, and can be written. A run of
+ * minutes must not fail at its end on a typo in --out.
+ */
+export function checkOutputDir(flag: string, dir: string): void {
+  const st = statOrUndefined(dir);
+  if (st && !st.isDirectory()) throw new UserError(`${flag} ${dir}: a file, not a directory`);
+  try {
+    ensureDir(dir);
+  } catch (e) {
+    throw new UserError(`${flag} ${dir}: ${(e as Error).message}`);
+  }
+  try {
+    fs.accessSync(dir, fs.constants.W_OK);
+  } catch (e) {
+    throw new UserError(`${flag} ${dir}: ${userFsErrorText((e as NodeJS.ErrnoException).code) ?? 'not writable'}`);
+  }
+}
+
+/** Before any work: `file` (an output file given by `flag`) is not a directory and its folder is writable. */
+export function checkOutputFile(flag: string, file: string): void {
+  if (statOrUndefined(file)?.isDirectory()) throw new UserError(`${flag} ${file}: a directory, not a file`);
+  checkOutputDir(flag, path.dirname(path.resolve(file)));
+}
+
+/**
+ * The text of a file given by `what` (a flag and its value, for messages): a missing file, a directory or binary
+ * content (NUL bytes, invalid UTF-8) is a UserError, so that raw bytes never reach the terminal.
+ */
+export function readTextFile(file: string, what: string): string {
+  let buf: Buffer;
+  try {
+    buf = fs.readFileSync(file);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'a directory, not a file' : (userFsErrorText(code) ?? (e as Error).message);
+    throw new UserError(`${what}: ${why}`);
+  }
+  const text = buf.toString('utf8');
+  if (buf.includes(0) || text.includes('\uFFFD')) throw new UserError(`${what}: not a UTF-8 text file`);
+  return text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
 }
 
 /** Writes all of `data` at the current position (handles short writes). */
