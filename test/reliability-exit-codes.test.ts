@@ -62,7 +62,6 @@ const CASES: Case[] = [
   { name: '--junit DIR', args: (t) => ['regress', '--baseline', baseline, '--results', baseline, '--junit', t.dir], message: /^--junit .*: a directory, not a file$/ },
   { name: 'regress --results on a missing folder', args: (t) => ['regress', '--baseline', baseline, '--results', path.join(t.dir, 'nope')], message: /^--results .*nope: no such directory/ },
   { name: '--model mini,mini', args: (t) => zs(t, '--model', 'mini,mini'), message: /^--model mini,mini: mini is listed twice$/ },
-  { name: '--dataset listed twice', args: (t) => zs(t, '--dataset', 'fashion-mnist,fashion-mnist'), message: /^--dataset fashion-mnist,fashion-mnist: fashion-mnist is listed twice$/ },
   {
     name: 'a single .onnx image model without --image-size',
     args: (t) => ['embed', '--model', tinyVision, '--cache-dir', t.cache, '--limit', '10', '--no-progress'],
@@ -83,10 +82,15 @@ const CASES: Case[] = [
     message: /^--out .*tensor-dir: a directory, not a file$/,
     after: (t) => assert.deepEqual(fs.readdirSync(path.dirname(t.outDirForPreprocess)).filter((f) => f.includes('tmp')), [], 'no temp file left'),
   },
-  { name: 'linear-probe --val-split test', args: (t) => lp(t, '--val-split', 'test'), message: /^--val-split test: training or choosing C on the test split .*--allow-tuning-on-test/ },
-  { name: 'linear-probe --train-split test', args: (t) => lp(t, '--train-split', 'test'), message: /^--train-split test: training or choosing C on the test split/ },
-  { name: 'fewshot --train-split test --test-split test', args: (t) => ['fewshot', '--train-split', 'test', '--test-split', 'test', '--out', t.out], message: /^--train-split test: training or choosing C on the test split/ },
-  { name: 'fewshot --train-split val --test-split val', args: (t) => ['fewshot', '--train-split', 'val', '--test-split', 'val', '--out', t.out], message: /^--train-split val: training or choosing C on the test split \(--test-split val\)/ },
+  { name: 'linear-probe --val-split test', args: (t) => lp(t, '--val-split', 'test'), message: /^--val-split test: training or choosing C on a test split overstates accuracy \(held out: test\); .*--allow-tuning-on-test/ },
+  { name: 'linear-probe --train-split test', args: (t) => lp(t, '--train-split', 'test'), message: /^--train-split test: training or choosing C on a test split/ },
+  { name: 'fewshot --train-split test --test-split test', args: (t) => ['fewshot', '--train-split', 'test', '--test-split', 'test', '--out', t.out], message: /^--train-split test: training or choosing C on a test split/ },
+  {
+    name: "linear-probe --dataset imagenet --train-split val (ImageNet's test split is val)",
+    args: (t) => ['linear-probe', '--dataset', 'imagenet', '--train-split', 'val', '--out', t.out],
+    message: /^--train-split val: training or choosing C on a test split overstates accuracy \(held out: test, val\)/,
+  },
+  { name: 'fewshot --train-split val --test-split val', args: (t) => ['fewshot', '--train-split', 'val', '--test-split', 'val', '--out', t.out], message: /^--train-split val: training or choosing C on a test split overstates accuracy \(held out: val, test\)/ },
 ];
 
 test('user errors: exit 2, one line naming the flag or file, nothing written (table of cases)', async () => {

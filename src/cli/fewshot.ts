@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
+import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
 import { fewshot, meanStd } from '../eval/fewshot.js';
@@ -42,7 +43,7 @@ export function register(program: Command): void {
   cmd.action(async (f: FewshotFlags) => {
     checkOutputDir('--out', f.out);
     const shots = [...new Set(splitList(f.shots).map((s) => positiveInt('--shots')(s)))].sort((a, b) => a - b);
-    const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit });
+    const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit }, expandDatasets(f.dataset));
     const rows: FewshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {

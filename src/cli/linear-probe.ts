@@ -1,5 +1,6 @@
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
+import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
@@ -30,7 +31,7 @@ export function register(program: Command): void {
   addProbeOptions(cmd);
   cmd.action(async (f: LinearProbeFlags) => {
     checkOutputDir('--out', f.out);
-    const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit, '--val-split': f.valSplit });
+    const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit, '--val-split': f.valSplit }, expandDatasets(f.dataset));
     const rows: LinearProbeRow[] = [];
     const runs: RunEntry[] = [];
     // any ONNX image tower can be probed: a text tower is not needed

@@ -73,7 +73,7 @@ export function splitList(v: string): string[] {
   return v.split(',').map((s) => s.trim()).filter(Boolean);
 }
 
-/** splitList for --model/--dataset: an entry given twice would run twice and give duplicate rows. */
+/** splitList for --model: a model given twice would run twice and give duplicate rows (datasets are deduplicated, see expandDatasets). */
 export function splitUniqueList(flag: string, v: string): string[] {
   const items = splitList(v);
   const twice = items.find((x, i) => items.indexOf(x) !== i);
@@ -94,8 +94,6 @@ export async function forEachModelAndDataset(
 ): Promise<void> {
   const models = splitUniqueList('--model', f.model);
   const datasets = expandDatasets(f.dataset);
-  const twice = datasets.find((d, i) => datasets.indexOf(d) !== i);
-  if (twice !== undefined) throw new UserError(`--dataset ${f.dataset}: ${twice} is listed twice`);
   for (const modelSpec of models) {
     const model = await openModelFromFlags(modelSpec, f, imageOnly);
     try {

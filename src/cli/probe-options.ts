@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../errors.js';
+import { getDataset } from '../data/registry.js';
 import type { FeatureTransform, Features, Solver } from '../eval/probe.js';
 import type { ClipModel } from '../model/types.js';
 import { openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
@@ -25,18 +26,19 @@ export function addProbeOptions(cmd: Command): Command {
 
 /**
  * The paper's protocol never chooses anything on test: a split that the classifier learns from or chooses C on
- * (`--train-split`, `--val-split`) may be neither the split it is scored on nor one named `test`, unless
- * --allow-tuning-on-test says so. Returns the offending flags (recorded in the run config as `tuned_on_test`),
+ * (`--train-split`, `--val-split`) may be neither the split it is scored on, nor one named `test`, nor a dataset's
+ * own test split (ImageNet's `val`), unless --allow-tuning-on-test says so. Returns the offending flags (recorded in the run config as `tuned_on_test`),
  * empty when the protocol is kept.
  */
-export function testSplitSelection(f: ProbeFlags, chosenOn: Record<string, string | undefined>): string[] {
+export function testSplitSelection(f: ProbeFlags, chosenOn: Record<string, string | undefined>, datasets: string[]): string[] {
+  const heldOut = new Set([f.testSplit, 'test', ...datasets.map((d) => getDataset(d).roles.test)]);
   const offending = Object.entries(chosenOn)
-    .filter(([, split]) => split !== undefined && (split === f.testSplit || split === 'test'))
+    .filter(([, split]) => split !== undefined && heldOut.has(split))
     .map(([flag, split]) => `${flag} ${split}`);
   if (offending.length === 0) return [];
   if (!f.allowTuningOnTest) {
     throw new UserError(
-      `${offending.join(', ')}: training or choosing C on the test split (--test-split ${f.testSplit}) overstates accuracy; use another split, or pass --allow-tuning-on-test to do it anyway (the run is then marked)`,
+      `${offending.join(', ')}: training or choosing C on a test split overstates accuracy (held out: ${[...heldOut].join(', ')}); use another split, or pass --allow-tuning-on-test to do it anyway (the run is then marked)`,
     );
   }
   process.stderr.write(`clip-bench: warning: ${offending.join(', ')}: tuning on the test split (--allow-tuning-on-test); the run config records tuned_on_test\n`);
