@@ -216,3 +216,27 @@ test('wds dataset names: wds/<name> is clip-benchmark/wds_<name>, hf:<owner>/<re
   // the paper's names are wired to CLIP_benchmark's packages
   assert.deepEqual(getDataset('caltech101').source, { kind: 'hub', repoId: 'clip-benchmark/wds_vtab-caltech101' });
 });
+
+test('wds: other package faults (retrieval type, unknown type, a label that is not a number, a .npy of the wrong length)', async () => {
+  const make = async (files: Record<string, string | Buffer>, type?: string, classes = 'a\nb\n'): Promise<string> => {
+    const dir = tmpDir('wds-fault');
+    fs.writeFileSync(path.join(dir, 'classnames.txt'), classes);
+    if (type) fs.writeFileSync(path.join(dir, 'dataset_type.txt'), `${type}\n`);
+    fs.mkdirSync(path.join(dir, 'test'));
+    fs.writeFileSync(path.join(dir, 'test', 'nshards.txt'), '1\n');
+    const staging = tmpDir('wds-staging');
+    for (const [name, data] of Object.entries(files)) fs.writeFileSync(path.join(staging, name), data);
+    await tar.c({ file: path.join(dir, 'test', '0.tar'), cwd: staging, portable: true }, Object.keys(files));
+    return dir;
+  };
+  const png = Buffer.alloc(0); // never decoded: the faults are found when the shard is indexed
+  const open = async (dir: string): Promise<unknown> => openWdsSplit(readWdsPackage(dir), 'test', { indexDir: tmpDir('wds-index') });
+  await assert.rejects(open(await make({ 's0.cls': '0', 's0.png': png }, 'retrieval')), /a retrieval package .*dataset_type\.txt/);
+  assert.throws(() => readWdsPackage(tmpDir('wds-empty')), /classnames\.txt is missing/);
+  const unknownType = await make({ 's0.cls': '0', 's0.png': png }, 'segmentation');
+  assert.throws(() => readWdsPackage(unknownType), /dataset_type\.txt: unknown dataset type 'segmentation'/);
+  await assert.rejects(open(await make({ 's0.cls': 'cat', 's0.png': png })), /test\/0\.tar: sample s0: label "cat" in s0\.cls is not a class index/);
+  const short = Buffer.concat([Buffer.from('\x93NUMPY\x01\x00', 'latin1'), Buffer.from([118, 0]), Buffer.from("{'descr': '<f4', 'fortran_order': False, 'shape': (1,), }".padEnd(117, ' ') + '\n', 'latin1'), Buffer.alloc(4)]);
+  await assert.rejects(open(await make({ 's0.npy': short, 's0.png': png }, 'multilabel')), /sample s0: s0\.npy has 1 values for 2 classes in classnames\.txt/);
+  await assert.rejects(open(await make({ 's0.cls': '0', 's0.png': png, 's1.png': png, 's1.cls': '1', 's0.jpg': png })), /sample s0 appears twice/);
+});
