@@ -174,6 +174,12 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
   const multilabel = pkg.type === 'multilabel';
   const nClasses = pkg.classes.length;
   const rels = shardNames(split, readShardCount(pkg, split));
+  // the class lists are checked before any shard is read
+  if (opts.classNames && opts.classNames.length !== nClasses) {
+    throw new UserError(`${name}: ${opts.classNames.length} class names given, but ${path.join(pkg.dir, WDS_FILES.classnames)} has ${nClasses}`);
+  }
+  // package label -> paper label
+  const map = opts.paperClasses ? mapClassesByName(pkg.classes, opts.paperClasses, `${name} (${path.join(pkg.dir, WDS_FILES.classnames)})`) : null;
   const files = rels.map((r) => path.join(pkg.dir, r));
   const indexDir = opts.indexDir ?? defaultIndexDir();
   const indexes: ShardIndex[] = [];
@@ -221,11 +227,6 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
     });
   });
   keyShard.clear();
-  if (opts.classNames && opts.classNames.length !== nClasses) {
-    throw new UserError(`${name}: ${opts.classNames.length} class names given, but ${path.join(pkg.dir, WDS_FILES.classnames)} has ${nClasses}`);
-  }
-  // package label -> paper label
-  const map = opts.paperClasses ? mapClassesByName(pkg.classes, opts.paperClasses, `${name} (${path.join(pkg.dir, WDS_FILES.classnames)})`) : null;
   const labels = new Int32Array(n);
   let targets: ImageSource['targets'];
   if (multilabel) {
