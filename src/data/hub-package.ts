@@ -3,6 +3,30 @@ import { UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, offlineReason, type HubOptions, type HubRef } from '../hub/hub.js';
 import { parseShardCount, shardNames, WDS_FILES } from './loaders/wds.js';
 
+/** Shards fetched at once: several connections fill a fast link that one does not. */
+const SHARD_DOWNLOADS = 4;
+
+/**
+ * Run `job` over `items`, at most `limit` at a time. A failure stops new jobs; once the running ones end, the error
+ * of the first failed item in `items` order is thrown (the same message whatever finished first).
+ */
+async function inParallel<T>(items: T[], limit: number, job: (item: T) => Promise<unknown>): Promise<void> {
+  let next = 0;
+  const failures: { at: number; error: unknown }[] = [];
+  const worker = async (): Promise<void> => {
+    while (failures.length === 0 && next < items.length) {
+      const at = next++;
+      try {
+        await job(items[at]);
+      } catch (error) {
+        failures.push({ at, error });
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failures.length) throw failures.sort((a, b) => a.at - b.at)[0].error;
+}
+
 /**
  * Make the metadata of a WebDataset package on the hub (a dataset repository) and the shards of `splits` available
  * in the Hugging Face cache (datasets--owner--name), and return the snapshot folder. Only the splits asked for are
@@ -21,7 +45,7 @@ export async function fetchWdsPackage(ref: HubRef, splits: string[], opts: HubOp
       throw new UserError(`${label} has no split '${split}' (no ${split}/nshards.txt)`);
     }
     const n = parseShardCount(fs.readFileSync(nfile, 'utf8'), `${label}: ${split}/nshards.txt`);
-    for (const shard of shardNames(split, n)) await repo.require(shard);
+    await inParallel(shardNames(split, n), SHARD_DOWNLOADS, (shard) => repo.require(shard));
   }
   return repo.finish();
 }

@@ -16,6 +16,7 @@ export interface HubOptions {
   token?: string;
   /** why `offline` is set, for messages (default: HF_HUB_OFFLINE) */
   offlineReason?: string;
+  /** bytes of `file` downloaded so far (-1: its download failed) */
   onProgress?: (file: string, done: number, total: number | undefined) => void;
 }
 
@@ -283,10 +284,12 @@ async function downloadBlob(
     await pipeline(body, meter, createWriteStream(tmp));
   } catch (e) {
     rmSync(tmp, { force: true });
+    opts.onProgress?.(shown, -1, total);
     throw new UserError(`download of ${file} interrupted: ${(e as Error).message}`);
   }
   if (total !== undefined && done !== total) {
     rmSync(tmp, { force: true });
+    opts.onProgress?.(shown, -1, total);
     throw new UserError(`download of ${file} truncated (${done} of ${total} bytes)`);
   }
   const digest = sha256.digest('hex');
