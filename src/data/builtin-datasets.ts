@@ -237,7 +237,7 @@ export function builtinDatasets(): DatasetDef[] {
       anySplit: true,
       roles: TRAIN_TEST,
       description:
-        'your images as ROOT/<split>/<class>/<image> (jpg jpeg png webp bmp gif tif); classes = sorted folder names, or --classnames FILE (or ROOT/classnames.txt) naming them by index',
+        'your images as ROOT/<split>/<class>/<image> (jpg jpeg png webp bmp gif tif ppm pgm); classes = sorted folder names, or --classnames FILE (or ROOT/classnames.txt) naming them by index',
       format: 'imagefolder',
       splitSizes: {},
       source: { kind: 'user', layout: 'ROOT/<split>/<class>/<image>', generic: true },

@@ -173,6 +173,12 @@ function premultiply(src: Bytes, nb: number, pixels: number): Bytes {
   return dst;
 }
 
+/** Pillow's MULDIV255(a, b): a * b / 255, rounded, in integers. */
+function muldiv255(a: number, b: number): number {
+  const t = a * b + 128;
+  return ((t >> 8) + t) >> 8;
+}
+
 /** Pillow's RGBa->RGBA: CLIP8(255 * c / alpha) with integer division, unchanged at alpha 0 or 255. */
 function unpremultiply(v: number, alpha: number): number {
   return alpha === 0 || alpha === 255 ? v : Math.min(255, Math.trunc((255 * v) / alpha));
@@ -204,7 +210,13 @@ export function preprocessJs(data: Uint8Array, plan: Plan, cfg: PreprocessConfig
       if (nb === 1) r = g = b = buf[p];
       else if (nb === 2) r = g = b = premul ? unpremultiply(buf[p], buf[p + 1]) : buf[p];
       else if (nb === 3) (r = buf[p]), (g = buf[p + 1]), (b = buf[p + 2]);
-      else if (premul) {
+      else if (plan.cmyk) {
+        // PIL's cmyk2rgb: nk - MULDIV255(c, nk) with nk = 255 - k
+        const nk = 255 - buf[p + 3];
+        r = nk - muldiv255(buf[p], nk);
+        g = nk - muldiv255(buf[p + 1], nk);
+        b = nk - muldiv255(buf[p + 2], nk);
+      } else if (premul) {
         const a = buf[p + 3];
         r = unpremultiply(buf[p], a);
         g = unpremultiply(buf[p + 1], a);

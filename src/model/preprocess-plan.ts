@@ -16,7 +16,7 @@ interface Filter {
 
 const sinc = (x: number): number => (x === 0 ? 1 : Math.sin(x * Math.PI) / (x * Math.PI));
 // Same expressions (and operation order) as Pillow's filters, so the doubles match.
-const FILTERS: Record<number, Filter> = {
+export const FILTERS: Record<number, Filter> = {
   1: { support: 3, fn: (x) => (x >= -3 && x < 3 ? sinc(x) * sinc(x / 3) : 0) }, // lanczos
   2: { support: 1, fn: (x) => ((x = Math.abs(x)) < 1 ? 1 - x : 0) }, // bilinear
   3: {
@@ -105,7 +105,7 @@ export function nearestIndex(inSize: number, outSize: number, from: number, to: 
 }
 
 /** torchvision Resize(int): shorter side to n, longer side int(n * long / short). */
-function resizedSize(w: number, h: number, n: number): [number, number] {
+export function resizedSize(w: number, h: number, n: number): [number, number] {
   if (n <= 0 || Math.min(w, h) === n) return [w, h];
   return w <= h ? [n, Math.trunc((n * h) / w)] : [Math.trunc((n * w) / h), n];
 }
@@ -140,6 +140,8 @@ export interface Plan {
   nearest: boolean;
   /** PIL resizes RGBA/LA premultiplied (except NEAREST) and converts back afterwards */
   premul: boolean;
+  /** PIL mode CMYK: resized as it is (not premultiplied), converted to RGB with PIL's formula after the crop */
+  cmyk: boolean;
 }
 
 export function planFor(img: RawImage, cfg: PreprocessConfig): Plan {
@@ -160,7 +162,8 @@ export function planFor(img: RawImage, cfg: PreprocessConfig): Plan {
     y1: Math.min(outH, top + ch),
     resize,
     nearest,
-    premul: resize && !nearest && (nb === 2 || nb === 4),
+    premul: resize && !nearest && (nb === 2 || nb === 4) && img.mode !== 'CMYK',
+    cmyk: img.mode === 'CMYK',
   };
 }
 

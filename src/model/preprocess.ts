@@ -9,7 +9,8 @@
  */
 import { resamplerIsJs } from '../defaults.js';
 import { preprocessJs } from './preprocess-js.js';
-import { planFor } from './preprocess-plan.js';
+import { planFor, resizedSize } from './preprocess-plan.js';
+import { resizeInt32ToL } from './resample-int32.js';
 import { wasmPreprocessor } from './preprocess-wasm.js';
 import type { PreprocessConfig, RawImage } from './types.js';
 
@@ -25,11 +26,14 @@ export function activeResampler(): Resampler {
  * omitted). With cropSize 0 the output is [3, H, W] of the resized image. `using` picks an implementation.
  */
 export function preprocess(img: RawImage, cfg: PreprocessConfig, out?: Float32Array, offset = 0, using = activeResampler()): Float32Array {
+  // PIL mode I (16-bit grey): resized as 32-bit integers and clipped to 8 bits only afterwards
+  if (img.mode === 'I') img = resizeInt32ToL(img, ...resizedSize(img.width, img.height, cfg.shortestEdge), cfg.resample);
   const plan = planFor(img, cfg);
   const len = 3 * plan.cw * plan.ch;
   out ??= new Float32Array(offset + len);
   if (offset < 0 || offset + len > out.length) throw new RangeError(`output buffer too small for 3x${plan.ch}x${plan.cw} at ${offset}`);
-  const wasm = using === 'wasm' ? wasmPreprocessor() : null;
+  // CMYK (rare: PIL's own conversion after the resize) is the JavaScript path's alone
+  const wasm = using === 'wasm' && !plan.cmyk ? wasmPreprocessor() : null;
   if (!wasm?.run(img.data, plan, cfg, out, offset)) preprocessJs(img.data, plan, cfg, out, offset);
   return out;
 }

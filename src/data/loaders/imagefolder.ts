@@ -6,7 +6,8 @@ import { fingerprintFiles } from '../fingerprint.js';
 import { decodeImageFile } from '../image-decode.js';
 import { checkIndex, requireRoot } from './common.js';
 
-export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.webp', '.bmp', '.gif', '.tif', '.tiff'];
+/** torchvision's IMG_EXTENSIONS (what ImageFolder lists) and .gif; every one decodes (src/model/decode.ts). */
+export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif'];
 /** Split folder names looked at to make class indices agree between splits. */
 export const IMAGEFOLDER_SPLITS = ['train', 'val', 'test'];
 
