@@ -172,6 +172,16 @@ def ico_with_bmp(rgb_arr, mask):
     return struct.pack("<HHH", 0, 1, 1) + struct.pack("<BBBBHHII", w, h, 0, 0, 1, 24, len(dib), 22) + dib
 
 
+def bmp_v5_bgra(rgba):
+    """A 32-bit BI_BITFIELDS BMP with a BITMAPV5HEADER and the usual BGRA masks, bottom-up (as GIMP writes it)."""
+    h, w, _ = rgba.shape
+    pixels = b"".join(rgba[y][:, [2, 1, 0, 3]].tobytes() for y in range(h - 1, -1, -1))
+    v5 = struct.pack("<IiiHHIIiiII", 124, w, h, 1, 32, 3, len(pixels), 2835, 2835, 0, 0)
+    v5 += struct.pack("<IIII", 0xFF0000, 0xFF00, 0xFF, 0xFF000000) + b"sRGB" + b"\0" * 36 + struct.pack("<IIIIIII", 0, 0, 0, 4, 0, 0, 0)
+    assert len(v5) == 124
+    return b"BM" + struct.pack("<IHHI", 14 + 124 + len(pixels), 0, 0, 14 + 124) + v5 + pixels
+
+
 def make_cases(out):
     """Write the images; return [(file, what it exercises, reference sizes)]."""
     cases = []
@@ -264,6 +274,8 @@ def make_cases(out):
     grey(W, H, 63).save(add("bmp_l8.bmp", "8-bit BMP with a grey palette (PIL mode L)"))
     Image.fromarray(content(W, H, 64, 1)[:, :, 0] > 127).save(add("bmp_1bit.bmp", "1-bit BMP (PIL mode 1)"))
     Image.fromarray(np.dstack([content(W, H, 65), alpha_plane(W, H, 65)]), "RGBA").save(add("bmp_rgba32.bmp", "32-bit BMP"))
+    with open(add("bmp_v5_bgra32.bmp", "32-bit BMP with a V5 header and BGRA bit fields (PIL mode RGBA)"), "wb") as f:
+        f.write(bmp_v5_bgra(np.dstack([content(W, H, 66), alpha_plane(W, H, 66)])))
 
     # PPM / PGM / PBM
     rgb(W, H, 70).save(add("ppm_rgb.ppm", "binary PPM (P6)"))

@@ -150,6 +150,7 @@ function tiffMode(b: Uint8Array): PilMode {
   if (photometric === 5) return 'CMYK';
   if (photometric === 0 || photometric === 1) {
     if (bits === 16 && samples === 1) return 'I;16';
+    if (bits > 8) throw new HeaderError(`${bits}-bit greyscale TIFF is not supported`);
     if (bits === 1) return '1';
     return samples >= 2 ? 'LA' : 'L';
   }
@@ -168,13 +169,18 @@ function bmpMode(b: Uint8Array): PilMode {
   const bits = u16le(b, 28);
   const compression = u32le(b, 30);
   if (compression === 1 || compression === 2) throw new HeaderError(`RLE${compression === 1 ? 8 : 4}-compressed BMP is not supported`);
-  if (compression !== 0) throw new HeaderError(`BMP compression ${compression} (bit fields, embedded JPEG/PNG) is not supported`);
+  // 32-bit bit fields in a V4/V5 header with the usual BGRA / BGRX masks are laid out as decode-bmp reads them
+  const fields = compression === 3 && bits === 32 && headerSize >= 56 && u32le(b, 54) === 0xff0000 && u32le(b, 58) === 0xff00 && u32le(b, 62) === 0xff;
+  const alpha = fields ? u32le(b, 66) : 0;
+  if (compression !== 0 && !(fields && (alpha === 0 || alpha === 0xff000000))) {
+    throw new HeaderError(`BMP compression ${compression} (bit fields other than 32-bit BGRA/BGRX, embedded JPEG/PNG) is not supported`);
+  }
   if ((u32le(b, 22) | 0) < 0) throw new HeaderError('top-down BMP (negative height) is not supported');
   if (![1, 2, 4, 8, 24, 32].includes(bits)) throw new HeaderError(`${bits}-bit BMP is not supported`);
   const used = u32le(b, 46);
   const colours = bits > 8 ? used : used > 0 ? used : 1 << bits;
   if (u32le(b, 10) !== 14 + headerSize + 4 * colours) throw new HeaderError('BMP with a gap before its pixel data is not supported');
-  if (bits > 8) return 'RGB';
+  if (bits > 8) return alpha ? 'RGBA' : 'RGB';
   const entry = 4;
   const pal = 14 + headerSize;
   if (pal + colours * entry > b.length) throw new HeaderError('BMP palette beyond the end of the file');
