@@ -232,6 +232,10 @@ def make_cases(out):
     la16 = np.dstack([content16(W, H, 22, 1), alpha_plane(W, H, 22).astype(np.uint16) * 257])
     write_png(add("png_la16.png", "16-bit grey + alpha PNG"), la16, 4, 16)
     write_png(add("png_i16.png", "16-bit grey PNG (PIL mode I: double-precision resize, clipped to 255)", (32, 224)), content16(W, H, 23, 1), 0, 16)
+    i16 = content16(W, H, 28, 1)
+    write_png(add("png_i16_trns.png", "16-bit grey PNG with a transparent level (tRNS)"), i16, 0, 16, trns=struct.pack(">H", int(i16[0, 0, 0])))
+    rgb16 = content16(W, H, 29, 3)
+    write_png(add("png_rgb16_trns.png", "16-bit RGB PNG with a transparent colour (tRNS)"), rgb16, 2, 16, trns=struct.pack(">HHH", *(int(v) for v in rgb16[0, 0])))
     low16 = (content(W, H, 24, 1).astype(np.uint16) + 100)  # values 100..355 straddle the clip at 255
     write_png(add("png_i16_low.png", "16-bit grey PNG with values around 255 (the clip shows)"), low16, 0, 16)
     write_png(add("png_rgb_interlaced.png", "Adam7-interlaced RGB PNG"), content(W, H, 25), 2, 8, interlace=True)

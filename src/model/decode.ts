@@ -69,7 +69,7 @@ const OPTIONS = { ignoreIcc: true, failOn: 'error' as const, autoOrient: false }
 async function viaSharp(bytes: Buffer, mode: PilMode | undefined): Promise<RawImage> {
   let s = sharp(bytes, OPTIONS);
   if (mode === 'L' || mode === '1') s = s.toColourspace('b-w'); // drops a tRNS alpha, as convert('RGB') ignores it
-  else if (mode === 'I') s = s.toColourspace('grey16');
+  else if (mode === 'I') s = s.removeAlpha().toColourspace('grey16'); // a tRNS alpha too
   // CMYK samples as stored (libvips inverts Adobe JPEGs, as PIL's CMYK;I does), converted after the resize
   else if (mode === 'CMYK') s = s.pipelineColourspace('cmyk').toColourspace('cmyk');
   else if (mode === 'RGB' || mode === 'P') s = s.removeAlpha().toColourspace('srgb');
