@@ -3,8 +3,9 @@ import type { ImageSource } from '../data/types.js';
 import type { ClipModel } from '../model/types.js';
 import { embedImages } from './embed-images.js';
 import { hashTexts, type CacheKey } from './key.js';
+import { shardLabel, type Shard } from '../util/shard.js';
 import { UserError } from '../errors.js';
-import { loadEntry, openWriter, removeEntries, type LoadedEntry, type SkippedImage } from './store.js';
+import { isEntryComplete, loadEntry, openWriter, removeEntries, type CacheWriter, type LoadedEntry, type RowRange, type SkippedImage } from './store.js';
 
 /** Image embeddings of one split (or subset), rows aligned with labels; images skipped as unreadable are left out. */
 export interface ImageEmbeddings {
@@ -56,61 +57,14 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
   const hit = await loadEntry(req.cacheDir, { key, label }, { warn });
   if (hit) return usable(req, hit, true);
 
-  const indices = req.subset?.indices ?? Int32Array.from({ length: req.source.n }, (_, i) => i);
-  const labels = Int32Array.from(indices, (i) => req.source.labels[i]);
+  const { indices, labels } = rowsOf(req);
   const dim = await req.model.imageDim();
-  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, warn });
-  const skipped: SkippedImage[] = [];
+  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, warn, onWaitForOthers: waitingNote(req) });
   try {
     if (!writer.complete) {
-      // a bar on a terminal; start and end lines in logs
-      const bar = req.progress && process.stderr.isTTY ? startBar(indices.length, writer.doneRows) : null;
-      const started = performance.now();
-      const cachedRows = writer.doneRows;
-      if (req.progress && !bar) {
-        const resume = cachedRows > 0 ? ` (resuming: ${cachedRows} cached)` : '';
-        process.stderr.write(`embedding ${indices.length} images of ${req.dataset}/${req.split} with ${req.model.name}${resume}\n`);
-      }
-      try {
-        // one pipeline over every pending chunk, so batches stay in flight across chunk boundaries
-        const chunks = writer.pendingChunks();
-        const rows = Int32Array.from(chunks.flatMap((c) => Array.from(indices.subarray(c.start, c.end))));
-        let chunkIndex = 0;
-        let filled = 0;
-        let buffer = new Float32Array((chunks[0]?.end - chunks[0]?.start || 0) * dim);
-        await embedImages(
-          req.model,
-          req.source,
-          rows,
-          { batchSize: req.batchSize, skipBadImages: req.skipBadImages },
-          async (first, emb, n, bad) => {
-            for (const b of bad) skipped.push({ index: rows[first + b.position], source: req.source.describe(rows[first + b.position]), reason: b.reason });
-            for (let r = 0; r < n; r++) {
-              const row = emb.subarray(r * dim, (r + 1) * dim);
-              buffer.set(row, filled * dim);
-              if (++filled * dim === buffer.length) {
-                await writer.writeChunk(chunks[chunkIndex].start, buffer);
-                chunkIndex++;
-                filled = 0;
-                const next = chunks[chunkIndex];
-                buffer = new Float32Array(next ? (next.end - next.start) * dim : 0);
-              }
-            }
-            bar?.increment(n);
-          },
-        );
-      } finally {
-        bar?.stop();
-      }
-      if (req.progress && !bar) {
-        const secs = (performance.now() - started) / 1000;
-        const computed = indices.length - cachedRows;
-        process.stderr.write(`embedded ${computed} images in ${secs.toFixed(1)} s (${(computed / secs).toFixed(1)} img/s)\n`);
-      }
-      await writer.finish(labels, { skipped });
-      // a failed run's chunks for an older version of these files can never be resumed: they go now
-      const pruned = await removeEntries(req.cacheDir, { otherFingerprintOf: key, incomplete: true });
-      if (pruned.removed > 0) warn(`removed ${pruned.removed} incomplete cache entr${pruned.removed === 1 ? 'y' : 'ies'} of ${req.dataset}/${req.split} made from earlier versions of its files`);
+      await fillShare(req, writer, indices, dim, null);
+      await writer.finish(labels);
+      await pruneSuperseded(req, key);
     }
   } finally {
     await writer.close();
@@ -118,6 +72,137 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
   const done = await loadEntry(req.cacheDir, { key, label }, { warn });
   if (!done) throw new Error(`embedding cache entry ${writer.dir} vanished after it was written`);
   return usable(req, done, false);
+}
+
+/** What one shard did to an entry. */
+export interface ShardOutcome {
+  dir: string;
+  /** the entry is complete (assembled by this shard, or by another one before) */
+  complete: boolean;
+  /** this shard assembled it */
+  assembled: boolean;
+  /** rows this shard computed now */
+  computed: number;
+  /** the shard's rows */
+  share: RowRange;
+  /** rows of the entry still missing (other shards' chunks) */
+  missing: number;
+  n: number;
+}
+
+/**
+ * Shard K of N of a split's image embeddings: computes the rows of its block of the entry's chunk grid (claiming
+ * each chunk, so a resubmitted or concurrent duplicate of this shard shares the work), then assembles the entry if
+ * every chunk is present. Never waits for other shards' blocks.
+ */
+export async function embedShare(req: ImageEmbeddingRequest, shard: Shard): Promise<ShardOutcome> {
+  const key = imageKey(req);
+  const label = { modelName: req.model.name };
+  const { indices, labels } = rowsOf(req);
+  const dim = await req.model.imageDim();
+  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, shard, warn, onWaitForOthers: waitingNote(req) });
+  const base = { dir: writer.dir, share: writer.share, n: writer.n };
+  try {
+    if (writer.complete) return { ...base, complete: true, assembled: false, computed: 0, missing: 0 };
+    const computed = await fillShare(req, writer, indices, dim, shard);
+    const r = await writer.finishShare();
+    if (r.status === 'complete') return { ...base, complete: true, assembled: r.assembled, computed, missing: 0 };
+    const missing = r.status === 'incomplete' ? r.missing.reduce((a, m) => a + m.end - m.start, 0) : 0;
+    return { ...base, complete: false, assembled: false, computed, missing };
+  } finally {
+    await writer.close();
+  }
+}
+
+/** Is the split's entry complete in the cache? */
+export function imageEntryComplete(req: ImageEmbeddingRequest): Promise<boolean> {
+  return isEntryComplete(req.cacheDir, imageKey(req));
+}
+
+/** A failed run's chunks for an older version of these files can never be resumed: they go once the entry is complete. */
+async function pruneSuperseded(req: ImageEmbeddingRequest, key: CacheKey): Promise<void> {
+  const pruned = await removeEntries(req.cacheDir, { otherFingerprintOf: key, incomplete: true });
+  if (pruned.removed > 0) warn(`removed ${pruned.removed} incomplete cache entr${pruned.removed === 1 ? 'y' : 'ies'} of ${req.dataset}/${req.split} made from earlier versions of its files`);
+}
+
+function rowsOf(req: ImageEmbeddingRequest): { indices: Int32Array; labels: Int32Array } {
+  const indices = req.subset?.indices ?? Int32Array.from({ length: req.source.n }, (_, i) => i);
+  return { indices, labels: Int32Array.from(indices, (i) => req.source.labels[i]) };
+}
+
+function waitingNote(req: ImageEmbeddingRequest): (rows: RowRange[]) => void {
+  return (rows) => {
+    if (req.progress) process.stderr.write(`waiting for ${rows.reduce((a, r) => a + r.end - r.start, 0)} rows that other processes are computing\n`);
+  };
+}
+
+/** Computes every missing row of the writer's share (its claimed chunks, then any it takes over); returns the rows computed. */
+async function fillShare(req: ImageEmbeddingRequest, writer: CacheWriter, indices: Int32Array, dim: number, shard: Shard | null): Promise<number> {
+  const { share } = writer;
+  const shareRows = share.end - share.start;
+  const missingInShare = () => writer.missingRanges().reduce((a, m) => a + Math.max(0, Math.min(m.end, share.end) - Math.max(m.start, share.start)), 0);
+  const cachedRows = shareRows - missingInShare();
+  // a bar on a terminal; start and end lines in logs
+  const bar = req.progress && process.stderr.isTTY ? startBar(shareRows, cachedRows) : null;
+  const started = performance.now();
+  if (req.progress && !bar) {
+    const resume = cachedRows > 0 ? ` (resuming: ${cachedRows} cached)` : '';
+    const what = shard ? `rows ${share.start}-${share.end} (shard ${shardLabel(shard)}) of ${indices.length}` : `${indices.length}`;
+    process.stderr.write(`embedding ${what} images of ${req.dataset}/${req.split} with ${req.model.name}${resume}\n`);
+  }
+  let computed = 0;
+  let skipped = 0;
+  try {
+    for (let chunks = writer.pendingChunks(); chunks.length > 0; chunks = await writer.nextWork()) {
+      const r = await computeChunks(req, writer, indices, dim, chunks, bar);
+      computed += r.rows;
+      skipped += r.skipped.length;
+    }
+  } finally {
+    bar?.stop();
+  }
+  if (req.progress && !bar) {
+    const secs = (performance.now() - started) / 1000;
+    process.stderr.write(`embedded ${computed} images in ${secs.toFixed(1)} s (${(computed / secs).toFixed(1)} img/s)${skipped ? `, ${skipped} unreadable` : ''}\n`);
+  }
+  return computed;
+}
+
+/** One pipeline over the given chunks, so batches stay in flight across chunk boundaries; each chunk records its skipped images. */
+async function computeChunks(
+  req: ImageEmbeddingRequest,
+  writer: CacheWriter,
+  indices: Int32Array,
+  dim: number,
+  chunks: RowRange[],
+  bar: cliProgress.SingleBar | null,
+): Promise<{ rows: number; skipped: SkippedImage[] }> {
+  const rows = Int32Array.from(chunks.flatMap((c) => Array.from(indices.subarray(c.start, c.end))));
+  const skipped: SkippedImage[] = [];
+  let chunkSkipped: SkippedImage[] = [];
+  let chunkIndex = 0;
+  let filled = 0;
+  let buffer = new Float32Array((chunks[0]?.end - chunks[0]?.start || 0) * dim);
+  await embedImages(req.model, req.source, rows, { batchSize: req.batchSize, skipBadImages: req.skipBadImages }, async (first, emb, n, bad) => {
+    const reasons = new Map(bad.map((b) => [b.position, b.reason]));
+    for (let r = 0; r < n; r++) {
+      const row = emb.subarray(r * dim, (r + 1) * dim);
+      const reason = reasons.get(r);
+      if (reason !== undefined) chunkSkipped.push({ index: rows[first + r], source: req.source.describe(rows[first + r]), reason });
+      buffer.set(row, filled * dim);
+      if (++filled * dim === buffer.length) {
+        await writer.writeChunk(chunks[chunkIndex].start, buffer, { skipped: chunkSkipped });
+        skipped.push(...chunkSkipped);
+        chunkSkipped = [];
+        chunkIndex++;
+        filled = 0;
+        const next = chunks[chunkIndex];
+        buffer = new Float32Array(next ? (next.end - next.start) * dim : 0);
+      }
+    }
+    bar?.increment(n);
+  });
+  return { rows: rows.length, skipped };
 }
 
 /**

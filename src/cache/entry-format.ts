@@ -11,6 +11,8 @@ export const CHUNKS_DIR = 'chunks';
 export const LAYOUT_FILE = 'layout.json';
 export const CACHE_FORMAT = 1;
 export const CHUNK_RE = /^(\d+)-(\d+)\.f32$/;
+/** chunks/<start>-<end>.json: who wrote a chunk and which of its images were skipped (written before the chunk) */
+export const CHUNK_RECORD_RE = /^(\d+)-(\d+)\.json$/;
 
 /** An image the pipeline could not decode (its row is whatever the pipeline wrote, typically zeros). */
 export interface SkippedImage {
@@ -39,8 +41,34 @@ export interface CacheMeta {
   started: string;
   chunkSize: number;
   skipped: { count: number; items: SkippedImage[] };
+  /** which machines computed which rows (absent in entries written before it was recorded) */
+  producers?: Producer[];
   /** whatever else the caller passed to finish() */
   extra: Record<string, unknown>;
+}
+
+/** Rows computed on one kind of machine (host, CPU model and instruction set). */
+export interface Producer {
+  host: string;
+  cpu: string;
+  arch: string;
+  isa: string[];
+  /** [start, end) row ranges */
+  rows: Array<[number, number]>;
+}
+
+/** chunks/<start>-<end>.json */
+export interface ChunkRecord {
+  host: string;
+  cpu: string;
+  arch: string;
+  isa: string[];
+  pid: number;
+  /** "K/N" of the writer, null when unsharded */
+  shard: string | null;
+  written: string;
+  /** the chunk's images that could not be read */
+  skipped: SkippedImage[];
 }
 
 /** chunks/layout.json: what an incomplete entry is (for resume and `cache ls`): the shape part of its future meta. */
@@ -117,3 +145,6 @@ export function complement(merged: RowRange[], n: number): RowRange[] {
 }
 
 export const chunkName = (r: RowRange) => `${r.start}-${r.end}.f32`;
+export const chunkRecordName = (r: RowRange) => `${r.start}-${r.end}.json`;
+/** chunks/labels.npy: the entry's labels, stored when it is started so that any process can assemble it */
+export const PENDING_LABELS_FILE = 'labels.npy';

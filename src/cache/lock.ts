@@ -11,7 +11,8 @@ import { pidAlive } from '../util/process.js';
  * An entry's write lock: `<entry>/lock`, created with O_EXCL, holding { pid, hostname, created, token }.
  * A lock is stale (and stolen) when its pid is dead on this host, or when neither the lock (touched on every
  * chunk written) nor the chunks directory changed for `staleMs`. Stealing renames the lock aside first, so two
- * waiters cannot both steal it; one that took a lock that was live after all puts it back.
+ * waiters cannot both steal it; one that took a lock that was live after all puts it back. The same files serve as
+ * the per-chunk claims of sharded writers (chunks/<start>-<end>.claim, see claims.ts), taken with tryLock().
  */
 
 export interface LockInfo {
@@ -93,12 +94,12 @@ async function newestMtime(dir: string): Promise<number> {
 }
 
 /** Why this lock is stale, or null if it is live. */
-async function staleness(lock: { info: LockInfo | null; mtimeMs: number }, progressDir: string, staleMs: number): Promise<string | null> {
+async function staleness(lock: { info: LockInfo | null; mtimeMs: number }, progressDir: string | null, staleMs: number): Promise<string | null> {
   const { info } = lock;
   const now = Date.now();
   if (!info) return now - lock.mtimeMs > UNPARSEABLE_GRACE_MS ? 'unreadable lock file' : null;
   if (info.hostname === os.hostname() && !pidAlive(info.pid)) return `pid ${info.pid} is not running`;
-  const progress = Math.max(lock.mtimeMs, await newestMtime(progressDir));
+  const progress = Math.max(lock.mtimeMs, progressDir === null ? 0 : await newestMtime(progressDir));
   if (now - progress > staleMs) return `no progress for ${Math.round((now - progress) / 1000)} s`;
   return null;
 }
@@ -140,14 +141,25 @@ export class EntryLock {
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-/** Takes `<dir>/lock`, waiting for a live holder and stealing a stale one. `progressDir`: the chunks directory. */
-export async function acquireLock(dir: string, progressDir: string, opts: LockOptions = {}): Promise<EntryLock> {
-  const file = path.join(dir, 'lock');
+export interface TryLockOptions {
+  /** a lock with no progress for this long is stale; default DEFAULT_STALE_MS */
+  staleMs?: number;
+  /** whose mtimes also count as the holder's progress (the chunks directory of an entry lock) */
+  progressDir?: string;
+  /** true: recreate the lock's directory if it vanished; false: a vanished directory is reported as 'gone' */
+  recreateDir?: boolean;
+  onSteal?: (holder: LockInfo | null, why: string) => void;
+}
+
+export type TryLockResult = { lock: EntryLock } | { holder: LockInfo | null; gone?: false } | { gone: true };
+
+/**
+ * One non-blocking attempt at `file` (O_EXCL): returns the lock, or the live holder, stealing a stale lock on the
+ * way. `gone`: the directory no longer exists and recreateDir is false.
+ */
+export async function tryLock(file: string, opts: TryLockOptions = {}): Promise<TryLockResult> {
+  const dir = path.dirname(file);
   const staleMs = opts.staleMs ?? DEFAULT_STALE_MS;
-  const pollMs = opts.pollMs ?? 250;
-  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
-  let waited = false;
-  await fsp.mkdir(dir, { recursive: true });
   for (;;) {
     const info: LockInfo = {
       pid: process.pid,
@@ -165,9 +177,10 @@ export async function acquireLock(dir: string, progressDir: string, opts: LockOp
       }
       installExitHook();
       held.set(file, info.token);
-      return new EntryLock(file, info);
+      return { lock: new EntryLock(file, info) };
     } catch (e) {
       if (isErrno(e, 'ENOENT')) {
+        if (!opts.recreateDir) return { gone: true };
         // the entry directory was removed under us (cache rm): recreate it
         await fsp.mkdir(dir, { recursive: true });
         continue;
@@ -176,33 +189,44 @@ export async function acquireLock(dir: string, progressDir: string, opts: LockOp
     }
     const cur = await readLock(file);
     if (!cur) continue; // released meanwhile
-    const why = await staleness(cur, progressDir, staleMs);
-    if (why) {
-      // steal: move it aside (only one stealer wins the rename), then check we moved the lock we judged
-      const aside = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
-      try {
-        await fsp.rename(file, aside);
-      } catch (e) {
-        if (isErrno(e, 'ENOENT')) continue;
-        throw e;
-      }
-      const moved = await readLock(aside);
-      if (moved && moved.info?.token !== cur.info?.token && (moved.info !== null || cur.info !== null)) {
-        // someone replaced it between our read and our rename: it is live, put it back (unless yet another exists)
-        await fsp.link(aside, file).catch(() => {});
-        await fsp.rm(aside, { force: true });
-        continue;
-      }
+    const why = await staleness(cur, opts.progressDir ?? null, staleMs);
+    if (!why) return { holder: cur.info };
+    // steal: move it aside (only one stealer wins the rename), then check we moved the lock we judged
+    const aside = `${file}.stale-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      await fsp.rename(file, aside);
+    } catch (e) {
+      if (isErrno(e, 'ENOENT')) continue;
+      throw e;
+    }
+    const moved = await readLock(aside);
+    if (moved && moved.info?.token !== cur.info?.token && (moved.info !== null || cur.info !== null)) {
+      // someone replaced it between our read and our rename: it is live, put it back (unless yet another exists)
+      await fsp.link(aside, file).catch(() => {});
       await fsp.rm(aside, { force: true });
-      opts.onSteal?.(cur.info, why);
       continue;
     }
+    await fsp.rm(aside, { force: true });
+    opts.onSteal?.(cur.info, why);
+  }
+}
+
+/** Takes `<dir>/lock`, waiting for a live holder and stealing a stale one. `progressDir`: the chunks directory. */
+export async function acquireLock(dir: string, progressDir: string, opts: LockOptions = {}): Promise<EntryLock> {
+  const file = path.join(dir, 'lock');
+  const pollMs = opts.pollMs ?? 250;
+  const deadline = opts.timeoutMs === undefined ? Infinity : Date.now() + opts.timeoutMs;
+  let waited = false;
+  await fsp.mkdir(dir, { recursive: true });
+  for (;;) {
+    const r = await tryLock(file, { staleMs: opts.staleMs, progressDir, recreateDir: true, onSteal: opts.onSteal });
+    if ('lock' in r) return r.lock;
+    const h = r.gone ? null : r.holder;
     if (!waited) {
       waited = true;
-      opts.onWait?.(cur.info);
+      opts.onWait?.(h);
     }
     if (Date.now() >= deadline) {
-      const h = cur.info;
       throw new UserError(
         `cache entry ${path.basename(dir)} is being written by ${h ? `pid ${h.pid} on ${h.hostname} (since ${h.created})` : 'another process'}; ` +
           `gave up waiting after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s (remove ${file} if that process is gone)`,
@@ -213,8 +237,8 @@ export async function acquireLock(dir: string, progressDir: string, opts: LockOp
 }
 
 /** 'none' (no lock file), 'live' (held by a live writer) or 'stale'. */
-export async function lockStatus(dir: string, progressDir: string, staleMs = DEFAULT_STALE_MS): Promise<'none' | 'live' | 'stale'> {
-  const cur = await readLock(path.join(dir, 'lock')).catch(() => null);
+export async function lockStatus(dir: string, progressDir: string | null, staleMs = DEFAULT_STALE_MS, file = path.join(dir, 'lock')): Promise<'none' | 'live' | 'stale'> {
+  const cur = await readLock(file).catch(() => null);
   if (!cur) return 'none';
   return (await staleness(cur, progressDir, staleMs)) ? 'stale' : 'live';
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { duBytes, isErrno } from '../util/fs.js';
 import { canonicalJson, type CacheKey } from './key.js';
+import { anyLiveClaim } from './claims.js';
 import { lockStatus } from './lock.js';
 import { CHUNK_RE, CHUNKS_DIR, LAYOUT_FILE, mergeRanges, META_FILE, readJson, type CacheMeta, type Layout, type RowRange } from './entry-format.js';
 
@@ -28,7 +29,7 @@ export interface CacheEntryRow {
   complete: boolean;
   /** rows in complete chunks (incomplete entries), n for complete ones */
   rowsDone: number | null;
-  /** a live process holds the entry's lock */
+  /** a live process holds the entry's lock or claims one of its chunks */
   writing: boolean;
 }
 
@@ -69,7 +70,7 @@ export async function listEntries(cacheDir: string): Promise<CacheEntryRow[]> {
         created: null,
         complete: false,
         rowsDone: null,
-        writing: (await lockStatus(dir, path.join(dir, CHUNKS_DIR))) === 'live',
+        writing: (await lockStatus(dir, path.join(dir, CHUNKS_DIR))) === 'live' || (await anyLiveClaim(path.join(dir, CHUNKS_DIR))),
       };
       const meta = (await readJson(path.join(dir, META_FILE)).catch(() => undefined)) as CacheMeta | undefined;
       const info = meta ?? ((await readJson(path.join(dir, CHUNKS_DIR, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined);

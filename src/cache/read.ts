@@ -118,3 +118,14 @@ export async function loadEntry(cacheDir: string, key: CacheKey | EntryRef, opts
     return null;
   }
 }
+
+/** Is the entry complete and valid (a cheap check: meta.json and the .npy headers and sizes)? */
+export async function isEntryComplete(cacheDir: string, key: CacheKey | EntryRef): Promise<boolean> {
+  const hash = cacheKeyHash(toEntryRef(key).key);
+  try {
+    return (await checkComplete(entryDirForHash(cacheDir, hash), hash)) !== undefined;
+  } catch (e) {
+    if (e instanceof CorruptEntry) return false;
+    throw e;
+  }
+}

@@ -1,28 +1,38 @@
-/** The resumable writer of one cache entry: chunks under chunks/, assembled into the entry by finish(). */
+/**
+ * The resumable writer of one cache entry: chunks under chunks/, assembled into the entry once all are present.
+ * An unsharded writer holds the entry lock while it lives (two plain runs of one entry take turns). A sharded
+ * writer (`shard`: shard K of N) takes no entry lock while it computes: it claims the chunks of its block of the
+ * chunk grid one by one (claims.ts), so many machines fill one entry at once; the one that finds every chunk present
+ * at the end assembles it (assemble.ts). Both kinds respect each other's claims.
+ */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { toolVersion as packageToolVersion } from '../version.js';
-import { atomicWriteFile, fsyncDir, isErrno, readExactly, TMP_RE, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
+import { atomicWriteFile, TMP_RE, userFsError } from '../util/fs.js';
+import { DEFAULTS } from '../defaults.js';
+import { hostInfo } from '../util/host.js';
+import { shardLabel, shardRange, type Shard } from '../util/shard.js';
+import { assembleLocked, finishEntry, missingRows, scanChunks, type FinishResult } from './assemble.js';
+import { ChunkClaims, CLAIM_HEARTBEAT_MS, CLAIM_RE, type ClaimOptions } from './claims.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
 import { acquireLock, type EntryLock, type LockOptions } from './lock.js';
-import { encodeNpy, npyHeader } from './npy.js';
-import { DEFAULTS } from '../defaults.js';
+import { createLayoutOnce, layoutJson, writePendingLabels } from './layout.js';
 import {
   CACHE_FORMAT,
   CHUNK_RE,
+  CHUNK_RECORD_RE,
   CHUNKS_DIR,
   chunkName,
-  complement,
+  chunkRecordName,
   CorruptEntry,
   defaultWarn,
-  EMBEDDINGS_FILE,
-  LABELS_FILE,
   LAYOUT_FILE,
   mergeRanges,
   META_FILE,
   readJson,
   type CacheMeta,
+  type ChunkRecord,
   type Layout,
   type RowRange,
   type SkippedImage,
@@ -41,11 +51,28 @@ export interface WriterOptions {
   toolVersion?: string;
   lock?: LockOptions;
   warn?: WarnFn;
+  /** the entry's labels, stored with its layout so that whichever process assembles the entry has them */
+  labels?: Int32Array;
+  /** compute only this shard's block of the chunk grid, without the entry lock */
+  shard?: Pick<Shard, 'index' | 'count'>;
+  /** per-chunk claims: staleness (default 2 minutes without a heartbeat) */
+  claims?: ClaimOptions;
+  /** heartbeat interval of the claims and the lock (default 15 s) */
+  heartbeatMs?: number;
+  /** poll interval while waiting for chunks claimed by other processes (default 1 s) */
+  pollMs?: number;
+  /** called once when the writer starts waiting for chunks that other live processes are computing */
+  onWaitForOthers?: (rows: RowRange[]) => void;
 }
 
 export interface FinishMeta {
   skipped?: SkippedImage[];
   [key: string]: unknown;
+}
+
+export interface ChunkInfo {
+  /** images of this chunk that could not be read (recorded with the chunk, so a resumed or sharded run keeps them) */
+  skipped?: SkippedImage[];
 }
 
 export interface CacheWriter {
@@ -59,17 +86,30 @@ export interface CacheWriter {
   readonly complete: boolean;
   /** rows covered by complete chunks */
   readonly doneRows: number;
+  /** the rows this writer is responsible for: all of them, or its shard's block of the chunk grid */
+  readonly share: RowRange;
   /** are rows [start, end) all in complete chunks? */
   isDone(start: number, end: number): boolean;
   /** maximal row ranges not yet covered */
   missingRanges(): RowRange[];
-  /** the missing rows cut on the chunk grid (multiples of chunkSize): write each with one writeChunk() */
+  /** the missing rows of the chunks this writer has claimed, cut on the chunk grid: write each with one writeChunk() */
   pendingChunks(): RowRange[];
+  /**
+   * After the pending chunks are written: picks up chunks written by others, claims chunks of the share that became
+   * free (or whose claims went stale) and returns them; while other live processes hold claims in the share, waits
+   * for them. Returns [] once every row of the share is present.
+   */
+  nextWork(): Promise<RowRange[]>;
   /** writes rows [start, start + rows.length / dim) as one chunk (atomic: temp + fsync + rename) */
-  writeChunk(start: number, rows: Float32Array): Promise<void>;
+  writeChunk(start: number, rows: Float32Array, info?: ChunkInfo): Promise<void>;
   /** assembles embeddings.npy (+ labels.npy), writes meta.json last, deletes the chunks, releases the lock */
   finish(labels: Int32Array | null, extraMeta?: FinishMeta): Promise<CacheMeta>;
-  /** releases the lock without finishing (chunks stay for a later resume) */
+  /**
+   * A sharded writer's end: once its share is written, assembles the entry if every chunk is present (and nobody
+   * else is assembling it); otherwise releases its claims and reports what is still missing.
+   */
+  finishShare(): Promise<FinishResult>;
+  /** releases the lock and claims without finishing (chunks stay for a later resume) */
   close(): Promise<void>;
 }
 
@@ -85,15 +125,25 @@ interface WriterState {
   completeMeta: CacheMeta | null;
   /** the layout of an entry being written; null for a complete one */
   layout: Layout | null;
-  /** the entry's lock, held while writing; null for a complete entry */
+  /** the entry's lock, held while writing unsharded; null for a complete entry and for a sharded writer */
   lock: EntryLock | null;
+  /** the writer's rows */
+  share: RowRange;
+  shard: Pick<Shard, 'index' | 'count'> | null;
+  claims: ChunkClaims | null;
   toolVersion: string;
   warn: WarnFn;
+  pollMs: number;
+  onWaitForOthers?: (rows: RowRange[]) => void;
 }
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 class Writer implements CacheWriter {
   private chunks: RowRange[] = [];
   private finished = false;
+  private heartbeat: NodeJS.Timeout | null = null;
+  private waited = false;
   constructor(private readonly s: WriterState) {}
 
   get dir(): string {
@@ -114,34 +164,67 @@ class Writer implements CacheWriter {
   get complete(): boolean {
     return this.s.completeMeta !== null;
   }
+  get share(): RowRange {
+    return this.s.share;
+  }
 
   get chunksDir(): string {
     return path.join(this.dir, CHUNKS_DIR);
   }
 
-  /** scan chunks/: keep the well-formed complete chunks, delete the rest (we hold the lock) */
-  async scan(): Promise<void> {
-    let names: string[] = [];
-    try {
-      names = await fsp.readdir(this.chunksDir);
-    } catch (e) {
-      if (!isErrno(e, 'ENOENT')) throw e;
+  startHeartbeat(ms: number): void {
+    this.heartbeat = setInterval(() => {
+      void this.s.lock?.touch();
+      void this.s.claims?.touchAll();
+    }, ms);
+    this.heartbeat.unref();
+  }
+
+  /** the grid chunks (multiples of chunkSize) overlapping rows [start, end) */
+  private grid(r: RowRange): RowRange[] {
+    const out: RowRange[] = [];
+    for (let s = Math.floor(r.start / this.chunkSize) * this.chunkSize; s < r.end; s += this.chunkSize) out.push({ start: s, end: Math.min(this.n, s + this.chunkSize) });
+    return out;
+  }
+
+  private missingIn(r: RowRange): RowRange[] {
+    const out: RowRange[] = [];
+    for (const m of this.missingRanges()) {
+      const start = Math.max(m.start, r.start);
+      const end = Math.min(m.end, r.end);
+      if (start < end) out.push({ start, end });
     }
-    for (const name of names) {
-      const p = path.join(this.chunksDir, name);
-      if (name === LAYOUT_FILE) continue;
-      const m = CHUNK_RE.exec(name);
-      if (m) {
-        const start = Number(m[1]);
-        const end = Number(m[2]);
-        const size = await fsp.stat(p).then((s) => s.size, () => -1);
-        if (start < end && end <= this.n && size === (end - start) * this.dim * 4) {
-          this.chunks.push({ start, end });
-          continue;
-        }
+    return out;
+  }
+
+  /** picks up the chunks present in chunks/ (ours and everybody else's) */
+  async rescan(): Promise<void> {
+    this.chunks = await scanChunks(this.chunksDir, this.n, this.dim);
+  }
+
+  /**
+   * Claims every grid chunk of the share that still has missing rows and no live claim of another process, and
+   * removes what dead writers left of those chunks (temp files, chunks that do not fit the layout).
+   */
+  async claimFree(): Promise<void> {
+    const claims = this.s.claims!;
+    const mine: RowRange[] = [];
+    for (const g of this.grid(this.share)) {
+      if (this.missingIn(g).length === 0) {
+        await claims.release(g);
+        continue;
       }
+      if ((await claims.claim(g)) === 'claimed') mine.push(g);
+    }
+    if (mine.length === 0) return;
+    const inMine = (start: number) => mine.some((g) => g.start <= start && start < g.end);
+    for (const name of await fsp.readdir(this.chunksDir).catch(() => [] as string[])) {
+      if (name === LAYOUT_FILE || CLAIM_RE.test(name) || CHUNK_RECORD_RE.test(name)) continue;
+      const m = /^(\d+)-(\d+)\.f32/.exec(name);
+      if (!m || !inMine(Number(m[1]))) continue;
+      const good = CHUNK_RE.test(name) && this.chunks.some((c) => c.start === Number(m[1]) && c.end === Number(m[2]));
       // temp files of a dead writer, or chunks that do not fit this layout
-      await fsp.rm(p, { force: true, recursive: true });
+      if (!good || TMP_RE.test(name)) await fsp.rm(path.join(this.chunksDir, name), { force: true, recursive: true });
     }
   }
 
@@ -157,22 +240,32 @@ class Writer implements CacheWriter {
 
   missingRanges(): RowRange[] {
     if (this.complete) return [];
-    return complement(mergeRanges(this.chunks), this.n);
+    return missingRows(this.chunks, this.n);
   }
 
   pendingChunks(): RowRange[] {
-    const out: RowRange[] = [];
-    for (const r of this.missingRanges()) {
-      for (let s = r.start; s < r.end; ) {
-        const e = Math.min(r.end, (Math.floor(s / this.chunkSize) + 1) * this.chunkSize);
-        out.push({ start: s, end: e });
-        s = e;
-      }
-    }
-    return out;
+    if (this.complete || this.finished) return [];
+    return this.s.claims!.ranges().flatMap((g) => this.missingIn(g));
   }
 
-  async writeChunk(start: number, rows: Float32Array): Promise<void> {
+  async nextWork(): Promise<RowRange[]> {
+    if (this.complete || this.finished) return [];
+    for (;;) {
+      await this.rescan();
+      await this.claimFree();
+      const pending = this.pendingChunks();
+      if (pending.length > 0) return pending;
+      const left = this.missingIn(this.share);
+      if (left.length === 0) return [];
+      if (!this.waited) {
+        this.waited = true;
+        this.s.onWaitForOthers?.(left);
+      }
+      await sleep(this.s.pollMs);
+    }
+  }
+
+  async writeChunk(start: number, rows: Float32Array, info: ChunkInfo = {}): Promise<void> {
     if (this.complete) throw new Error('cache writer: the entry is already complete');
     if (this.finished) throw new Error('cache writer: already finished or closed');
     if (!(rows instanceof Float32Array)) throw new Error('cache writer: rows must be a Float32Array');
@@ -183,17 +276,30 @@ class Writer implements CacheWriter {
     await fsp.mkdir(this.chunksDir, { recursive: true }).catch((e: unknown) => {
       throw userFsError(e, this.chunksDir, 'cannot create');
     });
+    const h = hostInfo();
+    const record: ChunkRecord = {
+      ...h,
+      pid: process.pid,
+      shard: this.s.shard ? shardLabel(this.s.shard) : null,
+      written: new Date().toISOString(),
+      skipped: info.skipped ?? [],
+    };
+    // the record first: a present chunk always has its record
+    await atomicWriteFile(path.join(this.chunksDir, chunkRecordName(r)), Buffer.from(JSON.stringify(record) + '\n'));
     await atomicWriteFile(path.join(this.chunksDir, chunkName(r)), new Uint8Array(rows.buffer, rows.byteOffset, rows.byteLength));
     this.chunks.push(r);
     await this.s.lock?.touch();
+    // a grid chunk now complete needs its claim no more
+    for (const g of this.grid(r)) if (this.missingIn(g).length === 0) await this.s.claims!.release(g);
   }
 
   async finish(labels: Int32Array | null, extraMeta: FinishMeta = {}): Promise<CacheMeta> {
     if (this.s.completeMeta) return this.s.completeMeta;
     if (this.finished) throw new Error('cache writer: already finished or closed');
+    if (this.s.shard) throw new Error('cache writer: a sharded writer ends with finishShare()');
     const layout = this.s.layout!;
-    if (layout.key.kind === 'image' && labels === null) throw new Error('cache writer: image entries need labels');
     if (labels !== null && labels.length !== this.n) throw new Error(`cache writer: ${labels.length} labels for ${this.n} rows`);
+    await this.rescan();
     const missing = this.missingRanges();
     if (missing.length > 0)
       throw new Error(`cache writer: rows not written: ${missing.slice(0, 5).map((r) => `${r.start}-${r.end}`).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
@@ -201,91 +307,41 @@ class Writer implements CacheWriter {
       // someone judged us stale and took over; if they already completed the entry, theirs stands
       const meta = await checkComplete(this.dir, this.hash).catch(() => undefined);
       if (meta) {
-        this.finished = true;
+        await this.close();
         return meta;
       }
       this.s.warn(`cache entry ${this.hash.slice(0, 12)}: lost its lock to another process; finishing anyway (writes are atomic)`);
     }
-
-    await this.assembleEmbeddings();
-    if (labels !== null) await atomicWriteFile(path.join(this.dir, LABELS_FILE), encodeNpy('<i4', [this.n], labels));
-
     const { skipped = [], ...extra } = extraMeta;
-    const meta: CacheMeta = {
-      format: CACHE_FORMAT,
-      hash: this.hash,
-      key: layout.key,
-      label: layout.label,
-      n: this.n,
-      dim: this.dim,
-      labelsCount: labels === null ? null : labels.length,
-      numClasses: labels === null ? null : new Set(labels).size,
-      toolVersion: this.s.toolVersion,
-      created: new Date().toISOString(),
-      started: layout.started,
-      chunkSize: this.chunkSize,
-      skipped: { count: skipped.length, items: skipped },
-      extra,
-    };
-    // meta.json last: its presence marks the entry complete
-    await atomicWriteFile(path.join(this.dir, META_FILE), Buffer.from(JSON.stringify(meta, null, 2) + '\n'));
-    await fsp.rm(this.chunksDir, { recursive: true, force: true });
-    this.finished = true;
-    await this.s.lock?.release();
+    const meta = await assembleLocked({ dir: this.dir, hash: this.hash, layout, chunks: this.chunks, labels, skipped, extra, toolVersion: this.s.toolVersion });
+    await this.close();
     return meta;
   }
 
-  /** Streams the chunks into embeddings.npy: one chunk's worth of memory at a time. */
-  private async assembleEmbeddings(): Promise<void> {
-    const rowBytes = this.dim * 4;
-    const file = path.join(this.dir, EMBEDDINGS_FILE);
-    const tmp = file + tmpSuffix();
-    const out = await fsp.open(tmp, 'w');
-    try {
-      await writeAll(out, npyHeader('<f4', [this.n, this.dim]));
-      const sorted = [...this.chunks].sort((a, b) => a.start - b.start || b.end - a.end);
-      let buf = new Uint8Array(0);
-      let pos = 0;
-      while (pos < this.n) {
-        // the chunk starting at or before pos that reaches furthest
-        let best: RowRange | undefined;
-        for (const c of sorted) {
-          if (c.start > pos) break;
-          if (c.end > pos && (!best || c.end > best.end)) best = c;
-        }
-        if (!best) throw new Error(`cache writer: row ${pos} not covered`);
-        const bytes = (best.end - pos) * rowBytes;
-        if (buf.length < bytes) buf = new Uint8Array(bytes);
-        const src = await fsp.open(path.join(this.chunksDir, chunkName(best)), 'r');
-        try {
-          await readExactly(src, buf, 0, bytes, (pos - best.start) * rowBytes);
-        } finally {
-          await src.close();
-        }
-        await writeAll(out, buf.subarray(0, bytes));
-        pos = best.end;
-      }
-      await out.sync();
-    } catch (e) {
-      await out.close().catch(() => {});
-      await fsp.rm(tmp, { force: true });
-      throw userFsError(e, file);
-    }
-    await out.close();
-    await fsp.rename(tmp, file);
-    await fsyncDir(this.dir);
+  async finishShare(): Promise<FinishResult> {
+    if (this.s.completeMeta) return { status: 'complete', meta: this.s.completeMeta, assembled: false };
+    if (this.finished) throw new Error('cache writer: already finished or closed');
+    await this.rescan();
+    const left = this.missingIn(this.share);
+    if (left.length > 0) throw new Error(`cache writer: rows of this shard not written: ${left.map((r) => `${r.start}-${r.end}`).join(', ')}`);
+    await this.close();
+    return finishEntry(this.dir, this.hash, this.s.toolVersion, this.s.lock);
   }
 
   async close(): Promise<void> {
     this.finished = true;
+    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat = null;
+    await this.s.claims?.releaseAll();
     await this.s.lock?.release();
   }
 }
 
 /**
- * Opens an entry for (resumable) writing. Returns at once with `complete: true` if the entry is already complete;
- * otherwise takes the entry's lock (waiting while another live process holds it, stealing a stale one), then
- * re-checks, and reports which rows earlier runs already wrote.
+ * Opens an entry for (resumable) writing. Returns at once with `complete: true` if the entry is already complete.
+ * Unsharded, it then takes the entry's lock (waiting while another live process holds it, stealing a stale one),
+ * re-checks, and reports which rows earlier runs already wrote; sharded, it takes no lock. Either way it claims the
+ * chunks of its share that nobody else is computing: pendingChunks() lists them.
  */
 export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, opts: WriterOptions): Promise<CacheWriter> {
   const ref = toEntryRef(entry);
@@ -298,12 +354,15 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
   if (!Number.isSafeInteger(n) || n < 0) throw new Error(`cache writer: bad n ${n}`);
   if (!Number.isSafeInteger(dim) || dim <= 0) throw new Error(`cache writer: bad dim ${dim}`);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new Error(`cache writer: bad chunkSize ${chunkSize}`);
+  if (opts.labels && opts.labels.length !== n) throw new Error(`cache writer: ${opts.labels.length} labels for ${n} rows`);
   const version = opts.toolVersion ?? packageToolVersion();
+  const shard = opts.shard ?? null;
 
   const completed = (meta: CacheMeta) => {
     if (meta.n !== n || meta.dim !== dim)
       warn(`cache entry ${hash.slice(0, 12)} holds ${meta.n} x ${meta.dim}, the caller expected ${n} x ${dim}; keeping the cached entry`);
-    return new Writer({ dir, hash, n: meta.n, dim: meta.dim, chunkSize: meta.chunkSize, completeMeta: meta, layout: null, lock: null, toolVersion: version, warn });
+    const all = { start: 0, end: meta.n };
+    return new Writer({ dir, hash, n: meta.n, dim: meta.dim, chunkSize: meta.chunkSize, completeMeta: meta, layout: null, lock: null, share: all, shard, claims: null, toolVersion: version, warn, pollMs: 0 });
   };
   const existing = async (): Promise<CacheMeta | undefined> => {
     try {
@@ -322,7 +381,36 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
   } catch (e) {
     throw new UserError(`cannot create cache directory ${dir}: ${(e as Error).message}`);
   }
-  const lock = await acquireLock(dir, path.join(dir, CHUNKS_DIR), opts.lock);
+  const chunksDir = path.join(dir, CHUNKS_DIR);
+  const fresh = (): Layout => ({ format: CACHE_FORMAT, hash, key: ref.key, label, n, dim, chunkSize, started: new Date().toISOString() });
+  const open = async (layout: Layout, lock: EntryLock | null): Promise<Writer> => {
+    const grid = Math.ceil(n / layout.chunkSize);
+    const block = shard ? shardRange(grid, shard) : { start: 0, end: grid };
+    const share = { start: Math.min(n, block.start * layout.chunkSize), end: Math.min(n, block.end * layout.chunkSize) };
+    const claims = new ChunkClaims(chunksDir, opts.claims);
+    const w = new Writer({
+      dir, hash, n, dim, chunkSize: layout.chunkSize, completeMeta: null, layout, lock, share, shard, claims,
+      toolVersion: version, warn, pollMs: opts.pollMs ?? 1000, onWaitForOthers: opts.onWaitForOthers,
+    });
+    w.startHeartbeat(opts.heartbeatMs ?? CLAIM_HEARTBEAT_MS);
+    try {
+      await w.rescan();
+      await w.claimFree();
+    } catch (e) {
+      await w.close();
+      throw e;
+    }
+    return w;
+  };
+
+  if (shard) {
+    const layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null);
+    if (layout.format !== CACHE_FORMAT || layout.hash !== hash || layout.n !== n || layout.dim !== dim || !Number.isSafeInteger(layout.chunkSize))
+      throw new Error(`cache entry ${dir} has partial chunks of ${layout.n} x ${layout.dim} (now ${n} x ${dim}); remove it with \`clip-bench cache rm --hash ${hash.slice(0, 12)}\``);
+    return open(layout, null);
+  }
+
+  const lock = await acquireLock(dir, chunksDir, opts.lock);
   try {
     try {
       meta = await checkComplete(dir, hash);
@@ -336,11 +424,6 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
       await lock.release();
       return completed(meta);
     }
-    // leftovers of a writer that died: partial temp files, files of an unfinished finish()
-    for (const name of await fsp.readdir(dir)) {
-      if (TMP_RE.test(name) || name === EMBEDDINGS_FILE || name === LABELS_FILE) await fsp.rm(path.join(dir, name), { force: true });
-    }
-    const chunksDir = path.join(dir, CHUNKS_DIR);
     const layoutFile = path.join(chunksDir, LAYOUT_FILE);
     let layout: Layout | undefined;
     try {
@@ -355,16 +438,15 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
     }
     if (!layout) {
       await fsp.rm(chunksDir, { recursive: true, force: true }); // chunks without a layout cannot be trusted
-      layout = { format: CACHE_FORMAT, hash, key: ref.key, label, n, dim, chunkSize, started: new Date().toISOString() };
-      await fsp.mkdir(chunksDir, { recursive: true });
-      await atomicWriteFile(layoutFile, Buffer.from(JSON.stringify(layout, null, 2) + '\n'));
-    } else if (label.modelName && label.modelName !== layout.label?.modelName) {
-      layout = { ...layout, label };
-      await atomicWriteFile(layoutFile, Buffer.from(JSON.stringify(layout, null, 2) + '\n'));
+      layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null);
+    } else {
+      if (label.modelName && label.modelName !== layout.label?.modelName) {
+        layout = { ...layout, label };
+        await atomicWriteFile(layoutFile, layoutJson(layout));
+      }
+      if (opts.labels) await writePendingLabels(chunksDir, opts.labels);
     }
-    const w = new Writer({ dir, hash, n, dim, chunkSize: layout.chunkSize, completeMeta: null, layout, lock, toolVersion: version, warn });
-    await w.scan();
-    return w;
+    return await open(layout, lock);
   } catch (e) {
     await lock.release();
     throw e;

@@ -1,6 +1,7 @@
 import { Option, type Command } from 'commander';
 import { cacheDirOf } from './data-options.js';
-import { listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
+import { finishEntry, listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
+import { toolVersion } from '../version.js';
 import { formatTable } from '../report/results.js';
 
 interface FilterFlags extends RemoveFilter {
@@ -25,7 +26,7 @@ function filterOf({ cacheDir: _, ...filter }: FilterFlags): RemoveFilter {
 const mb = (b: number) => (b / 1e6).toFixed(1);
 
 export function register(program: Command): void {
-  const cache = program.command('cache').description('list or remove embedding cache entries');
+  const cache = program.command('cache').description('list, assemble or remove embedding cache entries');
   addFilters(cache.command('ls').description('list cache entries')).action(async (f: FilterFlags) => {
     const dir = cacheDirOf(f);
     const rows = (await listEntries(dir)).filter((r) => matchesFilter(r, filterOf(f)));
@@ -51,4 +52,29 @@ export function register(program: Command): void {
       const r = await removeEntries(dir, filterOf(f));
       process.stdout.write(`removed ${r.removed} entries (${mb(r.bytes)} MB)${r.busy ? `; ${r.busy} left alone: being written` : ''}\n`);
     });
+  addFilters(cache.command('finish').description('assemble incomplete entries whose chunks are all present (after a sharded run); exit 1 if some stay incomplete')).action(
+    async (f: FilterFlags) => {
+      const dir = cacheDirOf(f);
+      const rows = (await listEntries(dir)).filter((r) => !r.complete && matchesFilter(r, filterOf(f)));
+      let left = 0;
+      for (const r of rows) {
+        const what = `${r.hash.slice(0, 12)} ${r.modelName ?? '?'} ${r.dataset ?? '?'}/${r.split ?? '?'}`;
+        const res = await finishEntry(r.dir, r.hash, toolVersion());
+        if (res.status === 'complete') {
+          process.stdout.write(`${what}: ${res.assembled ? 'assembled' : 'already complete'} (${res.meta.n} x ${res.meta.dim})\n`);
+          continue;
+        }
+        left++;
+        if (res.status === 'incomplete') {
+          const missing = res.missing.reduce((a, m) => a + m.end - m.start, 0);
+          process.stdout.write(`${what}: ${missing} of ${res.n} rows missing${r.writing ? ' (being computed)' : ' (nobody is computing them: rerun the missing shards)'}\n`);
+        } else if (res.status === 'busy') {
+          const h = res.holder;
+          process.stdout.write(`${what}: being written${h ? ` by pid ${h.pid} on ${h.hostname}` : ''}\n`);
+        } else process.stdout.write(`${what}: no chunks\n`);
+      }
+      process.stderr.write(`${rows.length - left} of ${rows.length} incomplete entries assembled${left ? `; ${left} still incomplete` : ''}\n`);
+      if (left > 0) process.exitCode = 1;
+    },
+  );
 }

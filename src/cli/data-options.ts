@@ -9,7 +9,7 @@ import { stratifiedSubset } from '../data/subset.js';
 import { imagenetTemplates } from '../data/prompts.js';
 import type { DatasetDescriptor, ImageSource } from '../data/types.js';
 import { defaultCacheDir } from '../cache/key.js';
-import { imageEmbeddings, type ImageEmbeddings } from '../cache/embeddings.js';
+import { imageEmbeddings, type ImageEmbeddingRequest, type ImageEmbeddings } from '../cache/embeddings.js';
 import type { ClipModel } from '../model/types.js';
 import { positiveInt } from './model-options.js';
 
@@ -109,11 +109,16 @@ function warnOnce(message: string): void {
 /** The (cached) image embeddings of an opened split, honouring --limit. */
 export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFlags, limit = f.limit): Promise<ImageEmbeddings> {
   for (const w of splitWarnings(`${s.spec.name}/${s.split}`, s.source, limit)) warnOnce(w);
+  return imageEmbeddings(embeddingRequest(model, s, f, limit));
+}
+
+/** What the embedding cache is asked for a split: its --limit subset, the cache folder, the pipeline flags. */
+export function embeddingRequest(model: ClipModel, s: OpenSplit, f: DataFlags, limit = f.limit): ImageEmbeddingRequest {
   const subset =
     limit !== undefined && limit < s.source.n
       ? { indices: stratifiedSubset(s.source.labels, s.source.classes.length, limit, f.seed), limit, seed: f.seed }
       : null;
-  return imageEmbeddings({
+  return {
     model,
     dataset: s.spec.name,
     split: s.split,
@@ -123,5 +128,5 @@ export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFla
     batchSize: f.batchSize,
     skipBadImages: f.skipBadImages,
     progress: f.progress,
-  });
+  };
 }

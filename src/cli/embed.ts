@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
-import { addDataOptions, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { embedShare } from '../cache/embeddings.js';
+import { addDataOptions, embeddingRequest, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { addModelOptions, openModelFromFlags, type ModelFlags } from './model-options.js';
+import { addShardOptions, describeOutcome, shardOf, type ShardFlags } from './shard-options.js';
 
-interface EmbedFlags extends ModelFlags, DataFlags {
+interface EmbedFlags extends ModelFlags, DataFlags, ShardFlags {
   dataset: string;
   split: string;
 }
@@ -16,10 +18,19 @@ export function register(program: Command): void {
     .option('--split <split>', 'split to embed', DEFAULTS.split);
   addModelOptions(cmd);
   addDataOptions(cmd);
+  addShardOptions(cmd);
   cmd.action(async (f: EmbedFlags) => {
+    const shard = shardOf(f);
     const model = await openModelFromFlags(f.model, f, true);
     try {
       const split = await openSplit(f.dataset, f.split, f);
+      if (shard) {
+        // this shard's chunks; the entry's folder is printed once it is complete
+        const o = await embedShare(embeddingRequest(model, split, f), shard);
+        process.stderr.write(`${describeOutcome(`${split.spec.name}/${f.split}`, shard, o)}\n`);
+        if (o.complete) process.stdout.write(`${o.dir}\n`);
+        return;
+      }
       const started = performance.now();
       const emb = await splitEmbeddings(model, split, f);
       const secs = (performance.now() - started) / 1000;

@@ -1,0 +1,51 @@
+/** chunks/layout.json and chunks/labels.npy: what an entry being written is, stored before any chunk. */
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { atomicWriteFile, isErrno, tmpSuffix } from '../util/fs.js';
+import { LAYOUT_FILE, PENDING_LABELS_FILE, readJson, type Layout } from './entry-format.js';
+import { encodeNpy, parseNpyHeader } from './npy.js';
+
+export const layoutJson = (l: Layout) => Buffer.from(JSON.stringify(l, null, 2) + '\n');
+
+/**
+ * Creates chunks/layout.json unless one exists, without a lock: many shards may start an entry at once and the
+ * first link() wins; everyone returns the layout that won (so all agree on the chunk size, hence the partition).
+ */
+export async function createLayoutOnce(chunksDir: string, layout: Layout, labels: Int32Array | null): Promise<Layout> {
+  const file = path.join(chunksDir, LAYOUT_FILE);
+  const existing = (await readJson(file)) as Layout | undefined;
+  if (existing) return existing;
+  await fsp.mkdir(chunksDir, { recursive: true });
+  // the labels first: a layout's presence promises them (identical bytes whoever writes them)
+  if (labels !== null) await writePendingLabels(chunksDir, labels);
+  const tmp = file + tmpSuffix();
+  await fsp.writeFile(tmp, layoutJson(layout));
+  try {
+    await fsp.link(tmp, file);
+    return layout;
+  } catch (e) {
+    if (!isErrno(e, 'EEXIST')) throw e;
+    return (await readJson(file)) as Layout;
+  } finally {
+    await fsp.rm(tmp, { force: true });
+  }
+}
+
+export async function writePendingLabels(chunksDir: string, labels: Int32Array): Promise<void> {
+  await atomicWriteFile(path.join(chunksDir, PENDING_LABELS_FILE), encodeNpy('<i4', [labels.length], labels));
+}
+
+/** chunks/labels.npy, or null when the entry has none stored */
+export async function readPendingLabels(chunksDir: string, n: number): Promise<Int32Array | null> {
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(path.join(chunksDir, PENDING_LABELS_FILE));
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    throw e;
+  }
+  const h = parseNpyHeader(bytes);
+  if (h.descr !== '<i4' || h.shape.length !== 1 || h.shape[0] !== n || bytes.length !== h.dataOffset + n * 4)
+    throw new Error(`cache entry: ${path.join(chunksDir, PENDING_LABELS_FILE)} does not hold ${n} int32 labels`);
+  return new Int32Array(bytes.buffer.slice(bytes.byteOffset + h.dataOffset, bytes.byteOffset + h.dataOffset + n * 4));
+}

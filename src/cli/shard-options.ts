@@ -1,0 +1,55 @@
+import { Option, type Command } from 'commander';
+import { embedShare, imageEntryComplete, type ShardOutcome } from '../cache/embeddings.js';
+import type { ClipModel } from '../model/types.js';
+import { parseShard, shardLabel, type Shard } from '../util/shard.js';
+import { embeddingRequest, openSplit, type DataFlags } from './data-options.js';
+import { positiveInt } from './model-options.js';
+
+export interface ShardFlags {
+  shard?: string;
+  shardCount?: number;
+}
+
+/** --shard K/N|auto and --shard-count, shared by embed and the evaluation commands. */
+export function addShardOptions(cmd: Command): Command {
+  return cmd
+    .option(
+      '--shard <K/N|auto>',
+      'compute only shard K of N (1-based) of the embeddings, into the shared cache; auto: from a Slurm array task or a Kubernetes Indexed Job',
+    )
+    .addOption(new Option('--shard-count <n>', 'N for --shard auto in a Kubernetes Indexed Job (default $CLIP_BENCH_SHARDS)').argParser(positiveInt('--shard-count')));
+}
+
+/** The parsed --shard, or null. */
+export function shardOf(f: ShardFlags): Shard | null {
+  return f.shard === undefined ? null : parseShard(f.shard, { count: f.shardCount });
+}
+
+/** One line about a shard's part of an entry. */
+export function describeOutcome(what: string, shard: Shard, o: ShardOutcome): string {
+  const mine = `shard ${shardLabel(shard)} (${shard.source}): rows ${o.share.start}-${o.share.end} of ${o.n}, ${o.computed} computed now`;
+  if (o.assembled) return `${what}: ${mine}; every chunk present: assembled the entry`;
+  if (o.complete) return `${what}: ${mine}; the entry is complete`;
+  if (o.missing === 0) return `${what}: ${mine}; every chunk present, another process is assembling the entry`;
+  return `${what}: ${mine}; waiting on other shards (${o.missing} rows missing): the last shard to finish, a later run or \`clip-bench cache finish\` assembles the entry`;
+}
+
+/**
+ * An evaluation under --shard: embeds this shard's share of every split it reads. True when all of them are then
+ * complete (this shard evaluates), false when others are still computing (it says so and moves on).
+ */
+export async function sharesReady(model: ClipModel, dataset: string, splits: string[], f: DataFlags, shard: Shard): Promise<boolean> {
+  const requests = [];
+  for (const split of splits) {
+    const s = await openSplit(dataset, split, f);
+    const req = embeddingRequest(model, s, f);
+    const o = await embedShare(req, shard);
+    process.stderr.write(`${describeOutcome(`${s.spec.name}/${split} with ${model.name}`, shard, o)}\n`);
+    requests.push(req);
+  }
+  // checked after all of them: an entry finished early may have been completed by another shard meanwhile
+  let ready = true;
+  for (const req of requests) ready &&= await imageEntryComplete(req);
+  if (!ready) process.stderr.write(`${dataset} with ${model.name}: not evaluated by shard ${shardLabel(shard)}: its embeddings are incomplete; the shard that completes them evaluates\n`);
+  return ready;
+}
