@@ -81,6 +81,8 @@ export interface ShardOutcome {
   complete: boolean;
   /** this shard assembled it */
   assembled: boolean;
+  /** it was complete before this shard did anything */
+  alreadyComplete: boolean;
   /** rows this shard computed now */
   computed: number;
   /** the shard's rows */
@@ -103,12 +105,12 @@ export async function embedShare(req: ImageEmbeddingRequest, shard: Shard): Prom
   const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, shard, warn, onWaitForOthers: waitingNote(req) });
   const base = { dir: writer.dir, share: writer.share, n: writer.n };
   try {
-    if (writer.complete) return { ...base, complete: true, assembled: false, computed: 0, missing: 0 };
+    if (writer.complete) return { ...base, complete: true, assembled: false, alreadyComplete: true, computed: 0, missing: 0 };
     const computed = await fillShare(req, writer, indices, dim, shard);
     const r = await writer.finishShare();
-    if (r.status === 'complete') return { ...base, complete: true, assembled: r.assembled, computed, missing: 0 };
+    if (r.status === 'complete') return { ...base, complete: true, assembled: r.assembled, alreadyComplete: false, computed, missing: 0 };
     const missing = r.status === 'incomplete' ? r.missing.reduce((a, m) => a + m.end - m.start, 0) : 0;
-    return { ...base, complete: false, assembled: false, computed, missing };
+    return { ...base, complete: false, assembled: false, alreadyComplete: false, computed, missing };
   } finally {
     await writer.close();
   }

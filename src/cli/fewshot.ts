@@ -14,9 +14,10 @@ import type { Features } from '../eval/probe.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
+import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
-interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags {
+interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
   shots: string;
   seeds: number;
@@ -39,14 +40,18 @@ export function register(program: Command): void {
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
+  addShardOptions(cmd);
   addProbeOptions(cmd);
   cmd.action(async (f: FewshotFlags) => {
     checkOutputDir('--out', f.out);
+    const shard = shardOf(f);
     const shots = [...new Set(splitList(f.shots).map((s) => positiveInt('--shots')(s)))].sort((a, b) => a - b);
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit }, expandDatasets(f.dataset));
     const rows: FewshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {
+      // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
+      if (shard && !(await sharesReady(model, dataset, [f.trainSplit, f.testSplit], f, shard))) return;
       const train = await splitFeatures(model, dataset, f.trainSplit, f);
       const test = await splitFeatures(model, dataset, f.testSplit, f);
       const spec = train.split.spec;
@@ -101,6 +106,7 @@ export function register(program: Command): void {
         }),
       );
     });
+    if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
     writeAndPrint('fewshot', f.out, rows, runs, f.json);
   });
 }

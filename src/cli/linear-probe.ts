@@ -7,9 +7,10 @@ import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { DATASETS_HELP, addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
+import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
-interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags {
+interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
   valSplit?: string;
   valFraction: number;
@@ -28,14 +29,18 @@ export function register(program: Command): void {
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
+  addShardOptions(cmd);
   addProbeOptions(cmd);
   cmd.action(async (f: LinearProbeFlags) => {
     checkOutputDir('--out', f.out);
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit, '--val-split': f.valSplit }, expandDatasets(f.dataset));
+    const shard = shardOf(f);
     const rows: LinearProbeRow[] = [];
     const runs: RunEntry[] = [];
     // any ONNX image tower can be probed: a text tower is not needed
     await forEachModelAndDataset(f, true, async (model, modelSpec, dataset) => {
+      // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
+      if (shard && !(await sharesReady(model, dataset, [f.trainSplit, ...(f.valSplit ? [f.valSplit] : []), f.testSplit], f, shard))) return;
       const train = await splitFeatures(model, dataset, f.trainSplit, f);
       const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
       const test = await splitFeatures(model, dataset, f.testSplit, f);
@@ -78,6 +83,7 @@ export function register(program: Command): void {
         }),
       );
     });
+    if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
     writeAndPrint('linear_probe', f.out, rows, runs, f.json);
   });
 }

@@ -35,21 +35,27 @@ export function describeOutcome(what: string, shard: Shard, o: ShardOutcome): st
 }
 
 /**
- * An evaluation under --shard: embeds this shard's share of every split it reads. True when all of them are then
- * complete (this shard evaluates), false when others are still computing (it says so and moves on).
+ * An evaluation under --shard: embeds this shard's share of every split it reads, then tells whether this shard
+ * evaluates: when all those entries are complete and it assembled one of them (the shard whose assembly finishes
+ * last sees all complete, so someone evaluates), or, when they were all complete before it started (a rerun),
+ * when it is shard 1. The others say so and move on: one evaluation per unit, not N.
  */
 export async function sharesReady(model: ClipModel, dataset: string, splits: string[], f: DataFlags, shard: Shard): Promise<boolean> {
   const requests = [];
+  const outcomes: ShardOutcome[] = [];
   for (const split of splits) {
     const s = await openSplit(dataset, split, f);
     const req = embeddingRequest(model, s, f);
     const o = await embedShare(req, shard);
     process.stderr.write(`${describeOutcome(`${s.spec.name}/${split} with ${model.name}`, shard, o)}\n`);
     requests.push(req);
+    outcomes.push(o);
   }
   // checked after all of them: an entry finished early may have been completed by another shard meanwhile
-  let ready = true;
-  for (const req of requests) ready &&= await imageEntryComplete(req);
-  if (!ready) process.stderr.write(`${dataset} with ${model.name}: not evaluated by shard ${shardLabel(shard)}: its embeddings are incomplete; the shard that completes them evaluates\n`);
-  return ready;
+  let complete = true;
+  for (const req of requests) complete &&= await imageEntryComplete(req);
+  const mine = outcomes.some((o) => o.assembled) || (outcomes.every((o) => o.alreadyComplete) && shard.index === 0);
+  if (!complete) process.stderr.write(`${dataset} with ${model.name}: not evaluated by shard ${shardLabel(shard)}: waiting on other shards; the one that completes the embeddings evaluates\n`);
+  else if (!mine) process.stderr.write(`${dataset} with ${model.name}: not evaluated by shard ${shardLabel(shard)}: the shard that completed the embeddings evaluates\n`);
+  return complete && mine;
 }

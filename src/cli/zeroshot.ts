@@ -8,8 +8,9 @@ import { type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitEmbeddings, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
+import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
 
-interface ZeroshotFlags extends ModelFlags, DataFlags {
+interface ZeroshotFlags extends ModelFlags, DataFlags, ShardFlags {
   dataset: string;
   split: string;
   prompts: string;
@@ -30,13 +31,17 @@ export function register(program: Command): void {
     .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
+  addShardOptions(cmd);
   cmd.action(async (f: ZeroshotFlags) => {
     checkOutputDir('--out', f.out);
+    const shard = shardOf(f);
     const modes = parsePromptModes(f.prompts);
     const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
     const rows: ZeroshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, false, async (model, modelSpec, datasetName) => {
+      // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
+      if (shard && !(await sharesReady(model, datasetName, [f.split], f, shard))) return;
       const split = await openSplit(datasetName, f.split, f);
       // --classnames is applied by the dataset (and its count checked there)
       const classNames = classNamesForPrompts(split.spec.name, split.source.classes, split.spec.classOrigin === 'file');
@@ -72,6 +77,7 @@ export function register(program: Command): void {
         }),
       );
     });
+    if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
     writeAndPrint('zeroshot', f.out, rows, runs, f.json);
   });
 }
