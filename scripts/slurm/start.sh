@@ -9,7 +9,7 @@ cpus=${2:-$(( $(nproc) > 4 ? $(nproc) : 4 ))}
 port=${SLURM_CI_PORT:-6817}
 mkdir -p "$dir"/munge "$dir"/run "$dir"/log "$dir"/state "$dir"/spool/localhost
 chmod 700 "$dir"/munge
-chmod 755 "$dir" "$dir"/run # munged refuses a socket folder that is not 755
+chmod 755 "$dir" "$dir"/run # munged refuses a socket folder that is not 755 (and folders above it not searchable by all)
 
 key="$dir/munge/munge.key"
 [ -f "$key" ] || { head -c 1024 /dev/urandom > "$key"; chmod 400 "$key"; }

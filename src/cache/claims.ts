@@ -1,6 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { chunkName, type RowRange } from './entry-format.js';
+import type { RowRange } from './entry-format.js';
 import { lockStatus, tryLock, type EntryLock, type LockInfo } from './lock.js';
 
 /**
@@ -79,7 +79,3 @@ export async function anyLiveClaim(chunksDir: string, staleMs = CLAIM_STALE_MS):
   return false;
 }
 
-/** The chunk file names that belong to a grid chunk (for messages). */
-export function describeRange(r: RowRange): string {
-  return chunkName(r).replace(/\.f32$/, '');
-}

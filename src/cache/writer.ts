@@ -437,7 +437,9 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
       await fsp.rm(chunksDir, { recursive: true, force: true });
     }
     if (!layout) {
-      await fsp.rm(chunksDir, { recursive: true, force: true }); // chunks without a layout cannot be trusted
+      // chunks without a layout cannot be trusted (the folder stays: a shard may be creating its layout right now)
+      for (const name of await fsp.readdir(chunksDir).catch(() => [] as string[]))
+        if (CHUNK_RE.test(name) || CHUNK_RECORD_RE.test(name) || TMP_RE.test(name)) await fsp.rm(path.join(chunksDir, name), { force: true });
       layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null);
     } else {
       if (label.modelName && label.modelName !== layout.label?.modelName) {
