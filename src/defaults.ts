@@ -27,6 +27,10 @@ export const DEFAULTS = {
   valFraction: 0.2,
   /** embedding cache: rows per chunk file (the unit of resumption) */
   cacheChunkSize: 1024,
+  /** embedding cache: a chunk claim (sharded runs) not heartbeated for this long is taken over */
+  cacheClaimStaleMs: 2 * 60_000,
+  /** embedding cache: how often a writer heartbeats its chunk claims and lock */
+  cacheClaimHeartbeatMs: 15_000,
 } as const;
 
 /**
@@ -39,6 +43,9 @@ export const ENV_VARS = {
   CLIP_BENCH_DATASET_MIRROR: 'base URL serving <base>/<dataset>/<file>, replacing the publishers\' URLs of the downloadable datasets',
   CLIP_BENCH_PREPROCESS_WORKERS: 'preprocessing worker threads of the embedding pipeline (0: the main thread); default: the cores onnxruntime\'s threads leave free',
   CLIP_BENCH_RESAMPLER: 'js: preprocess with the JavaScript reference instead of WebAssembly (same output, slower)',
+  CLIP_BENCH_SHARDS: 'N for --shard auto in a Kubernetes Indexed Job (the Job\'s completions), unless --shard-count is given',
+  SLURM_ARRAY_TASK_ID: '--shard auto: this Slurm array task\'s ID, placed among the array\'s IDs by SLURM_ARRAY_TASK_MIN, _STEP and _COUNT',
+  JOB_COMPLETION_INDEX: '--shard auto: this Kubernetes Indexed Job pod\'s index (0-based)',
   HF_ENDPOINT: 'the Hugging Face hub (default https://huggingface.co), for models and dataset packages',
   HF_HOME: 'Hugging Face home; the hub cache is $HF_HOME/hub unless HF_HUB_CACHE is set',
   HF_HUB_CACHE: 'the Hugging Face hub cache (shared with huggingface_hub)',

@@ -1,5 +1,6 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { DEFAULTS } from '../defaults.js';
 import type { RowRange } from './entry-format.js';
 import { lockStatus, tryLock, type EntryLock, type LockInfo } from './lock.js';
 
@@ -12,8 +13,8 @@ import { lockStatus, tryLock, type EntryLock, type LockInfo } from './lock.js';
 
 export const CLAIM_RE = /^(\d+)-(\d+)\.claim$/;
 /** a claim not touched for this long is stale (heartbeats come every CLAIM_HEARTBEAT_MS) */
-export const CLAIM_STALE_MS = 2 * 60_000;
-export const CLAIM_HEARTBEAT_MS = 15_000;
+export const CLAIM_STALE_MS = DEFAULTS.cacheClaimStaleMs;
+export const CLAIM_HEARTBEAT_MS = DEFAULTS.cacheClaimHeartbeatMs;
 
 export const claimName = (r: RowRange) => `${r.start}-${r.end}.claim`;
 
