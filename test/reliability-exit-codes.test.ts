@@ -18,6 +18,7 @@ const baseline = path.join(repoRoot, 'results', 'baseline');
 interface Case {
   name: string;
   args: (t: Fixture) => string[];
+  env?: NodeJS.ProcessEnv;
   /** what the one line on stderr must say */
   message: RegExp;
   /** more checks once the process is done */
@@ -58,6 +59,14 @@ const CASES: Case[] = [
   { name: '--out FILE', args: (t) => zs(t, '--out', t.file), message: /^--out .*a-file\.txt: a file, not a directory$/ },
   { name: '--out below a file', args: (t) => zs(t, '--out', path.join(t.file, 'sub')), message: /^--out .*a-file\.txt\/sub: .*a-file\.txt is not a directory$/ },
   { name: '--out /proc/x (used to spin at 100% CPU in a recursive mkdir)', args: (t) => zs(t, '--out', '/proc/clip-bench-x/y'), message: /^--out \/proc\/clip-bench-x\/y: cannot create directory/ },
+  { name: '--cache-dir FILE', args: (t) => zs(t, '--cache-dir', t.file), message: /^cannot create directory .*a-file\.txt\/[0-9a-f]{2}\/[0-9a-f]{64}: .*a-file\.txt is not a directory$/ },
+  { name: '--cache-dir /proc/x', args: (t) => zs(t, '--cache-dir', '/proc/clip-bench-x'), message: /^cannot create directory \/proc\/clip-bench-x\/.*: \/proc does not allow creating clip-bench-x \(ENOENT\)$/ },
+  {
+    name: 'XDG_CACHE_HOME under /proc (the default dataset folder)',
+    args: (t) => ['zeroshot', '--dataset', 'mnist', '--cache-dir', t.cache, '--out', t.out, '--no-progress'],
+    env: { XDG_CACHE_HOME: '/proc/clip-bench-xdg', CLIP_BENCH_DATASET_MIRROR: 'http://127.0.0.1:9' },
+    message: /^cannot create directory \/proc\/clip-bench-xdg\/clip-bench\/datasets\/mnist: \/proc does not allow creating clip-bench-xdg \(ENOENT\)$/,
+  },
   { name: '--dataset-root FILE', args: (t) => zs(t, '--dataset-root', t.file), message: /^--dataset-root .*a-file\.txt: a file, not a directory$/ },
   { name: '--junit DIR', args: (t) => ['regress', '--baseline', baseline, '--results', baseline, '--junit', t.dir], message: /^--junit .*: a directory, not a file$/ },
   { name: 'regress --results on a missing folder', args: (t) => ['regress', '--baseline', baseline, '--results', path.join(t.dir, 'nope')], message: /^--results .*nope: no such directory/ },
@@ -96,7 +105,7 @@ const CASES: Case[] = [
 test('user errors: exit 2, one line naming the flag or file, nothing written (table of cases)', async () => {
   const t = fixture();
   for (const c of CASES) {
-    const r = await runCli(c.args(t));
+    const r = await runCli(c.args(t), c.env);
     assert.equal(r.status, 2, `${c.name}: exit ${r.status}\n${r.stderr}`);
     const lines = r.stderr.split('\n').filter((l) => l !== '');
     assert.equal(lines.length, 1, `${c.name}: one line on stderr, got:\n${r.stderr}`);

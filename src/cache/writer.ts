@@ -7,9 +7,8 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { UserError } from '../errors.js';
 import { toolVersion as packageToolVersion } from '../version.js';
-import { atomicWriteFile, TMP_RE, userFsError } from '../util/fs.js';
+import { atomicWriteFile, ensureDir, TMP_RE, userFsError } from '../util/fs.js';
 import { DEFAULTS } from '../defaults.js';
 import { hostInfo } from '../util/host.js';
 import { shardLabel, shardRange, type Shard } from '../util/shard.js';
@@ -376,11 +375,7 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
   let meta = await existing();
   if (meta) return completed(meta);
 
-  try {
-    await fsp.mkdir(dir, { recursive: true });
-  } catch (e) {
-    throw new UserError(`cannot create cache directory ${dir}: ${(e as Error).message}`);
-  }
+  ensureDir(dir); // a UserError naming the directory (and no endless recursive mkdir under /proc)
   const chunksDir = path.join(dir, CHUNKS_DIR);
   const fresh = (): Layout => ({ format: CACHE_FORMAT, hash, key: ref.key, label, n, dim, chunkSize, started: new Date().toISOString() });
   const open = async (layout: Layout, lock: EntryLock | null): Promise<Writer> => {

@@ -6,6 +6,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as tar from 'tar';
 import { UserError } from '../errors.js';
 import { pidAlive } from '../util/process.js';
+import { ensureDir } from '../util/fs.js';
 
 export interface DownloadOptions {
   /** expected sha256 (hex); several = any of them */
@@ -57,7 +58,7 @@ async function fetchFollow(url: string, headers: Record<string, string>, maxRedi
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
   const part = dest + '.part';
-  fs.mkdirSync(path.dirname(dest), { recursive: true });
+  ensureDir(path.dirname(dest));
   const wantSha = asList(opts.sha256);
   const wantMd5 = asList(opts.md5);
   const algos = ['sha256', ...(wantMd5.length ? ['md5'] : [])];
@@ -154,7 +155,7 @@ export interface ExtractOptions {
  */
 export async function extractTarGz(archive: string, destDir: string, opts: ExtractOptions = {}): Promise<void> {
   if (!fs.existsSync(archive)) throw new UserError(`${archive}: no such archive`);
-  fs.mkdirSync(destDir, { recursive: true });
+  ensureDir(destDir);
   // leftovers of interrupted extractions (their process is gone); another live run's folder is left alone
   for (const e of fs.readdirSync(destDir)) {
     const m = /^\.extract-(\d+)-/.exec(e);

@@ -6,6 +6,7 @@ import type { DatasetDescriptor, DatasetResource } from './types.js';
 import { downloadFile, extractTarGz } from './download.js';
 import { defaultDatasetRoot } from './registry.js';
 import { ensureHubDataset } from './wds-datasets.js';
+import { ensureDir } from '../util/fs.js';
 
 /** Env var: a base URL under which `<dataset>/<file>` is served, replacing every built-in dataset's own URLs. */
 export const MIRROR_ENV = 'CLIP_BENCH_DATASET_MIRROR';
@@ -49,7 +50,7 @@ export async function ensureDataset(spec: DatasetDescriptor, root: string, split
       `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); downloads are off (--no-download); without that flag it is fetched${mb(total || undefined)}`,
     );
   }
-  fs.mkdirSync(root, { recursive: true });
+  ensureDir(root);
   for (const r of resources) {
     const dest = path.join(root, r.file);
     if (fs.existsSync(dest)) continue;

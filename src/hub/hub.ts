@@ -1,11 +1,11 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { hubEnv } from '../defaults.js';
 import { UserError } from '../errors.js';
-import { atomicWriteFileSync, tmpSuffix } from '../util/fs.js';
+import { atomicWriteFileSync, ensureDir, tmpSuffix } from '../util/fs.js';
 import { byteProgress } from '../util/progress.js';
 
 /** Where repositories are fetched from and kept: the Hugging Face hub's conventions, so its cache is shared with Python. */
@@ -265,7 +265,7 @@ async function downloadBlob(
   opts: HubOptions,
 ): Promise<string> {
   const blobs = path.join(repoDir, 'blobs');
-  mkdirSync(blobs, { recursive: true });
+  ensureDir(blobs);
   const tmp = path.join(blobs, `download.incomplete${tmpSuffix()}`);
   const sha256 = createHash('sha256');
   const git = claim?.kind === 'git-sha1' ? gitBlobHasher(total) : null;
@@ -309,7 +309,7 @@ async function downloadBlob(
 
 function linkSnapshot(repoDir: string, commit: string, file: string, blob: string): void {
   const link = path.join(repoDir, 'snapshots', commit, file);
-  mkdirSync(path.dirname(link), { recursive: true });
+  ensureDir(path.dirname(link));
   const target = path.relative(path.dirname(link), path.join(repoDir, 'blobs', blob));
   const tmp = link + tmpSuffix();
   symlinkSync(target, tmp);

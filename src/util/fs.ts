@@ -122,7 +122,9 @@ export function ensureDir(dir: string): void {
     } catch (e) {
       if (isErrno(e, 'EEXIST') && statOrUndefined(m)?.isDirectory()) continue; // made meanwhile
       const code = (e as NodeJS.ErrnoException).code;
-      throw new UserError(`cannot create directory ${dir}: ${userFsErrorText(code) ?? (e as Error).message}${code ? ` (${code})` : ''}`);
+      // ENOENT with the parent present: a file system that has no such entries (/proc, /sys)
+      const why = userFsErrorText(code) ?? (code === 'ENOENT' ? `${path.dirname(m)} does not allow creating ${path.basename(m)}` : (e as Error).message);
+      throw new UserError(`cannot create directory ${dir}: ${why}${code ? ` (${code})` : ''}`);
     }
   }
 }
