@@ -10,7 +10,7 @@ export interface ImageSource {
   labels: Int32Array;
   /** class names by index (identity is the index, names may repeat) */
   classes: string[];
-  /** stable fingerprint of the source files (sizes + mtimes or content hashes): part of the cache key */
+  /** fingerprint of the content of the source files (src/data/fingerprint.ts: every byte): part of the cache key */
   fingerprint: string;
   /** decode image i (0 <= i < n) */
   load(i: number): Promise<RawImage>;
