@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { UserError } from '../src/errors.js';
 import { getDataset } from '../src/data/registry.js';
 import { parseClassNames, readClassNames } from '../src/data/classnames.js';
-import { parseCsv } from '../src/data/loaders/csv.js';
+import { parseCsv } from '../src/util/csv.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 
 /** A w x h RGB PNG whose pixel (y, x) is [x*10, y*10, 77]. */

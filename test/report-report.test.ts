@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildReport } from '../src/report/report.js';
-import { parseCsv } from '../src/report/results.js';
+import { parseCsv } from '../src/util/csv.js';
 import { repoRoot } from './helpers.js';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'report', 'results');
@@ -13,8 +13,8 @@ after(() => rmSync(tmpRoot, { recursive: true, force: true }));
 
 /** CSV -> records keyed by header. */
 function readCsv(file: string): Record<string, string>[] {
-  const [head, ...rows] = parseCsv(readFileSync(file, 'utf8'));
-  return rows.map((r) => Object.fromEntries(head.map((h, i) => [h, r[i]])));
+  const [head, ...rows] = parseCsv(readFileSync(file, 'utf8'), file).map((r) => r.fields);
+  return rows.map((r) => Object.fromEntries(head!.map((h, i) => [h, r[i]])));
 }
 
 describe('report on the fixture results', () => {

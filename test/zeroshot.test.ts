@@ -87,7 +87,7 @@ test('zeroshot equals a brute-force computation (one template and 80 templates)'
   }
   assert.ok(Math.abs(rows[2].gain_vs_contextless - (rows[2].top1 - rows[0].top1)) < 1e-9);
   const csv = readFileSync(path.join(out, 'zeroshot.csv'), 'utf8').split('\n');
-  assert.equal(csv[0], 'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless');
+  assert.equal(csv[0], 'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images');
   const json = JSON.parse(readFileSync(path.join(out, 'zeroshot.json'), 'utf8'));
   assert.equal(json.runs[0].templates.ensemble.length, 80);
   assert.match(json.runs[0].model_identity, /^[0-9a-f]{64}$/);

@@ -106,6 +106,11 @@ function warnOnce(message: string): void {
   process.stderr.write(`clip-bench: warning: ${message}\n`);
 }
 
+/** The --limit a split is actually cut to (null: the limit is absent or covers the whole split). */
+export function effectiveLimit(s: OpenSplit, limit: number | undefined): number | null {
+  return limit !== undefined && limit < s.source.n ? limit : null;
+}
+
 /** The (cached) image embeddings of an opened split, honouring --limit. */
 export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFlags, limit = f.limit): Promise<ImageEmbeddings> {
   for (const w of splitWarnings(`${s.spec.name}/${s.split}`, s.source, limit)) warnOnce(w);
@@ -114,10 +119,8 @@ export async function splitEmbeddings(model: ClipModel, s: OpenSplit, f: DataFla
 
 /** What the embedding cache is asked for a split: its --limit subset, the cache folder, the pipeline flags. */
 export function embeddingRequest(model: ClipModel, s: OpenSplit, f: DataFlags, limit = f.limit): ImageEmbeddingRequest {
-  const subset =
-    limit !== undefined && limit < s.source.n
-      ? { indices: stratifiedSubset(s.source.labels, s.source.classes.length, limit, f.seed), limit, seed: f.seed }
-      : null;
+  const cut = effectiveLimit(s, limit);
+  const subset = cut !== null ? { indices: stratifiedSubset(s.source.labels, s.source.classes.length, cut, f.seed), limit: cut, seed: f.seed } : null;
   return {
     model,
     dataset: s.spec.name,

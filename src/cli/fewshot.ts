@@ -4,10 +4,11 @@ import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
 import { fewshot, meanStd } from '../eval/fewshot.js';
+import { fewshotTable } from '../report/tables/fewshot.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { classNamesForPrompts } from '../eval/prompts.js';
 import { zeroshotEquivalentShots, type ShotPoint } from '../report/efficiency.js';
-import { primaryValue, readResults, type FewshotRow, type RunEntry } from '../report/results.js';
+import { primaryValue, readResults, sameSubset, subsetOf, type FewshotRow, type RunEntry, type Subset } from '../report/results.js';
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
@@ -15,7 +16,7 @@ import { DATASETS_HELP, addDataOptions, cacheDirOf, splitTemplates, type DataFla
 import { addModelOptions, forEachModelAndDataset, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
-import { addProbeOptions, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
+import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
 interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
@@ -70,34 +71,20 @@ export function register(program: Command): void {
         threads: f.threads,
         onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
       });
+      // every figure compared with the few-shot curve is taken on the same images (same limit, seed, skipped images)
+      const subset = probeSubset([train, test], f);
       const zeroshot = f.withZeroshot
         ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), spec.primaryMetric, f)
-        : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit);
+        : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
       const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
-      const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name);
+      const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && sameSubset(r, subset));
       const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
       if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
-      const equivalent = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-      for (const p of points) {
-        const top1 = meanStd(p.top1);
-        const mpc = meanStd(p.meanPerClass);
-        rows.push({
-          model: modelSpec,
-          dataset: spec.name,
-          shots: p.shots,
-          seeds: f.seeds,
-          top1_mean: top1.mean,
-          top1_std: top1.std,
-          mean_per_class_mean: mpc.mean,
-          mean_per_class_std: mpc.std,
-          primary_metric: spec.primaryMetric,
-          zeroshot_top1: zeroshot,
-          zeroshot_equivalent_shots: equivalent,
-        });
-      }
-      const config = { shots, seeds: f.seeds, seed: f.seed, solver: f.solver, features: f.features, oneShotC: f.oneShotC, limit: f.limit ?? null, dtype: f.dtype, ...(tunedOnTest.length ? { tuned_on_test: tunedOnTest } : {}) };
+      const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
+      rows.push(...fewshotTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots }));
       runs.push(
-        runMetadata(model, spec.name, train.split.source.fingerprint, config, {
+        runMetadata('fewshot', { ...f, shots, tunedOnTest }, model, spec.name, train.split.source.fingerprint, {
+          ...subset,
           n_classes: classes.length,
           class_names: classes,
           chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
@@ -111,9 +98,9 @@ export function register(program: Command): void {
   });
 }
 
-/** The zero-shot primary metric of a previous `clip-bench zeroshot` run (ensemble prompts preferred), or null. */
-function storedZeroshot(out: string, model: string, dataset: string, split: string): number | null {
-  const rows = readResults(out, 'zeroshot')?.rows.filter((r) => r.model === model && r.dataset === dataset && r.split === split) ?? [];
+/** The zero-shot primary metric of a previous `clip-bench zeroshot` run on the same test images (ensemble prompts preferred), or null. */
+function storedZeroshot(out: string, model: string, dataset: string, split: string, subset: Subset): number | null {
+  const rows = readResults(out, 'zeroshot')?.rows.filter((r) => r.model === model && r.dataset === dataset && r.split === split && sameSubset(r, subset)) ?? [];
   const row = rows.find((r) => r.prompts === 'ensemble') ?? rows.find((r) => r.prompts === 'single') ?? rows[0];
   return row ? primaryValue('zeroshot', row) : null;
 }

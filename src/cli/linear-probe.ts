@@ -4,11 +4,12 @@ import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
+import { linearProbeTable } from '../report/tables/linear-probe.js';
 import { DATASETS_HELP, addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
-import { addProbeOptions, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
+import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
 interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
@@ -59,27 +60,14 @@ export function register(program: Command): void {
         onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
       });
       const seconds = (performance.now() - started) / 1000;
-      rows.push({
-        model: modelSpec,
-        dataset: spec.name,
-        n_train: r.nTrain,
-        n_val: r.nVal,
-        n_test: r.nTest,
-        C: r.C,
-        top1: r.metrics.top1,
-        top5: r.metrics.top5,
-        mean_per_class: r.metrics.meanPerClass,
-        primary_metric: spec.primaryMetric,
-        solver: f.solver,
-        seconds,
-      });
-      const config = { solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction, seed: f.seed, limit: f.limit ?? null, dtype: f.dtype, ...(tunedOnTest.length ? { tuned_on_test: tunedOnTest } : {}) };
+      const subset = probeSubset([train, val, test], f);
+      rows.push(...linearProbeTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, solver: f.solver, seconds, result: r }));
       runs.push(
-        runMetadata(model, spec.name, train.split.source.fingerprint, config, {
+        runMetadata('linear_probe', { ...f, tunedOnTest }, model, spec.name, train.split.source.fingerprint, {
+          ...subset,
           n_classes: nClasses,
           class_names: train.split.source.classes,
           c_search: r.tried,
-          skipped_images: train.skipped + (val?.skipped ?? 0) + test.skipped,
         }),
       );
     });

@@ -3,7 +3,8 @@ import { UserError } from '../errors.js';
 import { getDataset } from '../data/registry.js';
 import type { FeatureTransform, Features, Solver } from '../eval/probe.js';
 import type { ClipModel } from '../model/types.js';
-import { openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { effectiveLimit, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { subsetOf, type Subset } from '../report/results.js';
 import type { OpenSplit } from './data-options.js';
 
 export interface ProbeFlags extends DataFlags {
@@ -45,10 +46,26 @@ export function testSplitSelection(f: ProbeFlags, chosenOn: Record<string, strin
   return offending;
 }
 
+export interface SplitFeatures {
+  features: Features;
+  split: OpenSplit;
+  /** unreadable images left out (--skip-bad-images) */
+  skipped: number;
+  /** the --limit this split was cut to, or null (whole split) */
+  limit: number | null;
+}
+
 /** A split's cached image embeddings as labelled features, with the split (for class names etc.). */
-export async function splitFeatures(model: ClipModel, dataset: string, split: string, f: DataFlags): Promise<{ features: Features; split: OpenSplit; skipped: number }> {
+export async function splitFeatures(model: ClipModel, dataset: string, split: string, f: DataFlags): Promise<SplitFeatures> {
   const s = await openSplit(dataset, split, f);
   const emb = await splitEmbeddings(model, s, f);
   if (emb.n === 0) throw new UserError(`${s.spec.name}/${split}: no images`);
-  return { features: { X: emb.embeddings, y: emb.labels, n: emb.n, dim: emb.dim }, split: s, skipped: emb.skipped };
+  return { features: { X: emb.embeddings, y: emb.labels, n: emb.n, dim: emb.dim }, split: s, skipped: emb.skipped, limit: effectiveLimit(s, f.limit) };
+}
+
+/** The images a probe row was computed on: cut by --limit when any of its splits was, and every skipped image. */
+export function probeSubset(splits: readonly (SplitFeatures | null)[], f: DataFlags): Required<Subset> {
+  const used = splits.filter((s): s is SplitFeatures => s !== null);
+  const cut = used.some((s) => s.limit !== null) ? f.limit! : null;
+  return subsetOf(cut, f.seed, used.reduce((n, s) => n + s.skipped, 0));
 }

@@ -4,7 +4,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { formatTable, writeFileAtomic } from '../report/results.js';
+import { formatTable } from '../util/text-table.js';
+import { atomicWriteFileSync } from '../util/fs.js';
 import {
   DISPLAY_COLUMNS,
   REGRESS_METRICS,
@@ -82,7 +83,7 @@ export function register(program: Command): void {
         process.stdout.write(formatTable(DISPLAY_COLUMNS, displayRows(rows)));
         process.stdout.write(`${summary(rows, tolerance, metric)}\n`);
         if (f.junit) {
-          writeFileAtomic(f.junit, junitXml(rows, tolerance, metric));
+          atomicWriteFileSync(f.junit, junitXml(rows, tolerance, metric));
           log(`regress: wrote ${f.junit}`);
         }
         if (f.update) {

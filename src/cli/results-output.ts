@@ -1,17 +1,19 @@
 import { createHash } from 'node:crypto';
 import { modelImageGflops } from '../model/flops.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
-import { formatResultsTable, writeResults, type RowTypes, type RunEntry, type TableName } from '../report/results.js';
+import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
 import { toolVersion } from '../version.js';
 
-/** The metadata every run records: what was evaluated, with which tool and configuration, and when. */
-export function runMetadata(
+/** The metadata every run records: what was evaluated, with which tool and configuration (from the flags, the same fields for every table), and when. */
+export function runMetadata<T extends TableName>(
+  table: T,
+  flags: Parameters<typeof runConfig<T>>[1] & RunFlags,
   model: OnnxClipModel,
   dataset: string,
   datasetFingerprint: string,
-  config: Record<string, unknown>,
   extra: Record<string, unknown>,
 ): RunEntry {
+  const config = runConfig(table, flags);
   return {
     model: model.name,
     dataset,

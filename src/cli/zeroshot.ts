@@ -4,8 +4,9 @@ import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
 import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/prompts.js';
 import { runZeroshot } from '../eval/run-zeroshot.js';
-import { type RunEntry, type ZeroshotRow } from '../report/results.js';
-import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitEmbeddings, splitTemplates, type DataFlags } from './data-options.js';
+import { subsetOf, type RunEntry, type ZeroshotRow } from '../report/results.js';
+import { zeroshotTable } from '../report/tables/zeroshot.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, effectiveLimit, openSplit, splitEmbeddings, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
@@ -52,28 +53,24 @@ export function register(program: Command): void {
         { modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride, primaryMetric: split.spec.primaryMetric },
         (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
       );
-      for (const r of results) {
-        rows.push({
+      const subset = subsetOf(effectiveLimit(split, f.limit), f.seed, images.skipped);
+      rows.push(
+        ...zeroshotTable.build({
           model: modelSpec,
           dataset: split.spec.name,
           split: f.split,
-          prompts: r.mode,
-          n_templates: r.templates.length,
-          n_images: images.n,
-          top1: r.metrics.top1,
-          top5: r.metrics.top5,
-          mean_per_class: r.metrics.meanPerClass,
-          primary_metric: split.spec.primaryMetric,
-          gain_vs_contextless: r.gainVsContextless,
-        });
-      }
-      const config = { modes, limit: f.limit ?? null, seed: f.seed, dtype: f.dtype, device: f.device };
+          subset,
+          nImages: images.n,
+          primaryMetric: split.spec.primaryMetric,
+          results,
+        }),
+      );
       runs.push(
-        runMetadata(model, split.spec.name, split.source.fingerprint, config, {
+        runMetadata('zeroshot', f, model, split.spec.name, split.source.fingerprint, {
           split: f.split,
+          ...subset,
           templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
           class_names: classNames,
-          skipped_images: images.skipped,
         }),
       );
     });

@@ -38,7 +38,6 @@ export interface LinearProbeResult {
 
 /** Split off a class-stratified, seeded validation part of train: returns [train rows, validation rows]. */
 export function holdOut(train: Features, nClasses: number, fraction: number, seed: number): [Features, Features] {
-  if (!(fraction > 0 && fraction < 1)) throw new UserError(`--val-fraction ${fraction}: expected a number between 0 and 1`);
   const nVal = Math.max(nClasses, Math.round(train.n * fraction));
   if (nVal >= train.n) throw new UserError(`training split too small (${train.n} images) to hold out a validation part`);
   const valIdx = stratifiedSubset(train.y, nClasses, nVal, seed);

@@ -2,6 +2,7 @@ import { classificationMetrics, type Metrics } from './metrics.js';
 import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
 import { fitMljs } from './logreg-mljs.js';
 import type { PrimaryMetric } from '../data/types.js';
+import { l2NormalizeRows } from './normalize.js';
 
 /** Labelled features: X [n, dim] row-major, y [n]. */
 export interface Features {
@@ -126,16 +127,7 @@ export function selectRows(f: Features, idx: ArrayLike<number>): Features {
 export function fitTransform(kind: FeatureTransform, train: Features): (f: Features) => Features {
   if (kind === 'none') return (f) => f;
   if (kind === 'l2') {
-    return (f) => {
-      const X = new Float32Array(f.n * f.dim);
-      for (let i = 0; i < f.n; i++) {
-        let ss = 0;
-        for (let j = 0; j < f.dim; j++) ss += f.X[i * f.dim + j] ** 2;
-        const inv = ss > 0 ? 1 / Math.sqrt(ss) : 0;
-        for (let j = 0; j < f.dim; j++) X[i * f.dim + j] = f.X[i * f.dim + j] * inv;
-      }
-      return { ...f, X };
-    };
+    return (f) => ({ ...f, X: l2NormalizeRows(f.X, f.n, f.dim) });
   }
   const mean = new Float64Array(train.dim);
   const sq = new Float64Array(train.dim);

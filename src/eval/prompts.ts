@@ -4,7 +4,7 @@ import { readTextFile } from '../util/fs.js';
 import { imagenetTemplates, imagenetTemplateSubset, paperPrompts } from '../data/prompts.js';
 
 export type PromptMode = 'contextless' | 'single' | 'ensemble';
-export const PROMPT_MODES: PromptMode[] = ['contextless', 'single', 'ensemble'];
+export const PROMPT_MODES: readonly PromptMode[] = ['contextless', 'single', 'ensemble'];
 
 /** The paper's baseline is the bare class name; its default single prompt is "a photo of a {}.". */
 export const CONTEXTLESS_TEMPLATE = '{}';

@@ -4,14 +4,18 @@
  */
 import { equivalentShotsValue, zeroshotEquivalentShots, type ShotPoint } from './efficiency.js';
 import type { PaperTables } from './paper.js';
+import type { PrimaryMetric } from '../data/types.js';
+import { PROMPT_MODES, type PromptMode } from '../eval/prompts.js';
+import { compareStrings as cmp } from '../util/compare.js';
 import {
-  PROMPT_MODES,
+  describeSubset,
   primaryStd,
   primaryValue,
+  sameSubset,
+  subsetKey,
   type FewshotRow,
+  type Subset,
   type LinearProbeRow,
-  type PrimaryMetric,
-  type PromptMode,
   type RunEntry,
   type ZeroshotRow,
 } from './results.js';
@@ -32,7 +36,6 @@ export interface AllResults {
   runs: { zeroshot: RunEntry[]; linear_probe: RunEntry[]; fewshot: RunEntry[] };
 }
 
-const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
 const uniq = (xs: string[]) => [...new Set(xs)].sort(cmp);
 
 export function mean(xs: readonly (number | null | undefined)[]): number | null {
@@ -48,6 +51,32 @@ export function median(xs: readonly number[]): number | null {
 }
 
 const sub = (a: number | null, b: number | null) => (a == null || b == null ? null : a - b);
+
+/** A dataset as a comparison sees it: its name and the images the rows were computed on (rows of different subsets are never compared). */
+export interface DatasetSubset {
+  dataset: string;
+  subset: Subset;
+  /** `full split`, `limit 500 (seed 0)`, ... (the comparisons' `subset` column) */
+  label: string;
+}
+
+/** The datasets x subsets of some rows, sorted by dataset, then full split first. */
+export function datasetSubsets(rows: readonly (Subset & { dataset: string })[]): DatasetSubset[] {
+  const seen = new Map<string, DatasetSubset>();
+  for (const r of rows) {
+    const k = `${r.dataset}\u0000${subsetKey(r)}`;
+    if (!seen.has(k)) seen.set(k, { dataset: r.dataset, subset: { limit: r.limit ?? null, subset_seed: r.subset_seed ?? null, skipped_images: r.skipped_images ?? null }, label: describeSubset(r) });
+  }
+  const n = (v: number | null | undefined) => (v == null ? -1 : v);
+  return [...seen.values()].sort(
+    (a, b) => cmp(a.dataset, b.dataset) || n(a.subset.limit) - n(b.subset.limit) || n(a.subset.subset_seed) - n(b.subset.subset_seed) || n(a.subset.skipped_images) - n(b.subset.skipped_images),
+  );
+}
+
+/** The row of `model` on `ds` (same dataset and subset), or undefined. */
+export function rowOn<R extends Subset & { model: string; dataset: string }>(rows: readonly R[], model: string, ds: DatasetSubset): R | undefined {
+  return rows.find((r) => r.model === model && r.dataset === ds.dataset && sameSubset(r, ds.subset));
+}
 
 export interface ZeroshotPick {
   model: string;
@@ -69,8 +98,9 @@ function preferredSplit(rows: ZeroshotRow[]): string | null {
  * The zero-shot result a comparison uses for a model x dataset: the `test` split if present, the
  * ensemble prompts if present (else the best mode, or only `mode` when given), primary metric.
  */
-export function pickZeroshot(rows: ZeroshotRow[], model: string, dataset: string, mode?: PromptMode): ZeroshotPick | null {
-  const own = rows.filter((r) => r.model === model && r.dataset === dataset && primaryValue('zeroshot', r) != null);
+export function pickZeroshot(rows: ZeroshotRow[], model: string, ds: DatasetSubset, mode?: PromptMode): ZeroshotPick | null {
+  const dataset = ds.dataset;
+  const own = rows.filter((r) => r.model === model && r.dataset === dataset && sameSubset(r, ds.subset) && primaryValue('zeroshot', r) != null);
   const split = preferredSplit(own);
   if (split == null) return null;
   const cands = own.filter((r) => r.split === split);
@@ -88,12 +118,13 @@ export function pickZeroshot(rows: ZeroshotRow[], model: string, dataset: string
 // 1. prompt engineering (paper 3.1.4)
 
 export function promptEngineering(zs: ZeroshotRow[]): Comparison {
-  const columns = ['model', 'dataset', 'split', 'metric', 'contextless', 'single', 'ensemble', 'gain_single', 'gain_ensemble'];
+  const columns = ['model', 'dataset', 'subset', 'split', 'metric', 'contextless', 'single', 'ensemble', 'gain_single', 'gain_ensemble'];
   const rows: Row[] = [];
   for (const model of uniq(zs.map((r) => r.model))) {
     const mine: Row[] = [];
-    for (const dataset of uniq(zs.filter((r) => r.model === model).map((r) => r.dataset))) {
-      const own = zs.filter((r) => r.model === model && r.dataset === dataset);
+    for (const ds of datasetSubsets(zs.filter((r) => r.model === model))) {
+      const dataset = ds.dataset;
+      const own = zs.filter((r) => r.model === model && r.dataset === dataset && sameSubset(r, ds.subset));
       const split = preferredSplit(own)!;
       const by = (m: PromptMode) => {
         const r = own.find((x) => x.split === split && x.prompts === m);
@@ -101,7 +132,7 @@ export function promptEngineering(zs: ZeroshotRow[]): Comparison {
       };
       const [c, s, e] = PROMPT_MODES.map(by);
       mine.push({
-        model, dataset, split, metric: own.find((x) => x.split === split)!.primary_metric,
+        model, dataset, subset: ds.label, split, metric: own.find((x) => x.split === split)!.primary_metric,
         contextless: c, single: s, ensemble: e, gain_single: sub(s, c), gain_ensemble: sub(e, s),
       });
     }
@@ -112,7 +143,7 @@ export function promptEngineering(zs: ZeroshotRow[]): Comparison {
     const complete = mine.filter((r) => modes.every((p) => r[p] != null));
     const m = (k: string) => mean(complete.map((r) => r[k] as number | null));
     rows.push({
-      model, dataset: 'MEAN', split: null, metric: null,
+      model, dataset: 'MEAN', subset: null, split: null, metric: null,
       contextless: m('contextless'), single: m('single'), ensemble: m('ensemble'), gain_single: m('gain_single'), gain_ensemble: m('gain_ensemble'),
     });
   }
@@ -135,15 +166,16 @@ export function shotCounts(fs: FewshotRow[]): number[] {
 
 export function zeroshotVsFewshot(zs: ZeroshotRow[], fs: FewshotRow[]): Comparison {
   const shots = shotCounts(fs);
-  const columns = ['model', 'dataset', 'metric', 'zeroshot', 'zeroshot_prompts', ...shots.flatMap((k) => [`fewshot_${k}_mean`, `fewshot_${k}_std`])];
+  const columns = ['model', 'dataset', 'subset', 'metric', 'zeroshot', 'zeroshot_prompts', ...shots.flatMap((k) => [`fewshot_${k}_mean`, `fewshot_${k}_std`])];
   const rows: Row[] = [];
   for (const model of uniq([...zs, ...fs].map((r) => r.model))) {
     if (!fs.some((r) => r.model === model)) continue;
     const mine: Row[] = [];
-    for (const dataset of uniq(fs.filter((r) => r.model === model).map((r) => r.dataset))) {
-      const z = pickZeroshot(zs, model, dataset);
-      const own = fs.filter((r) => r.model === model && r.dataset === dataset);
-      const row: Row = { model, dataset, metric: own[0].primary_metric, zeroshot: z?.value ?? null, zeroshot_prompts: z?.prompts ?? null };
+    for (const ds of datasetSubsets(fs.filter((r) => r.model === model))) {
+      const dataset = ds.dataset;
+      const z = pickZeroshot(zs, model, ds);
+      const own = fs.filter((r) => r.model === model && r.dataset === dataset && sameSubset(r, ds.subset));
+      const row: Row = { model, dataset, subset: ds.label, metric: own[0].primary_metric, zeroshot: z?.value ?? null, zeroshot_prompts: z?.prompts ?? null };
       for (const k of shots) {
         const r = own.find((x) => x.shots === k);
         row[`fewshot_${k}_mean`] = r ? primaryValue('fewshot', r) : null;
@@ -152,7 +184,7 @@ export function zeroshotVsFewshot(zs: ZeroshotRow[], fs: FewshotRow[]): Comparis
       mine.push(row);
     }
     rows.push(...mine);
-    const meanRow: Row = { model, dataset: 'MEAN', metric: null, zeroshot: mean(mine.map((r) => r.zeroshot as number | null)), zeroshot_prompts: null };
+    const meanRow: Row = { model, dataset: 'MEAN', subset: null, metric: null, zeroshot: mean(mine.map((r) => r.zeroshot as number | null)), zeroshot_prompts: null };
     for (const k of shots) {
       meanRow[`fewshot_${k}_mean`] = mean(mine.map((r) => r[`fewshot_${k}_mean`] as number | null));
       meanRow[`fewshot_${k}_std`] = null;
@@ -199,16 +231,17 @@ function equivRank(s: string | null): number {
 }
 
 export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comparison {
-  const columns = ['model', 'dataset', 'metric', 'zeroshot', 'zeroshot_equivalent_shots', 'value', 'source', 'note'];
+  const columns = ['model', 'dataset', 'subset', 'metric', 'zeroshot', 'zeroshot_equivalent_shots', 'value', 'source', 'note'];
   const rows: Row[] = [];
   const notes: string[] = [
     'zeroshot_equivalent_shots = labelled examples per class a linear probe on the same features needs to match zero-shot accuracy: taken from the fewshot table, else recomputed by log-linear interpolation between the measured shot counts, with the full linear probe (n_train / classes examples per class) as the last point.',
   ];
   for (const model of uniq(all.fewshot.map((r) => r.model))) {
     const mine: Row[] = [];
-    for (const dataset of uniq(all.fewshot.filter((r) => r.model === model).map((r) => r.dataset))) {
-      const own = all.fewshot.filter((r) => r.model === model && r.dataset === dataset);
-      const z = pickZeroshot(all.zeroshot, model, dataset);
+    for (const ds of datasetSubsets(all.fewshot.filter((r) => r.model === model))) {
+      const dataset = ds.dataset;
+      const own = all.fewshot.filter((r) => r.model === model && r.dataset === dataset && sameSubset(r, ds.subset));
+      const z = pickZeroshot(all.zeroshot, model, ds);
       const given = own.find((r) => r.zeroshot_equivalent_shots != null)?.zeroshot_equivalent_shots ?? null;
       let equiv: string | null = given;
       let source: string | null = given != null ? 'fewshot table' : null;
@@ -224,7 +257,7 @@ export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comp
             const acc = usePrimary ? primaryValue('fewshot', r) : r.top1_mean;
             if (acc != null) pts.push({ x: r.shots, acc });
           }
-          const lp = all.linear_probe.find((r) => r.model === model && r.dataset === dataset);
+          const lp = rowOn(all.linear_probe, model, ds);
           const classes = classCount(all, model, dataset, paper);
           if (lp && classes) {
             const acc = usePrimary ? primaryValue('linear_probe', lp) : lp.top1;
@@ -234,7 +267,7 @@ export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comp
           source = equiv != null ? 'recomputed' : null;
         }
       }
-      mine.push({ model, dataset, metric: own[0].primary_metric, zeroshot: zsValue, zeroshot_equivalent_shots: equiv, value: equivalentShotsValue(equiv), source, note });
+      mine.push({ model, dataset, subset: ds.label, metric: own[0]!.primary_metric, zeroshot: zsValue, zeroshot_equivalent_shots: equiv, value: equivalentShotsValue(equiv), source, note });
     }
     mine.sort((a, b) => equivRank(b.zeroshot_equivalent_shots as string | null) - equivRank(a.zeroshot_equivalent_shots as string | null) || cmp(String(a.dataset), String(b.dataset)));
     rows.push(...mine);
@@ -247,8 +280,8 @@ export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comp
     const med = median(numeric);
     const avg = mean(numeric);
     const scope = `over ${numeric.length} numeric of ${withEquiv.length} datasets${excluded ? `; excluded: ${excluded}` : ''}`;
-    rows.push({ model, dataset: 'MEDIAN', metric: null, zeroshot: null, zeroshot_equivalent_shots: med == null ? null : med.toFixed(1), value: med, source: null, note: scope });
-    rows.push({ model, dataset: 'MEAN', metric: null, zeroshot: null, zeroshot_equivalent_shots: avg == null ? null : avg.toFixed(1), value: avg, source: null, note: scope });
+    rows.push({ model, dataset: 'MEDIAN', subset: null, metric: null, zeroshot: null, zeroshot_equivalent_shots: med == null ? null : med.toFixed(1), value: med, source: null, note: scope });
+    rows.push({ model, dataset: 'MEAN', subset: null, metric: null, zeroshot: null, zeroshot_equivalent_shots: avg == null ? null : avg.toFixed(1), value: avg, source: null, note: scope });
   }
   notes.push(
     'MEDIAN and MEAN are taken over the datasets with a numeric value only: censored values ("<1": zero-shot beats the 1-shot probe; "> X": no measured point reaches zero-shot) are excluded from both and listed in the note column.',
@@ -260,17 +293,18 @@ export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comp
 // 4. zero-shot vs linear probe (Figure 5)
 
 export function zeroshotVsLinearProbe(zs: ZeroshotRow[], lp: LinearProbeRow[], baselineModel?: string): Comparison {
-  const columns = ['model', 'dataset', 'metric', 'zeroshot', 'zeroshot_prompts', 'baseline_model', 'linear_probe', 'delta'];
+  const columns = ['model', 'dataset', 'subset', 'metric', 'zeroshot', 'zeroshot_prompts', 'baseline_model', 'linear_probe', 'delta'];
   const rows: Row[] = [];
   for (const model of uniq(zs.map((r) => r.model))) {
     const mine: Row[] = [];
     const base = baselineModel ?? model;
-    for (const dataset of uniq(zs.filter((r) => r.model === model).map((r) => r.dataset))) {
-      const z = pickZeroshot(zs, model, dataset);
+    for (const ds of datasetSubsets(zs.filter((r) => r.model === model))) {
+      const dataset = ds.dataset;
+      const z = pickZeroshot(zs, model, ds);
       if (!z) continue;
-      const l = lp.find((r) => r.model === base && r.dataset === dataset);
+      const l = rowOn(lp, base, ds);
       const lv = l ? primaryValue('linear_probe', l) : null;
-      mine.push({ model, dataset, metric: z.metric, zeroshot: z.value, zeroshot_prompts: z.prompts, baseline_model: base, linear_probe: lv, delta: sub(z.value, lv) });
+      mine.push({ model, dataset, subset: ds.label, metric: z.metric, zeroshot: z.value, zeroshot_prompts: z.prompts, baseline_model: base, linear_probe: lv, delta: sub(z.value, lv) });
     }
     mine.sort((a, b) => {
       const da = a.delta as number | null;
@@ -309,14 +343,15 @@ export function modelScaling(all: AllResults, gflops: Map<string, number>): Comp
   const columns = ['model', 'gflops', 'zeroshot_mean', 'zeroshot_datasets', 'linear_probe_mean', 'linear_probe_datasets'];
   const zsModels = uniq(all.zeroshot.map((r) => r.model));
   const lpModels = uniq(all.linear_probe.map((r) => r.model));
-  const shared = (models: string[], has: (m: string, d: string) => boolean, datasets: string[]) =>
+  const shared = (models: string[], has: (m: string, d: DatasetSubset) => boolean, datasets: DatasetSubset[]) =>
     datasets.filter((d) => models.every((m) => has(m, d)));
-  const zsShared = shared(zsModels, (m, d) => pickZeroshot(all.zeroshot, m, d) != null, uniq(all.zeroshot.map((r) => r.dataset)));
-  const lpOf = (m: string, d: string) => {
-    const r = all.linear_probe.find((x) => x.model === m && x.dataset === d);
+  const zsShared = shared(zsModels, (m, d) => pickZeroshot(all.zeroshot, m, d) != null, datasetSubsets(all.zeroshot));
+  const lpOf = (m: string, d: DatasetSubset) => {
+    const r = rowOn(all.linear_probe, m, d);
     return r ? primaryValue('linear_probe', r) : null;
   };
-  const lpShared = shared(lpModels, (m, d) => lpOf(m, d) != null, uniq(all.linear_probe.map((r) => r.dataset)));
+  const lpShared = shared(lpModels, (m, d) => lpOf(m, d) != null, datasetSubsets(all.linear_probe));
+  const names = (ds: DatasetSubset[]) => ds.map((d) => (d.label === 'full split' ? d.dataset : `${d.dataset} (${d.label})`)).join(', ') || 'none';
   const rows: Row[] = uniq([...zsModels, ...lpModels]).map((model) => ({
     model,
     gflops: gflops.get(model) ?? null,
@@ -336,7 +371,7 @@ export function modelScaling(all: AllResults, gflops: Map<string, number>): Comp
     columns,
     rows,
     notes: [
-      `Means are over the datasets every model shares: zero-shot ${zsShared.length} (${zsShared.join(', ') || 'none'}), linear probe ${lpShared.length} (${lpShared.join(', ') || 'none'}); primary metric, percent. GFLOPs are per image for the image encoder.`,
+      `Means are over the datasets every model shares: zero-shot ${zsShared.length} (${names(zsShared)}), linear probe ${lpShared.length} (${names(lpShared)}); primary metric, percent. GFLOPs are per image for the image encoder.`,
     ],
   };
 }
@@ -345,19 +380,20 @@ export function modelScaling(all: AllResults, gflops: Map<string, number>): Comp
 // 6. against the paper (Table 11)
 
 export function againstPaper(zs: ZeroshotRow[], paper: PaperTables): Comparison {
-  const columns = ['model', 'dataset', 'split', 'metric', 'paper_metric', 'ours', 'paper', 'diff'];
+  const columns = ['model', 'dataset', 'subset', 'split', 'metric', 'paper_metric', 'ours', 'paper', 'diff'];
   const rows: Row[] = [];
   const models = paper.table11_zero_shot.models;
   for (const model of uniq(zs.map((r) => r.model))) {
     const theirs = models[model];
     if (!theirs) continue;
-    for (const dataset of uniq(zs.filter((r) => r.model === model).map((r) => r.dataset))) {
+    for (const ds of datasetSubsets(zs.filter((r) => r.model === model))) {
+      const dataset = ds.dataset;
       const p = theirs[dataset];
       if (typeof p !== 'number') continue;
-      const z = pickZeroshot(zs, model, dataset, 'ensemble');
+      const z = pickZeroshot(zs, model, ds, 'ensemble');
       if (!z) continue;
       rows.push({
-        model, dataset, split: z.split, metric: z.metric, paper_metric: paper.table9_linear_probe_datasets[dataset]?.metric ?? null,
+        model, dataset, subset: ds.label, split: z.split, metric: z.metric, paper_metric: paper.table9_linear_probe_datasets[dataset]?.metric ?? null,
         ours: z.value, paper: p, diff: z.value - p,
       });
     }

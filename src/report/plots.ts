@@ -3,7 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
-import { writeFileAtomic } from './results.js';
+import { atomicWriteFileSync } from '../util/fs.js';
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
@@ -35,9 +35,9 @@ export async function writePlot(dir: string, name: string, spec: TopLevelSpec): 
   const svg = await renderSvg(spec);
   const svgPath = path.join(dir, `${name}.svg`);
   const pngPath = path.join(dir, `${name}.png`);
-  writeFileAtomic(svgPath, svg);
+  atomicWriteFileSync(svgPath, svg);
   const png = await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
-  writeFileAtomic(pngPath, png);
+  atomicWriteFileSync(pngPath, png);
   return { svg: svgPath, png: pngPath };
 }
 

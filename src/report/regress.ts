@@ -4,29 +4,29 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
+import { atomicWriteFileSync } from '../util/fs.js';
 import {
-  COLUMNS,
   TABLES,
+  columnsOf,
   identityKey,
   isTableName,
-  primaryValue,
+  metricValue,
   readResults,
   readResultsFile,
   sortRows,
+  tableOf,
   testName,
   toCsv,
   toJson,
-  writeFileAtomic,
   type AnyRow,
-  type FewshotRow,
+  type RegressMetric,
   type ResultsFile,
   type RowTypes,
   type RunEntry,
   type TableName,
-  type ZeroshotRow,
 } from './results.js';
 
-export type RegressMetric = 'primary' | 'top1' | 'top5' | 'mean_per_class';
+export type { RegressMetric } from './results.js';
 export const REGRESS_METRICS: readonly RegressMetric[] = ['primary', 'top1', 'top5', 'mean_per_class'];
 export type RegressStatus = 'ok' | 'DROP' | 'new' | 'missing';
 
@@ -51,16 +51,7 @@ export interface Baseline {
   tables: ResultsFile[];
 }
 
-/** The value of `metric` on a row (fewshot: the mean over seeds). */
-export function metricValue(table: TableName, row: AnyRow, metric: RegressMetric): number | null {
-  if (metric === 'primary') return primaryValue(table, row);
-  const r = row as unknown as Record<string, number | null>;
-  if (table === 'fewshot') {
-    if (metric === 'top5') return null;
-    return r[`${metric}_mean`] ?? null;
-  }
-  return r[metric] ?? null;
-}
+export { metricValue };
 
 /** Load a baseline: a results .json/.csv file, or a directory holding some of `<table>.json|csv`. UserError when absent or unparsable. */
 export function loadBaseline(p: string): Baseline {
@@ -69,9 +60,9 @@ export function loadBaseline(p: string): Baseline {
     const tables: ResultsFile[] = [];
     for (const t of TABLES) {
       const r = readResults(p, t);
-      if (r) tables.push({ table: t, tool_version: r.tool_version, columns: [...COLUMNS[t]], rows: r.rows, runs: r.runs });
+      if (r) tables.push({ table: t, tool_version: r.tool_version, columns: columnsOf(t), rows: r.rows, runs: r.runs });
     }
-    if (!tables.length) throw new UserError(`--baseline ${p}: directory holds no results (expected zeroshot, linear_probe or fewshot .json/.csv)`);
+    if (!tables.length) throw new UserError(`--baseline ${p}: directory holds no results (expected ${TABLES.join(', ')} .json/.csv)`);
     return { path: p, kind: 'dir', tables };
   }
   return { path: p, kind: 'file', tables: [readResultsFile(p)] };
@@ -195,7 +186,7 @@ export function updateBaseline(baselinePath: string, resultsDir: string, tableHi
   const current = (t: TableName) => readResults(resultsDir, t);
   const writeOne = (file: string, t: TableName, rows: AnyRow[], runs: RunEntry[]) => {
     const text = file.toLowerCase().endsWith('.csv') ? toCsv(t, rows as RowTypes[TableName][]) : toJson(t, rows as RowTypes[TableName][], runs);
-    writeFileAtomic(file, text);
+    atomicWriteFileSync(file, text);
     written.push(file);
   };
   if (isDir) {
@@ -214,7 +205,7 @@ export function updateBaseline(baselinePath: string, resultsDir: string, tableHi
     const base = path.basename(baselinePath).replace(/\.(json|csv)$/i, '');
     if (isTableName(base)) table = base;
   }
-  if (!table) throw new UserError(`--update ${baselinePath}: cannot tell which table this file should hold (name it zeroshot.json, linear_probe.json or fewshot.json)`);
+  if (!table) throw new UserError(`--update ${baselinePath}: cannot tell which table this file should hold (name it ${TABLES.map((t) => `${t}.json`).join(', ')})`);
   const cur = current(table);
   if (!cur) throw new UserError(`--update: no current ${table} results under ${resultsDir}`);
   writeOne(baselinePath, table, cur.rows, cur.runs);
@@ -229,37 +220,9 @@ export interface EvalCommand {
   args: string[];
 }
 
-/** The evaluations that reproduce the baseline's rows, writing into `outDir`. */
+/** The evaluations that reproduce the baseline's rows (same images: limit, subset seed, skipping), writing into `outDir`. */
 export function evaluationCommands(baseline: Baseline, outDir: string, extraArgs: readonly string[] = []): EvalCommand[] {
-  const cmds: EvalCommand[] = [];
-  const groups = <R extends AnyRow>(rows: readonly R[], key: (r: R) => string) => {
-    const m = new Map<string, R[]>();
-    for (const r of rows) m.set(key(r), [...(m.get(key(r)) ?? []), r]);
-    return [...m.values()];
-  };
-  for (const t of baseline.tables) {
-    if (t.table === 'zeroshot') {
-      for (const g of groups(t.rows as ZeroshotRow[], (r) => `${r.model}\u0000${r.dataset}\u0000${r.split}`)) {
-        const prompts = [...new Set(g.map((r) => r.prompts))];
-        cmds.push({ args: ['zeroshot', '--model', g[0].model, '--dataset', g[0].dataset, '--split', g[0].split, '--prompts', prompts.join(','), '--out', outDir, ...extraArgs] });
-      }
-    } else if (t.table === 'linear_probe') {
-      const seen = new Set<string>();
-      for (const r of t.rows) {
-        const k = `${r.model}\u0000${r.dataset}`;
-        if (seen.has(k)) continue;
-        seen.add(k);
-        cmds.push({ args: ['linear-probe', '--model', r.model, '--dataset', r.dataset, '--out', outDir, ...extraArgs] });
-      }
-    } else {
-      for (const g of groups(t.rows as FewshotRow[], (r) => `${r.model}\u0000${r.dataset}`)) {
-        const shots = [...new Set(g.map((r) => r.shots))].sort((a, b) => a - b);
-        const seeds = Math.max(...g.map((r) => r.seeds));
-        cmds.push({ args: ['fewshot', '--model', g[0].model, '--dataset', g[0].dataset, '--shots', shots.join(','), '--seeds', String(seeds), '--out', outDir, ...extraArgs] });
-      }
-    }
-  }
-  return cmds;
+  return baseline.tables.flatMap((t) => tableOf(t.table).rerun(t.rows, outDir).map((args) => ({ args: [...args, ...extraArgs] })));
 }
 
 /** Run the CLI as a child process (`node <packageRoot>/bin/clip-bench ...`); its output goes to our stderr. */

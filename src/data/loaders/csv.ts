@@ -5,57 +5,7 @@ import type { ImageSource } from '../types.js';
 import { fingerprintFiles } from '../fingerprint.js';
 import { decodeImageFile } from '../image-decode.js';
 import { checkIndex, requireRoot } from './common.js';
-
-/** Parse CSV text (RFC 4180: quoted fields, "" escapes, CRLF or LF). Returns rows with their 1-based line numbers; blank lines are skipped. */
-export function parseCsv(text: string, file: string): { line: number; fields: string[] }[] {
-  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
-  const rows: { line: number; fields: string[] }[] = [];
-  let line = 1;
-  let i = 0;
-  while (i < text.length) {
-    const startLine = line;
-    const fields: string[] = [];
-    let field = '';
-    let quoted = false;
-    let endOfRow = false;
-    while (i < text.length && !endOfRow) {
-      const ch = text[i]!;
-      if (quoted) {
-        if (ch === '"') {
-          if (text[i + 1] === '"') {
-            field += '"';
-            i += 2;
-          } else {
-            quoted = false;
-            i++;
-          }
-        } else {
-          if (ch === '\n') line++;
-          field += ch;
-          i++;
-        }
-      } else if (ch === '"' && field === '') {
-        quoted = true;
-        i++;
-      } else if (ch === ',') {
-        fields.push(field);
-        field = '';
-        i++;
-      } else if (ch === '\n' || ch === '\r') {
-        i += ch === '\r' && text[i + 1] === '\n' ? 2 : 1;
-        line++;
-        endOfRow = true;
-      } else {
-        field += ch;
-        i++;
-      }
-    }
-    if (quoted) throw new UserError(`${file}:${startLine}: unterminated quoted field`);
-    fields.push(field);
-    if (!(fields.length === 1 && fields[0]!.trim() === '')) rows.push({ line: startLine, fields });
-  }
-  return rows;
-}
+import { parseCsv } from '../../util/csv.js';
 
 const PATH_HEADERS = ['path', 'file', 'filename', 'filepath', 'image', 'image_path'];
 const LABEL_HEADERS = ['label', 'class', 'target', 'y'];

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
+import { compareStrings } from '../../util/compare.js';
 import type { ImageSource } from '../types.js';
 import { fingerprintFiles } from '../fingerprint.js';
 import { decodeImageFile } from '../image-decode.js';
@@ -15,10 +16,6 @@ export function isImageFile(name: string): boolean {
   return !name.startsWith('.') && IMAGE_EXTENSIONS.includes(path.extname(name).toLowerCase());
 }
 
-/** Code-unit order, like Python's sorted() on str (and so torchvision's ImageFolder). */
-export function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
-}
 
 /** Whether a directory entry is a folder (following symlinks; a dangling one is not). */
 function isDir(dir: string, d: fs.Dirent): boolean {
@@ -36,11 +33,11 @@ function subdirs(dir: string): string[] {
     .readdirSync(dir, { withFileTypes: true })
     .filter((d) => !d.name.startsWith('.') && isDir(dir, d))
     .map((d) => d.name)
-    .sort(byCodeUnit);
+    .sort(compareStrings);
 }
 
 function walkImages(dir: string, out: string[]): void {
-  const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => byCodeUnit(a.name, b.name));
+  const entries = fs.readdirSync(dir, { withFileTypes: true }).sort((a, b) => compareStrings(a.name, b.name));
   for (const e of entries) {
     if (e.name.startsWith('.')) continue;
     const p = path.join(dir, e.name);
@@ -77,7 +74,7 @@ export async function openImageFolder(
     const d = path.join(root, s);
     if (fs.existsSync(d) && fs.statSync(d).isDirectory()) for (const c of subdirs(d)) folderSet.add(c);
   }
-  const folders = [...folderSet].sort(byCodeUnit);
+  const folders = [...folderSet].sort(compareStrings);
   if (folders.length === 0) throw new UserError(`${dataset}: ${splitDir} has no class folders (expected ${splitDir}/<class>/<image>)`);
   if (classNames && classNames.length !== folders.length) {
     throw new UserError(

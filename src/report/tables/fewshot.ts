@@ -1,0 +1,111 @@
+/** The `fewshot` table: one row per model x dataset x subset x shot count (mean and std over seeds). */
+import type { PrimaryMetric } from '../../data/types.js';
+import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
+import type { FeatureTransform, Solver } from '../../eval/probe.js';
+import { ACC, ID, INT, METRIC, compareBase, groupBy, subsetArgs, subsetKey } from './common.js';
+import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
+
+export interface FewshotRow extends BaseRow {
+  shots: number;
+  seeds: number;
+  top1_mean: number | null;
+  top1_std: number | null;
+  mean_per_class_mean: number | null;
+  mean_per_class_std: number | null;
+  /** the zero-shot primary metric on the same test images (same subset), or null */
+  zeroshot_top1: number | null;
+  /** "5.4", "<1", "> 16" or null; the same on every row of one model x dataset x subset */
+  zeroshot_equivalent_shots: string | null;
+}
+
+export interface FewshotFlags extends RunFlags {
+  shots: number[];
+  seeds: number;
+  solver: Solver;
+  features: FeatureTransform;
+  oneShotC: number;
+}
+
+export interface FewshotInput {
+  model: string;
+  dataset: string;
+  subset: Subset;
+  primaryMetric: PrimaryMetric;
+  seeds: number;
+  points: readonly FewshotPoint[];
+  zeroshot: number | null;
+  equivalentShots: string | null;
+}
+
+/** The model x dataset x subset a row's zero-shot columns describe. */
+const groupKey = (r: FewshotRow) => `${r.model}\u0000${r.dataset}\u0000${subsetKey(r)}`;
+
+/** The standard deviation of the primary metric. */
+export function primaryStd(row: FewshotRow): number | null {
+  return row.primary_metric === 'mean_per_class' ? row.mean_per_class_std : row.top1_std;
+}
+
+export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, FewshotInput> = {
+  name: 'fewshot',
+  command: 'fewshot',
+  columns: {
+    model: ID,
+    dataset: ID,
+    shots: INT,
+    seeds: INT,
+    top1_mean: ACC,
+    top1_std: { kind: 'std', nullable: true },
+    mean_per_class_mean: ACC,
+    mean_per_class_std: { kind: 'std', nullable: true },
+    primary_metric: METRIC,
+    zeroshot_top1: ACC,
+    zeroshot_equivalent_shots: { kind: 'equiv', nullable: true },
+    ...SUBSET_KINDS,
+  },
+  identity: ['model', 'dataset', 'shots', 'limit', 'subset_seed', 'skipped_images'],
+  testName: (r) => `${r.dataset}/${r.shots}-shot`,
+  compare: (a, b) => compareBase(a, b) || a.shots - b.shots,
+  metricValue(r, metric) {
+    if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? r.mean_per_class_mean : r.top1_mean;
+    if (metric === 'top5') return null;
+    return metric === 'top1' ? r.top1_mean : r.mean_per_class_mean;
+  },
+  derive(rows, fresh, identityKey) {
+    // the zero-shot columns describe the model x dataset x subset: the newest rows' values win for the whole group
+    const latest = new Map<string, FewshotRow>();
+    for (const r of rows) if (fresh.has(identityKey(r))) latest.set(groupKey(r), r);
+    for (const r of rows) {
+      const l = latest.get(groupKey(r));
+      if (l) {
+        r.zeroshot_top1 = l.zeroshot_top1;
+        r.zeroshot_equivalent_shots = l.zeroshot_equivalent_shots;
+      }
+    }
+  },
+  rerun: (rows, outDir) =>
+    groupBy(rows, groupKey).map((g) => [
+      'fewshot', '--model', g[0]!.model, '--dataset', g[0]!.dataset,
+      '--shots', [...new Set(g.map((r) => r.shots))].sort((a, b) => a - b).join(','),
+      '--seeds', String(Math.max(...g.map((r) => r.seeds))), '--out', outDir, ...subsetArgs(g[0]!),
+    ]),
+  build: (x) =>
+    x.points.map((p) => {
+      const top1 = meanStd(p.top1);
+      const mpc = meanStd(p.meanPerClass);
+      return {
+        model: x.model,
+        dataset: x.dataset,
+        shots: p.shots,
+        seeds: x.seeds,
+        top1_mean: top1.mean,
+        top1_std: top1.std,
+        mean_per_class_mean: mpc.mean,
+        mean_per_class_std: mpc.std,
+        primary_metric: x.primaryMetric,
+        zeroshot_top1: x.zeroshot,
+        zeroshot_equivalent_shots: x.equivalentShots,
+        ...x.subset,
+      };
+    }),
+  config: (f) => ({ shots: f.shots, seeds: f.seeds, solver: f.solver, features: f.features, oneShotC: f.oneShotC }),
+};

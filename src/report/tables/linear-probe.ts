@@ -1,0 +1,81 @@
+/** The `linear_probe` table: one row per model x dataset x subset (the paper's Appendix A.3 protocol). */
+import type { PrimaryMetric } from '../../data/types.js';
+import type { LinearProbeResult } from '../../eval/linear-probe.js';
+import type { FeatureTransform, Solver } from '../../eval/probe.js';
+import { ACC, ID, INT, METRIC, accuracyValue, compareBase, groupBy, subsetArgs, subsetKey } from './common.js';
+import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
+
+export interface LinearProbeRow extends BaseRow {
+  n_train: number;
+  n_val: number;
+  n_test: number;
+  C: number | null;
+  top1: number | null;
+  top5: number | null;
+  mean_per_class: number | null;
+  solver: string;
+  seconds: number | null;
+}
+
+export interface LinearProbeFlags extends RunFlags {
+  solver: Solver;
+  features: FeatureTransform;
+  valSplit?: string;
+  valFraction: number;
+}
+
+export interface LinearProbeInput {
+  model: string;
+  dataset: string;
+  subset: Subset;
+  primaryMetric: PrimaryMetric;
+  solver: Solver;
+  seconds: number;
+  result: LinearProbeResult;
+}
+
+export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, LinearProbeFlags, LinearProbeInput> = {
+  name: 'linear_probe',
+  command: 'linear-probe',
+  columns: {
+    model: ID,
+    dataset: ID,
+    n_train: INT,
+    n_val: INT,
+    n_test: INT,
+    C: { kind: 'sig6', nullable: true },
+    top1: ACC,
+    top5: ACC,
+    mean_per_class: ACC,
+    primary_metric: METRIC,
+    solver: { kind: 'string', nullable: false },
+    seconds: { kind: 'sec', nullable: true },
+    ...SUBSET_KINDS,
+  },
+  identity: ['model', 'dataset', 'limit', 'subset_seed', 'skipped_images'],
+  testName: (r) => r.dataset,
+  compare: compareBase,
+  metricValue: accuracyValue,
+  rerun: (rows, outDir) =>
+    groupBy(rows, (r) => `${r.model}\u0000${r.dataset}\u0000${subsetKey(r)}`).map(([r]) => [
+      'linear-probe', '--model', r!.model, '--dataset', r!.dataset, '--out', outDir, ...subsetArgs(r!),
+    ]),
+  build: (x) => [
+    {
+      model: x.model,
+      dataset: x.dataset,
+      n_train: x.result.nTrain,
+      n_val: x.result.nVal,
+      n_test: x.result.nTest,
+      C: x.result.C,
+      top1: x.result.metrics.top1,
+      top5: x.result.metrics.top5,
+      mean_per_class: x.result.metrics.meanPerClass,
+      primary_metric: x.primaryMetric,
+      solver: x.solver,
+      seconds: x.seconds,
+      ...x.subset,
+    },
+  ],
+  config: (f) => ({ solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction }),
+};

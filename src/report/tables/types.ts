@@ -1,0 +1,85 @@
+/**
+ * What a result table is: one descriptor per table (in the spirit of transformers.js' SUPPORTED_TASKS).
+ * The schema, writer, reader, terminal tables, `regress` and the commands only ask the descriptor.
+ */
+import type { PrimaryMetric } from '../../data/types.js';
+
+/** How a column is checked and printed: id/string text, int, acc/std/sec (2 decimals), sig6 (6 significant digits), enums. */
+export type Kind = 'id' | 'string' | 'int' | 'acc' | 'std' | 'sig6' | 'sec' | 'prompts' | 'metric' | 'equiv';
+export interface ColumnSpec {
+  kind: Kind;
+  /** may be null (blank in the CSV) */
+  nullable: boolean;
+}
+
+/** The metric `regress --metric` compares (primary = the dataset's Table 9 metric). */
+export type RegressMetric = 'primary' | 'top1' | 'top5' | 'mean_per_class';
+
+/**
+ * Which images a row was computed on. Part of every table's identity, and every comparison between rows
+ * (within a table or across tables) matches on it: rows of different subsets are never compared.
+ * limit/subset_seed: the class-stratified `--limit` subset (null = the whole split); skipped_images: unreadable
+ * images left out by `--skip-bad-images` over the splits the row used (null = unknown, a file from before 0.2).
+ */
+export interface Subset {
+  /** absent = null (rows are normalised to null when written or read) */
+  limit?: number | null;
+  subset_seed?: number | null;
+  skipped_images?: number | null;
+}
+export const SUBSET_COLUMNS = ['limit', 'subset_seed', 'skipped_images'] as const;
+export const SUBSET_KINDS: Record<(typeof SUBSET_COLUMNS)[number], ColumnSpec> = {
+  limit: { kind: 'int', nullable: true },
+  subset_seed: { kind: 'int', nullable: true },
+  skipped_images: { kind: 'int', nullable: true },
+};
+
+/** Every row has these. */
+export interface BaseRow extends Subset {
+  model: string;
+  dataset: string;
+  primary_metric: PrimaryMetric;
+}
+
+/** The flags every evaluation command shares, as the run config records them. */
+export interface RunFlags {
+  limit?: number;
+  seed: number;
+  dtype: string;
+  device: string;
+  skipBadImages: boolean;
+  /** the flags that made a probe choose or learn on the test split (--allow-tuning-on-test), recorded as tuned_on_test */
+  tunedOnTest?: string[];
+}
+
+/** Metadata of one evaluation run (model identity hash, dataset fingerprint, templates, class names, config hash, timestamp, image_gflops, ...). */
+export interface RunEntry {
+  model: string;
+  dataset: string;
+  split?: string;
+  [key: string]: unknown;
+}
+
+export interface TableDescriptor<Name extends string = string, Row extends BaseRow = BaseRow, Flags = never, Input = never> {
+  name: Name;
+  /** the command that writes it (`regress --run` starts it) */
+  command: string;
+  /** columns in CSV/JSON order, with their kinds */
+  columns: Record<string, ColumnSpec>;
+  /** the columns that make a row's identity: a rerun replaces rows of the same identity */
+  identity: readonly string[];
+  /** `dataset/split/prompts`, `dataset`, `dataset/K-shot` (regress and JUnit names) */
+  testName(row: Row): string;
+  /** deterministic row order */
+  compare(a: Row, b: Row): number;
+  /** the metric `regress --metric` compares (null: not measured) */
+  metricValue(row: Row, metric: RegressMetric): number | null;
+  /** recompute derived columns after a merge; `fresh` = identity keys of the rows just written */
+  derive?(rows: Row[], fresh: Set<string>, identityKey: (r: Row) => string): void;
+  /** the CLI arguments (after `clip-bench`) that re-create these rows into `outDir` */
+  rerun(rows: readonly Row[], outDir: string): string[][];
+  /** the rows of one model x dataset, from the evaluator's result */
+  build(input: Input): Row[];
+  /** the table's own part of the run config (the shared part comes from `runConfig`) */
+  config(flags: Flags): Record<string, unknown>;
+}

@@ -1,0 +1,64 @@
+/**
+ * The one writer of result tables: `<out>/<table>.csv` and `<out>/<table>.json`, merged with what is there.
+ * A rerun replaces the rows of its own identities and keeps everything else. Writers of one table serialise on
+ * `<out>/<table>.lock` (crash-safe: a dead holder's lock is taken over), so concurrent runs sharing an --out
+ * lose no row: each reads the files only once it holds the lock.
+ */
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { atomicWriteFileSync } from '../util/fs.js';
+import { compareStrings } from '../util/compare.js';
+import { withFileLockSync } from '../util/file-lock.js';
+import { readResults } from './read.js';
+import { assertFiniteDeep, describeRow, identityKey, normalizeRow, sortRows, toCsv, toJson } from './schema.js';
+import { tableOf, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
+
+/** Runs are matched on model, dataset, split and subset: a rerun replaces its own run entries. */
+function runKey(r: RunEntry): string {
+  return [r.model, r.dataset, r.split ?? '', r.limit ?? '', r.subset_seed ?? ''].join('\u0000');
+}
+
+function sortRuns(runs: RunEntry[]): RunEntry[] {
+  return [...runs].sort((a, b) => compareStrings(runKey(a), runKey(b)));
+}
+
+/** The lock writers of `table` under `outDir` serialise on. */
+export function resultsLockFile(outDir: string, table: TableName): string {
+  return path.join(outDir, `.${table}.lock`);
+}
+
+/**
+ * Merge `rows` (and their `runs` metadata) into `<outDir>/<table>.csv` and `.json`, holding the table's lock.
+ * Rows are sorted deterministically and derived columns recomputed from the merged rows; both files are written
+ * atomically. Throws (before writing anything) on NaN/Infinity, a malformed row or two rows of one identity.
+ */
+export function writeResults<T extends TableName>(outDir: string, table: T, rows: readonly RowTypes[T][], runs: readonly RunEntry[]): void {
+  const desc = tableOf(table);
+  const fresh = rows.map((r) => normalizeRow(table, r));
+  const key = (r: RowTypes[T]) => identityKey(table, r);
+  const freshKeys = new Set<string>();
+  for (const r of fresh) {
+    const k = key(r);
+    if (freshKeys.has(k)) throw new Error(`writeResults: duplicate ${describeRow(table, r as unknown as Record<string, unknown>)}`);
+    freshKeys.add(k);
+  }
+  runs.forEach((r, i) => assertFiniteDeep(r, `${table} runs[${i}]`));
+
+  mkdirSync(outDir, { recursive: true });
+  withFileLockSync(resultsLockFile(outDir, table), () => {
+    const existing = readResults(outDir, table);
+    const kept = (existing?.rows ?? []).filter((r) => !freshKeys.has(key(r)));
+    const merged = sortRows(table, [...kept, ...fresh]);
+    desc.derive?.(merged, freshKeys, key);
+    const finalRows = merged.map((r) => normalizeRow(table, r));
+
+    const newRunKeys = new Set(runs.map(runKey));
+    const keptRuns = (existing?.runs ?? []).filter((r) => !newRunKeys.has(runKey(r)));
+    const finalRuns = sortRuns([...keptRuns, ...runs]);
+
+    const csv = toCsv(table, finalRows);
+    const json = toJson(table, finalRows, finalRuns);
+    atomicWriteFileSync(path.join(outDir, `${table}.json`), json);
+    atomicWriteFileSync(path.join(outDir, `${table}.csv`), csv);
+  });
+}

@@ -1,0 +1,31 @@
+/** Aligned plain-text tables for the terminal. */
+
+/** `v.toFixed(digits)`, never "-0.00". */
+export function fixed(v: number, digits: number): string {
+  const s = v.toFixed(digits);
+  return /^-0\.?0*$/.test(s) ? s.slice(1) : s;
+}
+
+function displayCell(v: unknown): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') {
+    if (Number.isNaN(v)) return 'NaN';
+    return Number.isInteger(v) ? String(v) : fixed(v, 2);
+  }
+  return String(v);
+}
+
+const NUMERIC_TEXT = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$|^$/i;
+
+/**
+ * A readable, aligned text table: header, dashes, one line per row. Numbers print as integers or with
+ * 2 decimals (pass preformatted strings for other formats); numeric columns are right-aligned.
+ */
+export function formatTable(columns: readonly string[], rows: readonly Record<string, unknown>[]): string {
+  const cells = rows.map((r) => columns.map((c) => displayCell(r[c])));
+  const widths = columns.map((c, j) => Math.max(c.length, ...cells.map((row) => row[j]!.length)));
+  const right = columns.map((_, j) => cells.length > 0 && cells.every((row) => NUMERIC_TEXT.test(row[j]!)) && cells.some((row) => row[j] !== ''));
+  const line = (vals: string[]) =>
+    vals.map((v, j) => (right[j] ? v.padStart(widths[j]!) : v.padEnd(widths[j]!))).join('  ').trimEnd();
+  return [line([...columns]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
+}
