@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { cacheDirOf } from './data-options.js';
 import { finishEntry, listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
 import { toolVersion } from '../version.js';
-import { formatTable } from '../report/results.js';
+import { formatTable } from '../util/text-table.js';
 
 interface FilterFlags extends RemoveFilter {
   cacheDir?: string;

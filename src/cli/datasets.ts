@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { defaultDatasetRoot, listDatasets } from '../data/registry.js';
 import type { DatasetDescriptor } from '../data/types.js';
 import { hubPackageCached } from '../data/wds-datasets.js';
-import { formatTable } from '../report/results.js';
+import { formatTable } from '../util/text-table.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 
