@@ -1,4 +1,4 @@
-import cliProgress from 'cli-progress';
+import { startBar, type Bar } from '../util/bars.js';
 import type { ImageSource } from '../data/types.js';
 import type { ClipModel } from '../model/types.js';
 import { embedImages } from './embed-images.js';
@@ -145,7 +145,7 @@ async function fillShare(req: ImageEmbeddingRequest, writer: CacheWriter, indice
   const missingInShare = () => writer.missingRanges().reduce((a, m) => a + Math.max(0, Math.min(m.end, share.end) - Math.max(m.start, share.start)), 0);
   const cachedRows = shareRows - missingInShare();
   // a bar on a terminal; start and end lines in logs
-  const bar = req.progress && process.stderr.isTTY ? startBar(shareRows, cachedRows) : null;
+  const bar = req.progress && process.stderr.isTTY ? embeddingBar(shareRows, cachedRows) : null;
   const started = performance.now();
   if (req.progress && !bar) {
     const resume = cachedRows > 0 ? ` (resuming: ${cachedRows} cached)` : '';
@@ -177,7 +177,7 @@ async function computeChunks(
   indices: Int32Array,
   dim: number,
   chunks: RowRange[],
-  bar: cliProgress.SingleBar | null,
+  bar: Bar | null,
 ): Promise<{ rows: number; skipped: SkippedImage[] }> {
   const rows = Int32Array.from(chunks.flatMap((c) => Array.from(indices.subarray(c.start, c.end))));
   const skipped: SkippedImage[] = [];
@@ -256,26 +256,18 @@ function warn(message: string): void {
   process.stderr.write(`clip-bench: warning: ${message}\n`);
 }
 
-function startBar(total: number, done: number): cliProgress.SingleBar {
-  const bar = new cliProgress.SingleBar(
-    {
-      format: 'embedding {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted}',
-      stream: process.stderr,
-      hideCursor: true,
-      etaBuffer: 50,
-      fps: 5,
-    },
-    cliProgress.Presets.shades_classic,
-  );
+function embeddingBar(total: number, done: number): Bar {
   const started = Date.now();
-  bar.start(total, done, { speed: '-' });
+  const bar = startBar('embedding {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted}', total, done, { speed: '-' });
   const base = done;
-  const orig = bar.increment.bind(bar);
-  bar.increment = ((step?: number) => {
-    const secs = (Date.now() - started) / 1000;
-    orig(step ?? 1, { speed: secs > 0 ? ((bar.getProgress() * total - base) / secs).toFixed(1) : '-' });
-  }) as typeof bar.increment;
-  return bar;
+  return {
+    getProgress: () => bar.getProgress(),
+    increment: (step?: number) => {
+      const secs = (Date.now() - started) / 1000;
+      bar.increment(step ?? 1, { speed: secs > 0 ? ((bar.getProgress() * total - base) / secs).toFixed(1) : '-' });
+    },
+    stop: () => bar.stop(),
+  };
 }
 
 /** Text embeddings of `texts` (prompts), cached per model and exact text list. */

@@ -64,6 +64,11 @@ export interface OpenSplit {
 // A command evaluating several models opens each split once (decoded pixels stay with the source).
 const opened = new Map<string, Promise<OpenSplit>>();
 
+/** Drop the opened splits (a suite moves on to the next dataset: one dataset's data in memory at a time). */
+export function forgetOpenedSplits(): void {
+  opened.clear();
+}
+
 /** Resolve a dataset name and open one split, downloading it first if it is missing (and allowed). */
 export function openSplit(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
   const key = JSON.stringify([name, split, f.datasetRoot ?? null, f.classnames ?? null]);

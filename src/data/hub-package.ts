@@ -1,5 +1,4 @@
 import fs from 'node:fs';
-import { UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, offlineReason, type HubOptions, type HubRef } from '../hub/hub.js';
 import { parseShardCount, shardNames, WDS_FILES } from './loaders/wds.js';
 
@@ -42,7 +41,7 @@ export async function fetchWdsPackage(ref: HubRef, splits: string[], opts: HubOp
     const nfile = await repo.file(`${split}/nshards.txt`);
     if (!nfile) {
       if (opts.offline) throw new HubUnavailable(`${offlineReason(opts)} and split '${split}' of ${label} is not in the cache (${repo.dir}: no ${split}/nshards.txt)`);
-      throw new UserError(`${label} has no split '${split}' (no ${split}/nshards.txt)`);
+      throw new HubUnavailable(`${label} has no split '${split}' (no ${split}/nshards.txt)`);
     }
     const n = parseShardCount(fs.readFileSync(nfile, 'utf8'), `${label}: ${split}/nshards.txt`);
     await inParallel(shardNames(split, n), SHARD_DOWNLOADS, (shard) => repo.require(shard));

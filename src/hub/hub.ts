@@ -33,7 +33,7 @@ export function hubOptionsWithProgress(env: NodeJS.ProcessEnv = process.env): Hu
 
 export type RepoType = 'model' | 'dataset';
 
-/** A file that cannot be had now: offline (HF_HUB_OFFLINE or no downloads) and not cached, or the hub unreachable. */
+/** A file that cannot be had now: offline (HF_HUB_OFFLINE or no downloads) and not cached, the hub unreachable, or not in the repository. */
 export class HubUnavailable extends UserError {
   constructor(message: string) {
     super(message);
@@ -120,7 +120,8 @@ export class HubRepo {
     }
     const names = [file, ...alternatives].join(' or ');
     if (this.opts.offline) throw new HubUnavailable(`${offlineReason(this.opts)} and ${repoLabel(this.ref)}@${this.ref.revision} is not in the cache (${this.dir}: no ${file})`);
-    throw new UserError(`${repoLabel(this.ref)}@${this.ref.revision} has no ${names}`);
+    // the repository (or this file of it) is not there: nothing to fetch, as when offline
+    throw new HubUnavailable(`${repoLabel(this.ref)}@${this.ref.revision} has no ${names}`);
   }
 
   /** Record which commit the revision named (nothing to record when it was a commit itself, or nothing was fetched). */

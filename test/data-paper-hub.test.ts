@@ -1,0 +1,63 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import { locateSplit } from '../src/data/ensure.js';
+import { getDataset, listDatasets } from '../src/data/registry.js';
+import { runCli } from './fixtures/cli.js';
+import { tmpDir } from './fixtures/data/helpers.js';
+import { startHubServer } from './fixtures/hub-server.js';
+import { writeWdsPackage } from './fixtures/wds-package.js';
+
+test('every packaged paper dataset resolves to its clip-benchmark package on the hub (a local mirror)', async () => {
+  const hubbed = listDatasets().filter((d) => d.paper && d.source.kind === 'hub');
+  assert.equal(hubbed.length, 18);
+  const pkg = await writeWdsPackage(path.join(tmpDir('hub-pkgs'), 'any'), { classes: ['a', 'b'], splits: { test: [0, 1] } });
+  const repos = Object.fromEntries(hubbed.map((d) => [`datasets/${(d.source as { repoId: string }).repoId}`, pkg]));
+  const server = await startHubServer(repos);
+  const saved = { ...process.env };
+  const cache = tmpDir('hub-cache');
+  Object.assign(process.env, { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache });
+  try {
+    for (const d of hubbed) {
+      const root = await locateSplit(d, undefined, 'test', { download: true });
+      const repoId = (d.source as { repoId: string }).repoId;
+      assert.ok(root.includes(`datasets--${repoId.replace('/', '--')}`), `${d.name}: ${root}`);
+      assert.ok(fs.existsSync(path.join(root, 'test', '0.tar')), d.name);
+      assert.ok(server.requests.some((r) => r.url === `/datasets/${repoId}/resolve/main/test/nshards.txt`), d.name);
+    }
+  } finally {
+    for (const k of ['HF_ENDPOINT', 'HF_HUB_CACHE', 'XDG_CACHE_HOME']) {
+      if (saved[k] === undefined) delete process.env[k];
+      else process.env[k] = saved[k];
+    }
+    await server.close();
+  }
+});
+
+test('--dataset food101: the hub package fetched from a mirror without ETag, the paper\'s 101 names mapped onto it, then offline from the cache', async () => {
+  const paper = getDataset('food101').classes;
+  assert.equal(paper.length, 101);
+  // the package lists the classes in another order (reversed): labels are mapped by name
+  const reversed = [...paper].reverse();
+  const pkg = await writeWdsPackage(path.join(tmpDir('hub-pkgs'), 'food'), { classes: reversed, splits: { test: reversed.map((_, i) => i) }, shardSize: 40 });
+  const server = await startHubServer({ 'datasets/clip-benchmark/wds_food101': pkg }, undefined, { mode: 'static' });
+  const cache = tmpDir('hub-cache');
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache };
+  const args = ['zeroshot', '--model', 'mini', '--dataset', 'food101', '--prompts', 'single', '--json', '--out', tmpDir('out')];
+  try {
+    const r = await runCli(args, env);
+    assert.equal(r.status, 0, r.stderr);
+    const [row] = JSON.parse(r.stdout) as { dataset: string; n_images: number }[];
+    assert.equal(row!.dataset, 'food101');
+    assert.equal(row!.n_images, 101);
+    const runs = JSON.parse(fs.readFileSync(path.join(args.at(-1)!, 'zeroshot.json'), 'utf8')).runs as { class_names: string[][] }[];
+    assert.deepEqual(runs[0]!.class_names.map((c) => c[0]), paper);
+    assert.ok(fs.existsSync(path.join(cache, 'hub', 'datasets--clip-benchmark--wds_food101')));
+  } finally {
+    await server.close();
+  }
+  // the server is gone: offline, from the cache
+  const offline = await runCli(args, { ...env, HF_HUB_OFFLINE: '1' });
+  assert.equal(offline.status, 0, offline.stderr);
+});
