@@ -10,6 +10,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   zeroshot: () => import('./zeroshot.js'),
   'linear-probe': () => import('./linear-probe.js'),
   fewshot: () => import('./fewshot.js'),
+  suite: () => import('./suite.js'),
   embed: () => import('./embed.js'),
   report: () => import('./report.js'),
   regress: () => import('./regress.js'),

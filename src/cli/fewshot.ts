@@ -15,10 +15,11 @@ import type { Features } from '../eval/probe.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
+import type { OnnxClipModel } from '../model/clip-model.js';
 import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
-interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
+export interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
   shots: string;
   seeds: number;
@@ -46,52 +47,16 @@ export function register(program: Command): void {
   cmd.action(async (f: FewshotFlags) => {
     checkOutputDir('--out', f.out);
     const shard = shardOf(f);
-    const shots = [...new Set(splitList(f.shots).map((s) => positiveInt('--shots')(s)))].sort((a, b) => a - b);
+    parseShots(f.shots);
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit }, expandDatasets(f.dataset));
     const rows: FewshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {
       // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
       if (shard && !(await sharesReady(model, dataset, [f.trainSplit, f.testSplit], f, shard))) return;
-      const train = await splitFeatures(model, dataset, f.trainSplit, f);
-      const test = await splitFeatures(model, dataset, f.testSplit, f);
-      const spec = train.split.spec;
-      const classes = train.split.source.classes;
-      process.stderr.write(`few-shot: ${modelSpec} on ${spec.name}, ${shots.join('/')} shots x ${f.seeds} seeds\n`);
-      const points = await fewshot(train.features, test.features, {
-        shots,
-        seeds: f.seeds,
-        baseSeed: f.seed,
-        nClasses: classes.length,
-        classNames: classes,
-        primaryMetric: spec.primaryMetric,
-        solver: f.solver,
-        transform: f.features,
-        oneShotC: f.oneShotC,
-        threads: f.threads,
-        onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
-      });
-      // every figure compared with the few-shot curve is taken on the same images (same limit, seed, skipped images)
-      const subset = probeSubset([train, test], f);
-      const zeroshot = f.withZeroshot
-        ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), spec.primaryMetric, f)
-        : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
-      const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
-      const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && sameSubset(r, subset));
-      const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
-      if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
-      const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-      rows.push(...fewshotTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots }));
-      runs.push(
-        runMetadata('fewshot', { ...f, shots, tunedOnTest }, model, spec.name, train.split.source.fingerprint, {
-          ...subset,
-          n_classes: classes.length,
-          class_names: classes,
-          chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
-          zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
-          linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
-        }),
-      );
+      const step = await fewshotStep(model, modelSpec, dataset, f, tunedOnTest);
+      rows.push(...step.rows);
+      runs.push(step.run);
     });
     if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
     writeAndPrint('fewshot', f.out, rows, runs, f.json);
@@ -122,4 +87,60 @@ async function computeZeroshot(
     (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
   );
   return primaryMetric === 'accuracy' ? r.metrics.top1 : r.metrics.meanPerClass;
+}
+
+/** --shots as the sorted list of distinct counts. */
+export function parseShots(value: string): number[] {
+  return [...new Set(splitList(value).map((s) => positiveInt('--shots')(s)))].sort((a, b) => a - b);
+}
+
+/** The flags as the run config records them (--shots parsed). */
+export function fewshotRunFlags(f: FewshotFlags, tunedOnTest: string[]): Omit<FewshotFlags, 'shots'> & { shots: number[]; tunedOnTest: string[] } {
+  return { ...f, shots: parseShots(f.shots), tunedOnTest };
+}
+
+/**
+ * Few-shot probes of one model on one dataset: its rows and the run that made them (`suite` runs it too).
+ * `tunedOnTest`: the flags that train on a test split, as testSplitSelection allowed them.
+ */
+export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; run: RunEntry }> {
+  const shots = parseShots(f.shots);
+  const train = await splitFeatures(model, dataset, f.trainSplit, f);
+  const test = await splitFeatures(model, dataset, f.testSplit, f);
+  const spec = train.split.spec;
+  const classes = train.split.source.classes;
+  process.stderr.write(`few-shot: ${modelSpec} on ${spec.name}, ${shots.join('/')} shots x ${f.seeds} seeds\n`);
+  const points = await fewshot(train.features, test.features, {
+    shots,
+    seeds: f.seeds,
+    baseSeed: f.seed,
+    nClasses: classes.length,
+    classNames: classes,
+    primaryMetric: spec.primaryMetric,
+    solver: f.solver,
+    transform: f.features,
+    oneShotC: f.oneShotC,
+    threads: f.threads,
+    onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
+  });
+  // every figure compared with the few-shot curve is taken on the same images (same limit, seed, skipped images)
+  const subset = probeSubset([train, test], f);
+  const zeroshot = f.withZeroshot
+    ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), spec.primaryMetric, f)
+    : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
+  const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
+  const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && sameSubset(r, subset));
+  const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
+  if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
+  const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
+  const rows = fewshotTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots });
+  const run = runMetadata('fewshot', fewshotRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {
+    ...subset,
+    n_classes: classes.length,
+    class_names: classes,
+    chosen_C: Object.fromEntries(points.map((p) => [p.shots, p.C])),
+    zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
+    linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
+  });
+  return { rows, run };
 }

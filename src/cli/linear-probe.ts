@@ -8,10 +8,11 @@ import { linearProbeTable } from '../report/tables/linear-probe.js';
 import { DATASETS_HELP, addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
+import type { OnnxClipModel } from '../model/clip-model.js';
 import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
-interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
+export interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
   valSplit?: string;
   valFraction: number;
@@ -42,36 +43,50 @@ export function register(program: Command): void {
     await forEachModelAndDataset(f, true, async (model, modelSpec, dataset) => {
       // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
       if (shard && !(await sharesReady(model, dataset, [f.trainSplit, ...(f.valSplit ? [f.valSplit] : []), f.testSplit], f, shard))) return;
-      const train = await splitFeatures(model, dataset, f.trainSplit, f);
-      const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
-      const test = await splitFeatures(model, dataset, f.testSplit, f);
-      const spec = train.split.spec;
-      const nClasses = train.split.source.classes.length;
-      const started = performance.now();
-      process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes)\n`);
-      const r = await linearProbe(train.features, val?.features ?? null, test.features, {
-        solver: f.solver,
-        nClasses,
-        primaryMetric: spec.primaryMetric,
-        transform: f.features,
-        valFraction: f.valFraction,
-        seed: f.seed,
-        threads: f.threads,
-        onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
-      });
-      const seconds = (performance.now() - started) / 1000;
-      const subset = probeSubset([train, val, test], f);
-      rows.push(...linearProbeTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, solver: f.solver, seconds, result: r }));
-      runs.push(
-        runMetadata('linear_probe', { ...f, tunedOnTest }, model, spec.name, train.split.source.fingerprint, {
-          ...subset,
-          n_classes: nClasses,
-          class_names: train.split.source.classes,
-          c_search: r.tried,
-        }),
-      );
+      const step = await linearProbeStep(model, modelSpec, dataset, f, tunedOnTest);
+      rows.push(...step.rows);
+      runs.push(step.run);
     });
     if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
     writeAndPrint('linear_probe', f.out, rows, runs, f.json);
   });
+}
+
+/** The flags as the run config records them. */
+export function linearProbeRunFlags(f: LinearProbeFlags, tunedOnTest: string[]): LinearProbeFlags & { tunedOnTest: string[] } {
+  return { ...f, tunedOnTest };
+}
+
+/**
+ * The linear probe of one model on one dataset: its rows and the run that made them (`suite` runs it too).
+ * `tunedOnTest`: the flags that train or choose C on a test split, as testSplitSelection allowed them.
+ */
+export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; run: RunEntry }> {
+  const train = await splitFeatures(model, dataset, f.trainSplit, f);
+  const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
+  const test = await splitFeatures(model, dataset, f.testSplit, f);
+  const spec = train.split.spec;
+  const nClasses = train.split.source.classes.length;
+  const started = performance.now();
+  process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes)\n`);
+  const r = await linearProbe(train.features, val?.features ?? null, test.features, {
+    solver: f.solver,
+    nClasses,
+    primaryMetric: spec.primaryMetric,
+    transform: f.features,
+    valFraction: f.valFraction,
+    seed: f.seed,
+    threads: f.threads,
+    onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
+  });
+  const seconds = (performance.now() - started) / 1000;
+  const subset = probeSubset([train, val, test], f);
+  const rows = linearProbeTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, solver: f.solver, seconds, result: r });
+  const run = runMetadata('linear_probe', linearProbeRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {
+    ...subset,
+    n_classes: nClasses,
+    class_names: train.split.source.classes,
+    c_search: r.tried,
+  });
+  return { rows, run };
 }

@@ -4,6 +4,13 @@ import type { OnnxClipModel } from '../model/clip-model.js';
 import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
 import { toolVersion } from '../version.js';
 
+const hashConfig = (config: Record<string, unknown>): string => createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
+
+/** The config hash a run of `table` with these flags records (`suite` compares it to decide whether a step is done). */
+export function configHash<T extends TableName>(table: T, flags: Parameters<typeof runConfig<T>>[1] & RunFlags): string {
+  return hashConfig(runConfig(table, flags));
+}
+
 /** The metadata every run records: what was evaluated, with which tool and configuration (from the flags, the same fields for every table), and when. */
 export function runMetadata<T extends TableName>(
   table: T,
@@ -23,7 +30,7 @@ export function runMetadata<T extends TableName>(
     dataset_fingerprint: datasetFingerprint,
     ...extra,
     config,
-    config_hash: createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16),
+    config_hash: hashConfig(config),
     timestamp: new Date().toISOString(),
   };
 }

@@ -9,9 +9,10 @@ import { zeroshotTable } from '../report/tables/zeroshot.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, effectiveLimit, openSplit, splitEmbeddings, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
+import type { OnnxClipModel } from '../model/clip-model.js';
 import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
 
-interface ZeroshotFlags extends ModelFlags, DataFlags, ShardFlags {
+export interface ZeroshotFlags extends ModelFlags, DataFlags, ShardFlags {
   dataset: string;
   split: string;
   prompts: string;
@@ -36,45 +37,52 @@ export function register(program: Command): void {
   cmd.action(async (f: ZeroshotFlags) => {
     checkOutputDir('--out', f.out);
     const shard = shardOf(f);
-    const modes = parsePromptModes(f.prompts);
-    const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
+    // flags checked before any work
+    parsePromptModes(f.prompts);
+    if (f.templates) loadTemplates(f.templates);
     const rows: ZeroshotRow[] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, false, async (model, modelSpec, datasetName) => {
       // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
       if (shard && !(await sharesReady(model, datasetName, [f.split], f, shard))) return;
-      const split = await openSplit(datasetName, f.split, f);
-      // --classnames is applied by the dataset (and its count checked there)
-      const classNames = classNamesForPrompts(split.spec.name, split.source.classes, split.spec.classOrigin === 'file');
-      const images = await splitEmbeddings(model, split, f);
-      const results = await runZeroshot(
-        model,
-        images,
-        { modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride, primaryMetric: split.spec.primaryMetric },
-        (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
-      );
-      const subset = subsetOf(effectiveLimit(split, f.limit), f.seed, images.skipped);
-      rows.push(
-        ...zeroshotTable.build({
-          model: modelSpec,
-          dataset: split.spec.name,
-          split: f.split,
-          subset,
-          nImages: images.n,
-          primaryMetric: split.spec.primaryMetric,
-          results,
-        }),
-      );
-      runs.push(
-        runMetadata('zeroshot', f, model, split.spec.name, split.source.fingerprint, {
-          split: f.split,
-          ...subset,
-          templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
-          class_names: classNames,
-        }),
-      );
+      const step = await zeroshotStep(model, modelSpec, datasetName, f);
+      rows.push(...step.rows);
+      runs.push(step.run);
     });
     if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
     writeAndPrint('zeroshot', f.out, rows, runs, f.json);
   });
+}
+
+/** Zero-shot of one model on one dataset: its rows and the run that made them (`suite` runs it too). */
+export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, datasetName: string, f: ZeroshotFlags): Promise<{ rows: ZeroshotRow[]; run: RunEntry }> {
+  const modes = parsePromptModes(f.prompts);
+  const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
+  const split = await openSplit(datasetName, f.split, f);
+  // --classnames is applied by the dataset (and its count checked there)
+  const classNames = classNamesForPrompts(split.spec.name, split.source.classes, split.spec.classOrigin === 'file');
+  const images = await splitEmbeddings(model, split, f);
+  const results = await runZeroshot(
+    model,
+    images,
+    { modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride, primaryMetric: split.spec.primaryMetric },
+    (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
+  );
+  const subset = subsetOf(effectiveLimit(split, f.limit), f.seed, images.skipped);
+  const rows = zeroshotTable.build({
+    model: modelSpec,
+    dataset: split.spec.name,
+    split: f.split,
+    subset,
+    nImages: images.n,
+    primaryMetric: split.spec.primaryMetric,
+    results,
+  });
+  const run = runMetadata('zeroshot', f, model, split.spec.name, split.source.fingerprint, {
+    split: f.split,
+    ...subset,
+    templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
+    class_names: classNames,
+  });
+  return { rows, run };
 }
