@@ -29,10 +29,14 @@ export interface DataFlags {
 export const DATASETS_HELP = 'comma-separated datasets (see `clip-bench datasets`), or a suite: @paper27, @kornblith12, @FILE (one per line)';
 
 /** --dataset-root/--classnames/--limit/--seed/--download and the embedding cache flags, shared by the evaluators. */
-export function addDataOptions(cmd: Command): Command {
+export function addDataOptions(cmd: Command, opts: { oneDataset?: boolean } = {}): Command {
+  // --dataset-root and --classnames name one dataset's files (a suite takes each dataset from its default place)
+  if (opts.oneDataset !== false) {
+    cmd
+      .option('--dataset-root <dir>', 'where the dataset files are, or where downloads go (default: per-user cache; fashion-mnist: bundled)')
+      .option('--classnames <file>', 'class names (JSON array or one per line), replacing the dataset\'s');
+  }
   return cmd
-    .option('--dataset-root <dir>', 'where the dataset files are, or where downloads go (default: per-user cache; fashion-mnist: bundled)')
-    .option('--classnames <file>', 'class names (JSON array or one per line), replacing the dataset\'s')
     .addOption(new Option('--limit <n>', 'evaluate a deterministic class-stratified subset of N images per split').argParser(positiveInt('--limit')))
     .addOption(new Option('--seed <n>', 'seed of every sampled subset').default(DEFAULTS.seed).argParser(nonNegativeInt('--seed')))
     .option('--no-download', 'never download a missing dataset')

@@ -16,10 +16,13 @@ export interface ProbeFlags extends DataFlags {
 }
 
 /** Flags shared by linear-probe and fewshot. */
-export function addProbeOptions(cmd: Command): Command {
-  return cmd
+export function addProbeOptions(cmd: Command, opts: { splits?: boolean } = {}): Command {
+  cmd
     .addOption(new Option('--solver <solver>', 'lbfgs (the paper\'s L2 logistic regression) or mljs (ml-logistic-regression: one-vs-rest, no penalty, no intercept)').choices(['lbfgs', 'mljs']).default('lbfgs'))
-    .addOption(new Option('--features <transform>', 'feature transform fitted on training rows: none (as the paper), standardize, l2').choices(['none', 'standardize', 'l2']).default('none'))
+    .addOption(new Option('--features <transform>', 'feature transform fitted on training rows: none (as the paper), standardize, l2').choices(['none', 'standardize', 'l2']).default('none'));
+  // a suite takes each dataset's own train/test splits
+  if (opts.splits === false) return cmd;
+  return cmd
     .option('--train-split <split>', 'split the classifiers learn from', 'train')
     .option('--test-split <split>', 'split they are scored on', 'test')
     .option('--allow-tuning-on-test', 'let --train-split/--val-split be the test split (refused otherwise; the run config records it)', false);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
-import { DatasetUnavailable, UserError } from '../errors.js';
+import { DatasetUnavailable } from '../errors.js';
 import { getDataset } from '../data/registry.js';
 import { expandDatasets } from '../data/suites.js';
 import type { DatasetDescriptor } from '../data/types.js';
@@ -54,7 +54,7 @@ function notApplicable(task: SuiteTask, d: DatasetDescriptor): string | null {
 function alreadyDone(out: string, table: TableName, modelSpec: string, model: OnnxClipModel, d: DatasetDescriptor, expected: string): boolean {
   const res = readResults(out, table);
   if (!res) return false;
-  const hasRows = res.rows.some((r) => r.model === modelSpec && r.dataset === d.name);
+  const hasRows = res.rows.some((r) => r.model === modelSpec && r.dataset === d.name && (!('split' in r) || r.split === d.roles.test));
   const run = res.runs.find((r: RunEntry) => r.model === model.name && r.dataset === d.name && r.config_hash === expected);
   return hasRows && run !== undefined;
 }
@@ -75,12 +75,9 @@ export function register(program: Command): void {
     .option('--no-report', 'do not write the report at the end')
     .option('--force', 'recompute steps whose results are already there with the same configuration', false);
   addModelOptions(cmd, { multiple: true });
-  addDataOptions(cmd);
-  addProbeOptions(cmd);
+  addDataOptions(cmd, { oneDataset: false });
+  addProbeOptions(cmd, { splits: false });
   cmd.action(async (f: SuiteFlags) => {
-    if (f.datasetRoot !== undefined || f.classnames !== undefined) {
-      throw new UserError('suite: --dataset-root and --classnames name one dataset\'s files; put each dataset in $XDG_CACHE_HOME/clip-bench/datasets/<name> (hub packages are fetched)');
-    }
     checkOutputDir('--out', f.out);
     const tasks = parseTasks(f.tasks);
     const models = splitList(f.model);
