@@ -34,6 +34,10 @@ const align = (n: number): number => (n + 15) & ~15;
 export class WasmPreprocessor {
   private readonly x: Exports;
   private readonly heapBase: number;
+  // views of the memory, renewed when it grows (growing detaches the old buffer)
+  private u8 = new Uint8Array(0);
+  private i32 = new Int32Array(0);
+  private f32 = new Float32Array(0);
 
   constructor(bytes: BufferSource) {
     const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), {});
@@ -76,15 +80,17 @@ export class WasmPreprocessor {
     if (at > MAX_BYTES) return false;
     const mem = this.x.memory;
     if (at > mem.buffer.byteLength) mem.grow(Math.ceil((at - mem.buffer.byteLength) / 65536));
-
-    const buf = mem.buffer;
-    new Uint8Array(buf, pSrc, w * h * nb).set(data.subarray(0, w * h * nb));
-    const i32 = new Int32Array(buf);
+    if (this.u8.buffer !== mem.buffer) {
+      this.u8 = new Uint8Array(mem.buffer);
+      this.i32 = new Int32Array(mem.buffer);
+      this.f32 = new Float32Array(mem.buffer);
+    }
+    const { i32, f32 } = this;
+    this.u8.set(data.subarray(0, w * h * nb), pSrc);
     if (hIdx) i32.set(hIdx, pHb >> 2);
     if (hc) i32.set(hc.k, pHk >> 2);
     if (vIdx) i32.set(vIdx, pVb >> 2);
     if (vc) i32.set(vc.k, pVk >> 2);
-    const f32 = new Float32Array(buf);
     f32.set(lutFor(cfg), pLut >> 2);
     if (plan.premul) this.x.premultiply(pSrc, w * h, nb);
     this.x.preprocess(
