@@ -69,7 +69,11 @@ export async function preprocessBench(opts) {
   const dir = await makeJpegs(path.join(work, `images-500x375-${images}`), images, [[500, 375]], { log });
   const model = await negligibleModel(work);
   const coreCounts = [...new Set([1, cores])];
-  const runs = { wasm: [], js: [], pil: [], embed: Object.fromEntries(coreCounts.map((c) => [c, []])), torch: Object.fromEntries(coreCounts.map((c) => [c, []])) };
+  const runs = {
+    wasm: [], js: [], pil: [], noPool: [],
+    embed: Object.fromEntries(coreCounts.map((c) => [c, []])),
+    torch: Object.fromEntries(coreCounts.map((c) => [c, []])),
+  };
   const stage = path.join(here, 'bench-preprocess-stage.mjs');
   const torchPy = path.join(here, 'bench_preprocess_torch.py');
   for (let r = 0; r < repeat; r++) {
@@ -77,19 +81,25 @@ export async function preprocessBench(opts) {
     runs.wasm.push(lastJson((await pinned(1, process.execPath, [stage, dir, '--resampler', 'wasm'])).out));
     runs.js.push(lastJson((await pinned(1, process.execPath, [stage, dir, '--resampler', 'js'])).out));
     runs.pil.push(lastJson((await pinned(1, python, [torchPy, 'stages', dir])).out));
-    for (const c of coreCounts) {
-      log(`  (q) pipelines on ${c} core(s): clip-bench embed, PyTorch DataLoader(${c === 1 ? 0 : c} workers) ...`);
+    /** `clip-bench embed` of the folder with the negligible model on c cores: the embedding phase's images/s. */
+    const embed = async (c, env = {}) => {
       const cacheDir = fs.mkdtempSync(path.join(work, 'pp-cache-'));
       try {
         const { err } = await pinned(c, process.execPath, [cli, 'embed', '--model', model, '--dataset', 'imagefolder', '--dataset-root', dir,
-          '--split', 'test', '--cache-dir', cacheDir, '--threads', '1', '--batch-size', '32']);
+          '--split', 'test', '--cache-dir', cacheDir, '--threads', '1', '--batch-size', '32'], env);
         const m = /embedded (\d+) images in [\d.]+ s \(([\d.]+) img\/s\)/.exec(err);
         if (!m) throw new Error(`clip-bench embed printed no rate:\n${err}`);
-        runs.embed[c].push(Number(m[2]));
+        return Number(m[2]);
       } finally {
         fs.rmSync(cacheDir, { recursive: true, force: true });
       }
+    };
+    for (const c of coreCounts) {
+      log(`  (q) pipelines on ${c} core(s): clip-bench embed, PyTorch DataLoader(${c === 1 ? 0 : c} workers) ...`);
+      runs.embed[c].push(await embed(c));
       runs.torch[c].push(lastJson((await pinned(c, python, [torchPy, 'pipeline', dir, '--workers', String(c === 1 ? 0 : c)])).out).ips);
+      // the default pool (one worker per core inference leaves free: c - 1 here) against none
+      if (c > 1) runs.noPool.push(await embed(c, { CLIP_BENCH_PREPROCESS_WORKERS: '0' }));
     }
   }
   const med = (list, key) => median(list.map((x) => x[key]));
@@ -121,6 +131,8 @@ export async function preprocessBench(opts) {
       const st = t / (c * median(runs.torch[1]));
       scaling[c] = { embed: se, torch: st };
       rows.push([`    scaling 1 -> ${c} cores: rate(${c}) / (${c} x rate(1))`, `clip-bench ${f(se)}, PyTorch ${f(st)}`, '', `>= 0.85: ${yes(se >= 0.85)}`]);
+      const np = median(runs.noPool);
+      rows.push([`    clip-bench on ${c} cores without its ${c - 1} preprocessing worker(s)`, `${np.toFixed(1)} img/s`, `pool / none = ${f(median(runs.noPool.map((v, i) => runs.embed[c][i] / v)))}`, '']);
     }
   }
   return { rows, data: { runs, wasm, js, pil, ratioCpu, ratioWall, ratioPre, scaling, taskset: hasTaskset } };
