@@ -191,8 +191,8 @@ void horizontal(const u8 *src, i32 rowLen, u8 *dst, i32 ry0, i32 ry1, i32 x0, i3
   }
 }
 
-/* Vertical pass for one output row: n source rows from `first` (stride apart), len bytes, into dst. */
-static void vertical_row(const u8 *first, i32 stride, i32 n, const i32 *k, i32 len, u8 *dst) {
+/* Vertical pass for one output row, one tap at a time with i32x4.mul (the fallback for unusual weights). */
+static void vertical_row_mul(const u8 *first, i32 stride, i32 n, const i32 *k, i32 len, u8 *dst) {
   for (i32 i = 0; i < len; i += 16) {
     v128_t a0 = wasm_i32x4_splat(HALF), a1 = a0, a2 = a0, a3 = a0;
     const u8 *p = first + i;
@@ -208,6 +208,64 @@ static void vertical_row(const u8 *first, i32 stride, i32 n, const i32 *k, i32 l
     v128_t b01 = wasm_i16x8_narrow_i32x4(wasm_i32x4_shr(a0, PRECISION_BITS), wasm_i32x4_shr(a1, PRECISION_BITS));
     v128_t b23 = wasm_i16x8_narrow_i32x4(wasm_i32x4_shr(a2, PRECISION_BITS), wasm_i32x4_shr(a3, PRECISION_BITS));
     wasm_v128_store(dst + i, wasm_u8x16_narrow_i16x8(b01, b23));
+  }
+}
+
+#define VMAX_PAIRS 64
+
+/* (h << 11) + l per i32 lane, >> PRECISION_BITS, clamped: 16 samples packed to bytes. */
+static inline v128_t pack16(v128_t h0, v128_t l0, v128_t h1, v128_t l1, v128_t h2, v128_t l2, v128_t h3, v128_t l3) {
+#define SUM(h, l) wasm_i32x4_shr(wasm_i32x4_add(wasm_i32x4_shl(h, 11), l), PRECISION_BITS)
+  v128_t b01 = wasm_i16x8_narrow_i32x4(SUM(h0, l0), SUM(h1, l1));
+  v128_t b23 = wasm_i16x8_narrow_i32x4(SUM(h2, l2), SUM(h3, l3));
+#undef SUM
+  return wasm_u8x16_narrow_i16x8(b01, b23);
+}
+
+/*
+ * Vertical pass for one output row: n source rows from `first` (stride apart), len bytes, into dst. Taps go in
+ * pairs through i32x4.dot_i16x8_s on the two rows' samples interleaved, with the weights split as in
+ * horizontal_dot (exact in wrapping int32).
+ */
+static void vertical_row(const u8 *first, i32 stride, i32 n, const i32 *k, i32 len, u8 *dst) {
+  v128_t wh[VMAX_PAIRS], wl[VMAX_PAIRS];
+  i32 npairs = (n + 1) >> 1;
+  if (npairs > VMAX_PAIRS) {
+    vertical_row_mul(first, stride, n, k, len, dst);
+    return;
+  }
+  for (i32 j = 0; j < npairs; j++) {
+    i32 k0 = k[2 * j], k1 = 2 * j + 1 < n ? k[2 * j + 1] : 0;
+    if (k0 < -(1 << 26) || k0 >= (1 << 26) || k1 < -(1 << 26) || k1 >= (1 << 26)) {
+      vertical_row_mul(first, stride, n, k, len, dst);
+      return;
+    }
+    wh[j] = wasm_i32x4_splat((i32)(((unsigned)(k1 >> 11) << 16) | ((unsigned)(k0 >> 11) & 0xffff)));
+    wl[j] = wasm_i32x4_splat(((k1 & 0x7ff) << 16) | (k0 & 0x7ff));
+  }
+  const v128_t zero = wasm_i32x4_splat(0);
+  for (i32 i = 0; i < len; i += 16) {
+    v128_t h0 = zero, h1 = zero, h2 = zero, h3 = zero;
+    v128_t l0 = wasm_i32x4_splat(HALF), l1 = l0, l2 = l0, l3 = l0;
+    const u8 *p = first + i;
+    for (i32 j = 0; j < npairs; j++, p += 2 * stride) {
+      v128_t a = wasm_v128_load(p);
+      // an odd last tap pairs with a zero row (its weight is 0 too)
+      v128_t b = 2 * j + 1 < n ? wasm_v128_load(p + stride) : zero;
+      v128_t lo = wasm_i8x16_shuffle(a, b, 0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+      v128_t hi = wasm_i8x16_shuffle(a, b, 8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+      v128_t s0 = wasm_u16x8_extend_low_u8x16(lo), s1 = wasm_u16x8_extend_high_u8x16(lo);
+      v128_t s2 = wasm_u16x8_extend_low_u8x16(hi), s3 = wasm_u16x8_extend_high_u8x16(hi);
+      h0 = wasm_i32x4_add(h0, wasm_i32x4_dot_i16x8(s0, wh[j]));
+      l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(s0, wl[j]));
+      h1 = wasm_i32x4_add(h1, wasm_i32x4_dot_i16x8(s1, wh[j]));
+      l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(s1, wl[j]));
+      h2 = wasm_i32x4_add(h2, wasm_i32x4_dot_i16x8(s2, wh[j]));
+      l2 = wasm_i32x4_add(l2, wasm_i32x4_dot_i16x8(s2, wl[j]));
+      h3 = wasm_i32x4_add(h3, wasm_i32x4_dot_i16x8(s3, wh[j]));
+      l3 = wasm_i32x4_add(l3, wasm_i32x4_dot_i16x8(s3, wl[j]));
+    }
+    wasm_v128_store(dst + i, pack16(h0, l0, h1, l1, h2, l2, h3, l3));
   }
 }
 
