@@ -138,3 +138,36 @@ test('the committed wasm/resample.wasm is what scripts/build-wasm.sh builds from
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }
 });
+
+test('wasm horizontal pass: weights too large for the split-weight dot product take the i32 multiply path, same sums', () => {
+  // crafted weights beyond +-2^26 (Pillow's normalised filters never get there): int32 sums as Pillow's loop
+  const x = new WebAssembly.Instance(new WebAssembly.Module(fs.readFileSync(WASM_FILE)), {}).exports as unknown as {
+    memory: WebAssembly.Memory;
+    __heap_base: WebAssembly.Global;
+    horizontal(...a: number[]): void;
+    horizontal_work_size(w: number, rw: number, taps: number): number;
+  };
+  const w = 9, h = 2, nb = 3, outW = 4, ksize = 3;
+  const r = rng(5);
+  const src = Uint8Array.from({ length: w * h * nb }, () => r() & 255);
+  const bounds = Int32Array.from([0, 3, 2, 3, 4, 3, 6, 3]);
+  const k = Int32Array.from({ length: outW * ksize }, (_, i) => ((i % 3) - 1) * (1 << 27) + (i << 22) + (r() & 0xfffff));
+  const base = (Number(x.__heap_base.value) + 15) & ~15;
+  const pSrc = base, pB = base + 256, pK = base + 512, pDst = base + 1024, pWork = base + 2048;
+  x.memory.grow(1);
+  new Uint8Array(x.memory.buffer).set(src, pSrc);
+  new Int32Array(x.memory.buffer).set(bounds, pB >> 2);
+  new Int32Array(x.memory.buffer).set(k, pK >> 2);
+  assert.ok(x.horizontal_work_size(w, outW, ksize) < 4096);
+  x.horizontal(pSrc, w * nb, pDst, 0, h, 0, outW, nb, pB, pK, ksize, ksize, pWork);
+  const got = new Uint8Array(x.memory.buffer, pDst, h * outW * nb);
+  for (let y = 0; y < h; y++) {
+    for (let xx = 0; xx < outW; xx++) {
+      for (let c = 0; c < nb; c++) {
+        let s = 1 << 21;
+        for (let i = 0; i < bounds[2 * xx + 1]; i++) s = (s + Math.imul(src[(y * w + bounds[2 * xx] + i) * nb + c], k[xx * ksize + i])) | 0;
+        assert.equal(got[(y * outW + xx) * nb + c], Math.max(0, Math.min(255, s >> 22)), `row ${y}, column ${xx}, channel ${c}`);
+      }
+    }
+  }
+});
