@@ -79,44 +79,69 @@ static i32 horizontal_dot(const u8 *src, i32 rowLen, u8 *dst, i32 ry0, i32 ry1, 
   }
   const v128_t mask = nb == 3 ? wasm_i8x16_make(0, -1, 3, -1, 1, -1, 4, -1, 2, -1, 5, -1, -1, -1, -1, -1)
                               : wasm_i8x16_make(0, -1, 4, -1, 1, -1, 5, -1, 2, -1, 6, -1, 3, -1, 7, -1);
-  v128_t *pairs2 = pairs + (hi - lo);
+  i32 span = hi - lo;
   i32 rw = x1 - x0;
-  // two rows at a time: each weight vector loaded once serves both
-  for (i32 y = ry0; y < ry1; y += 2) {
-    const u8 *row = src + y * rowLen;
-    const u8 *row2 = y + 1 < ry1 ? row + rowLen : row;
+  // four rows at a time: each weight vector loaded once serves all four; missing rows at the end alias the
+  // last real one (same values written twice)
+  for (i32 y = ry0; y < ry1; y += 4) {
+    const u8 *r0 = src + y * rowLen;
+    const u8 *r1 = y + 1 < ry1 ? r0 + rowLen : r0;
+    const u8 *r2 = y + 2 < ry1 ? r1 + rowLen : r1;
+    const u8 *r3 = y + 3 < ry1 ? r2 + rowLen : r2;
+    v128_t *p0 = pairs, *p1 = p0 + span, *p2 = p1 + span, *p3 = p2 + span;
     for (i32 i = lo; i < hi; i++) {
-      pairs[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(row + i * nb), mask);
-      pairs2[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(row2 + i * nb), mask);
+      p0[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(r0 + i * nb), mask);
+      p1[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(r1 + i * nb), mask);
+      p2[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(r2 + i * nb), mask);
+      p3[i] = wasm_i8x16_swizzle(wasm_v128_load64_zero(r3 + i * nb), mask);
     }
+    i32 rowBytes = rw * nb;
+    u8 *d0 = dst;
+    u8 *d1 = y + 1 < ry1 ? d0 + rowBytes : d0;
+    u8 *d2 = y + 2 < ry1 ? d1 + rowBytes : d1;
+    u8 *d3 = y + 3 < ry1 ? d2 + rowBytes : d2;
     const v128_t *wt = weights;
-    u8 *dst2 = y + 1 < ry1 ? dst + rw * nb : dst;
     for (i32 xx = x0; xx < x1; xx++) {
-      const v128_t *p = pairs + bounds[2 * xx];
-      const v128_t *q = pairs2 + bounds[2 * xx];
-      v128_t sh = wasm_i32x4_splat(0), sl = wasm_i32x4_splat(HALF);
-      v128_t th = wasm_i32x4_splat(0), tl = wasm_i32x4_splat(HALF);
-      for (i32 j = 0; j < npairs; j++, p += 2, q += 2, wt += 2) {
+      i32 first = bounds[2 * xx];
+      const v128_t *q0 = p0 + first, *q1 = p1 + first, *q2 = p2 + first, *q3 = p3 + first;
+      v128_t h0 = wasm_i32x4_splat(0), h1 = h0, h2 = h0, h3 = h0;
+      v128_t l0 = wasm_i32x4_splat(HALF), l1 = l0, l2 = l0, l3 = l0;
+      for (i32 j = 0; j < npairs; j++, wt += 2) {
         v128_t wh = wt[0], wl = wt[1];
-        sh = wasm_i32x4_add(sh, wasm_i32x4_dot_i16x8(*p, wh));
-        sl = wasm_i32x4_add(sl, wasm_i32x4_dot_i16x8(*p, wl));
-        th = wasm_i32x4_add(th, wasm_i32x4_dot_i16x8(*q, wh));
-        tl = wasm_i32x4_add(tl, wasm_i32x4_dot_i16x8(*q, wl));
+        v128_t a0 = q0[2 * j], a1 = q1[2 * j], a2 = q2[2 * j], a3 = q3[2 * j];
+        h0 = wasm_i32x4_add(h0, wasm_i32x4_dot_i16x8(a0, wh));
+        l0 = wasm_i32x4_add(l0, wasm_i32x4_dot_i16x8(a0, wl));
+        h1 = wasm_i32x4_add(h1, wasm_i32x4_dot_i16x8(a1, wh));
+        l1 = wasm_i32x4_add(l1, wasm_i32x4_dot_i16x8(a1, wl));
+        h2 = wasm_i32x4_add(h2, wasm_i32x4_dot_i16x8(a2, wh));
+        l2 = wasm_i32x4_add(l2, wasm_i32x4_dot_i16x8(a2, wl));
+        h3 = wasm_i32x4_add(h3, wasm_i32x4_dot_i16x8(a3, wh));
+        l3 = wasm_i32x4_add(l3, wasm_i32x4_dot_i16x8(a3, wl));
       }
-      // 4-byte stores: for nb 3 the 4th byte is overwritten by the next pixel, or lands in the padding; the
-      // first row's last pixel must not spill into the second row (without a second row dst2 aliases dst)
-      v128_t r1 = pack4(wasm_i32x4_add(wasm_i32x4_shl(sh, 11), sl));
+#define PIX(h, l) pack4(wasm_i32x4_add(wasm_i32x4_shl(h, 11), l))
+      // 4-byte stores: for nb 3 the 4th byte is overwritten by the next pixel, or lands in the padding; a row's
+      // last pixel must not spill into the next row, already written (the fourth row's next is written later)
       if (nb == 4 || xx + 1 < x1) {
-        wasm_v128_store32_lane(dst, r1, 0);
+        wasm_v128_store32_lane(d0, PIX(h0, l0), 0);
+        wasm_v128_store32_lane(d1, PIX(h1, l1), 0);
+        wasm_v128_store32_lane(d2, PIX(h2, l2), 0);
       } else {
-        wasm_v128_store16_lane(dst, r1, 0);
-        wasm_v128_store8_lane(dst + 2, r1, 2);
+        v128_t v0 = PIX(h0, l0), v1 = PIX(h1, l1), v2 = PIX(h2, l2);
+        wasm_v128_store16_lane(d0, v0, 0);
+        wasm_v128_store8_lane(d0 + 2, v0, 2);
+        wasm_v128_store16_lane(d1, v1, 0);
+        wasm_v128_store8_lane(d1 + 2, v1, 2);
+        wasm_v128_store16_lane(d2, v2, 0);
+        wasm_v128_store8_lane(d2 + 2, v2, 2);
       }
-      wasm_v128_store32_lane(dst2, pack4(wasm_i32x4_add(wasm_i32x4_shl(th, 11), tl)), 0);
-      dst += nb;
-      dst2 += nb;
+      wasm_v128_store32_lane(d3, PIX(h3, l3), 0);
+#undef PIX
+      d0 += nb;
+      d1 += nb;
+      d2 += nb;
+      d3 += nb;
     }
-    dst = dst2;
+    dst = d3;
   }
   return 1;
 }
@@ -130,7 +155,7 @@ static i32 horizontal_dot(const u8 *src, i32 rowLen, u8 *dst, i32 ry0, i32 ry1, 
 EXPORT(horizontal_work_size)
 i32 horizontal_work_size(i32 w, i32 rw, i32 taps) {
   i32 npairs = (taps + 1) >> 1;
-  return 16 * (2 * npairs * rw + 2 * (w + 2 * npairs + 1));
+  return 16 * (2 * npairs * rw + 4 * (w + 2 * npairs + 1));
 }
 
 EXPORT(horizontal)
