@@ -10,6 +10,8 @@ import { checkOutputDir } from '../util/fs.js';
 import { readResults, writeResults, type RunEntry, type TableName } from '../report/results.js';
 import { parseTasks, suiteUnits, unitLabel, type SuiteTask, type SuiteUnit } from '../suite/units.js';
 import { SuiteProgress } from '../suite/progress.js';
+import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
+import { shardLabel, shardRange } from '../util/shard.js';
 import { addDataOptions, forgetOpenedSplits, type DataFlags } from './data-options.js';
 import { addModelOptions, numberIn, openModelFromFlags, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { addProbeOptions, testSplitSelection, type ProbeFlags } from './probe-options.js';
@@ -19,7 +21,7 @@ import { linearProbeRunFlags, linearProbeStep, type LinearProbeFlags } from './l
 import { fewshotRunFlags, fewshotStep, type FewshotFlags } from './fewshot.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 
-interface SuiteFlags extends ModelFlags, DataFlags, ProbeFlags {
+interface SuiteFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   dataset: string;
   tasks: string;
   shots: string;
@@ -77,13 +79,27 @@ export function register(program: Command): void {
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd, { oneDataset: false });
   addProbeOptions(cmd, { splits: false });
+  addShardOptions(cmd);
+  // the suite's own meaning of --shard: a block of its steps (the shared option's text speaks of embeddings)
+  cmd.options.find((o) => o.long === '--shard')!.description =
+    "run only shard K of N (1-based) of the suite's steps: the K-th contiguous block of its model x dataset groups (each with all its tasks, in order: few-shot reads zero-shot's rows), block sizes differing by at most one; results go to the shared --out; no report (run `clip-bench report --results DIR` when all shards are done); auto: from a Slurm array task or a Kubernetes Indexed Job";
   cmd.action(async (f: SuiteFlags) => {
     checkOutputDir('--out', f.out);
     const tasks = parseTasks(f.tasks);
     const models = splitList(f.model);
     // every name is checked before anything runs
     const datasets = expandDatasets(f.dataset).map((n) => getDataset(n));
-    const units = suiteUnits(models, datasets.map((d) => d.name), tasks);
+    const shard = shardOf(f);
+    const allUnits = suiteUnits(models, datasets.map((d) => d.name), tasks);
+    // a shard runs a contiguous block of whole model x dataset groups: few-shot reads the zero-shot and linear-probe
+    // rows of its model x dataset from --out, so a group's steps run in one process, in order
+    const groups = models.flatMap((m) => datasets.map((d) => allUnits.filter((u) => u.model === m && u.dataset === d.name)));
+    const block = shard ? shardRange(groups.length, shard) : { start: 0, end: groups.length };
+    const units = groups.slice(block.start, block.end).flat();
+    if (shard) {
+      const steps = units.length ? `steps ${units[0]!.index + 1}-${units[units.length - 1]!.index + 1} of ${allUnits.length}` : `no steps (only ${groups.length} model x dataset groups)`;
+      process.stderr.write(`suite: shard ${shardLabel(shard)} (${shard.source}): model x dataset groups ${block.start + 1}-${block.end} of ${groups.length}, ${steps}\n`);
+    }
     const progress = new SuiteProgress(units.length, f.progress);
     const skipped: { unit: SuiteUnit; why: string }[] = [];
     const failures: { unit: SuiteUnit; error: string }[] = [];
@@ -92,6 +108,7 @@ export function register(program: Command): void {
     let reused = 0;
     try {
       for (const modelSpec of models) {
+        if (!units.some((u) => u.model === modelSpec)) continue;
         const model = await openModelFromFlags(modelSpec, f, !tasks.includes('zeroshot'));
         try {
           for (const d of datasets) {
@@ -156,7 +173,9 @@ export function register(program: Command): void {
     for (const { unit, why } of skipped) say(`  not available: ${unitLabel(unit)}: ${why}`);
     for (const { unit, why } of notRun) say(`  not run: ${unitLabel(unit)}: ${why}`);
     for (const { unit, error } of failures) say(`  failed: ${unitLabel(unit)}: ${error}`);
-    if (f.report) {
+    if (shard) {
+      say(`suite: shard ${shardLabel(shard)} writes no report: run \`clip-bench report --results ${f.out}\` when all shards are done`);
+    } else if (f.report) {
       const res = await buildReport({ resultsDir: f.out, outDir: path.join(f.out, 'report'), log: say });
       say(`report written to ${res.outDir} (${res.files.length} files)`);
     }
