@@ -14,6 +14,7 @@ const COMMANDS: Record<string, () => Promise<{ register: Register }>> = {
   embed: () => import('./embed.js'),
   report: () => import('./report.js'),
   regress: () => import('./regress.js'),
+  compare: () => import('./compare.js'),
   models: () => import('./models.js'),
   datasets: () => import('./datasets.js'),
   cache: () => import('./cache.js'),

@@ -1,0 +1,82 @@
+import { existsSync, statSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UserError } from '../errors.js';
+import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
+import { compareSides, formatP, signed, type ComparedRow, type Side } from '../report/paired-rows.js';
+import { REGRESS_METRICS, type RegressMetric } from '../report/regress.js';
+import { formatTable } from '../report/results.js';
+
+interface Flags {
+  results: string;
+  metric: string;
+  modelA?: string;
+  modelB?: string;
+  resamples: string;
+  seed: string;
+  json?: boolean;
+}
+
+/** A positional side: a results folder, or a model of the --results folder. */
+function sideOf(arg: string, which: 'A' | 'B', f: Flags): Side {
+  const model = which === 'A' ? f.modelA : f.modelB;
+  if (existsSync(arg) && statSync(arg).isDirectory()) return { dir: arg, model };
+  if (model !== undefined) throw new UserError(`${which} ${arg}: not a results folder (--model-${which.toLowerCase()} narrows a folder to one model)`);
+  if (!existsSync(f.results)) throw new UserError(`${which} ${arg}: neither a results folder nor a model of --results ${f.results} (no such folder)`);
+  return { dir: f.results, model: arg };
+}
+
+function intFlag(v: string, flag: string, min: number): number {
+  const n = Number(v);
+  if (v.trim() === '' || !Number.isInteger(n) || n < min) throw new UserError(`${flag} ${v}: expected an integer >= ${min}`);
+  return n;
+}
+
+export const COMPARE_COLUMNS = ['table', 'test', 'model_a', 'model_b', 'n', 'metric', 'a', 'b', 'diff', 'ci95', 'p', 'test_used', 'note'] as const;
+
+function displayRow(r: ComparedRow): Record<string, string> {
+  const x = r.result;
+  return {
+    table: r.table,
+    test: r.name,
+    model_a: r.modelA,
+    model_b: r.modelB,
+    n: x ? String(x.n) + (x.seeds > 1 ? ` x ${x.seeds}` : '') : '',
+    metric: x?.metric ?? '',
+    a: x ? x.a.toFixed(2) : '',
+    b: x ? x.b.toFixed(2) : '',
+    diff: x ? signed(x.diff) : '',
+    ci95: x ? `[${signed(x.lo)}, ${signed(x.hi)}]` : '',
+    p: x ? formatP(x.p) : '',
+    test_used: x ? (x.test === 'mcnemar' ? `McNemar ${x.onlyA}/${x.onlyB}` : 'bootstrap') : '',
+    note: r.note ?? '',
+  };
+}
+
+export function register(program: Command): void {
+  program
+    .command('compare')
+    .description('compare two runs image by image: per matching row, B - A with its 95% paired-bootstrap interval and an exact McNemar p-value')
+    .argument('<A>', 'a results folder, or a model in the --results folder')
+    .argument('<B>', 'a results folder, or a model in the --results folder')
+    .option('--results <dir>', 'the results folder when A or B names a model', 'results')
+    .option('--model-a <name>', 'with A a folder: only its rows of this model')
+    .option('--model-b <name>', 'with B a folder: only its rows of this model')
+    .option('--metric <metric>', `metric to compare: ${REGRESS_METRICS.join('|')} (primary = the dataset's Table 9 metric)`, 'primary')
+    .option('--resamples <n>', 'bootstrap resamples', String(BOOTSTRAP_RESAMPLES))
+    .option('--seed <n>', 'bootstrap seed', '0')
+    .option('--json', 'print the comparisons as JSON', false)
+    .action((argA: string, argB: string, f: Flags) => {
+      if (!(REGRESS_METRICS as readonly string[]).includes(f.metric)) throw new UserError(`--metric ${f.metric}: expected one of ${REGRESS_METRICS.join(', ')}`);
+      const opts = { resamples: intFlag(f.resamples, '--resamples', 2), seed: intFlag(f.seed, '--seed', 0) };
+      const a = sideOf(argA, 'A', f);
+      const b = sideOf(argB, 'B', f);
+      const rows = compareSides(a, b, f.metric as RegressMetric, opts);
+      if (!rows.length) throw new UserError(`compare: no rows of ${argA} match a row of ${argB} (same table, dataset, split, subset and mode)`);
+      if (f.json) {
+        process.stdout.write(`${JSON.stringify(rows.map((r) => ({ table: r.table, test: r.name, model_a: r.modelA, model_b: r.modelB, ...(r.result ?? {}), note: r.note })), null, 2)}\n`);
+      } else {
+        process.stdout.write(formatTable(COMPARE_COLUMNS, rows.map(displayRow)));
+        process.stdout.write('diff = B - A in points; ci95 = 95% paired-bootstrap interval over images; p = exact McNemar on the images only one side got right (bootstrap test for mean per class and few-shot means)\n');
+      }
+    });
+}
