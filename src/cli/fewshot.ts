@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { ImageOutcomes } from '../eval/metrics.js';
 import { DEFAULTS } from '../defaults.js';
 import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
@@ -50,16 +51,18 @@ export function register(program: Command): void {
     parseShots(f.shots);
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit }, expandDatasets(f.dataset));
     const rows: FewshotRow[] = [];
+    const outcomes: ImageOutcomes[][] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {
       // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
       if (shard && !(await sharesReady(model, dataset, [f.trainSplit, f.testSplit], f, shard))) return;
       const step = await fewshotStep(model, modelSpec, dataset, f, tunedOnTest);
       rows.push(...step.rows);
+      outcomes.push(...step.outcomes);
       runs.push(step.run);
     });
     if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-    writeAndPrint('fewshot', f.out, rows, runs, f.json);
+    writeAndPrint('fewshot', f.out, rows, runs, f.json, outcomes);
   });
 }
 
@@ -103,7 +106,7 @@ export function fewshotRunFlags(f: FewshotFlags, tunedOnTest: string[]): Omit<Fe
  * Few-shot probes of one model on one dataset: its rows and the run that made them (`suite` runs it too).
  * `tunedOnTest`: the flags that train on a test split, as testSplitSelection allowed them.
  */
-export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; run: RunEntry }> {
+export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
   const shots = parseShots(f.shots);
   const train = await splitFeatures(model, dataset, f.trainSplit, f);
   const test = await splitFeatures(model, dataset, f.testSplit, f);
@@ -133,7 +136,9 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
   if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
   const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-  const rows = fewshotTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots });
+  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots };
+  const rows = fewshotTable.build(input);
+  const outcomes = fewshotTable.outcomes(input);
   const run = runMetadata('fewshot', fewshotRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {
     ...subset,
     n_classes: classes.length,
@@ -142,5 +147,5 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
     zeroshot_source: zeroshot === null ? null : f.withZeroshot ? 'computed (ensemble)' : 'zeroshot.json',
     linear_probe_point: probe ? { x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc } : null,
   });
-  return { rows, run };
+  return { rows, outcomes, run };
 }

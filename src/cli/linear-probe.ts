@@ -1,4 +1,5 @@
 import { Option, type Command } from 'commander';
+import type { ImageOutcomes } from '../eval/metrics.js';
 import { DEFAULTS } from '../defaults.js';
 import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit, '--val-split': f.valSplit }, expandDatasets(f.dataset));
     const shard = shardOf(f);
     const rows: LinearProbeRow[] = [];
+    const outcomes: ImageOutcomes[][] = [];
     const runs: RunEntry[] = [];
     // any ONNX image tower can be probed: a text tower is not needed
     await forEachModelAndDataset(f, true, async (model, modelSpec, dataset) => {
@@ -45,10 +47,11 @@ export function register(program: Command): void {
       if (shard && !(await sharesReady(model, dataset, [f.trainSplit, ...(f.valSplit ? [f.valSplit] : []), f.testSplit], f, shard))) return;
       const step = await linearProbeStep(model, modelSpec, dataset, f, tunedOnTest);
       rows.push(...step.rows);
+      outcomes.push(...step.outcomes);
       runs.push(step.run);
     });
     if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-    writeAndPrint('linear_probe', f.out, rows, runs, f.json);
+    writeAndPrint('linear_probe', f.out, rows, runs, f.json, outcomes);
   });
 }
 
@@ -61,7 +64,7 @@ export function linearProbeRunFlags(f: LinearProbeFlags, tunedOnTest: string[]):
  * The linear probe of one model on one dataset: its rows and the run that made them (`suite` runs it too).
  * `tunedOnTest`: the flags that train or choose C on a test split, as testSplitSelection allowed them.
  */
-export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; run: RunEntry }> {
+export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
   const train = await splitFeatures(model, dataset, f.trainSplit, f);
   const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
   const test = await splitFeatures(model, dataset, f.testSplit, f);
@@ -81,12 +84,14 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
   });
   const seconds = (performance.now() - started) / 1000;
   const subset = probeSubset([train, val, test], f);
-  const rows = linearProbeTable.build({ model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, solver: f.solver, seconds, result: r });
+  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, solver: f.solver, seconds, result: r };
+  const rows = linearProbeTable.build(input);
+  const outcomes = linearProbeTable.outcomes(input);
   const run = runMetadata('linear_probe', linearProbeRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {
     ...subset,
     n_classes: nClasses,
     class_names: train.split.source.classes,
     c_search: r.tried,
   });
-  return { rows, run };
+  return { rows, outcomes, run };
 }

@@ -6,15 +6,18 @@ import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { formatTable } from '../util/text-table.js';
 import { atomicWriteFileSync } from '../util/fs.js';
+import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
+import { applySignificance } from '../report/paired-rows.js';
 import {
-  DISPLAY_COLUMNS,
   REGRESS_METRICS,
   compareWithBaseline,
+  displayColumns,
   displayRows,
   evaluationCommands,
   failed,
   junitXml,
   loadBaseline,
+  regressJson,
   runCli,
   summary,
   updateBaseline,
@@ -29,6 +32,8 @@ interface Flags {
   run?: boolean;
   update?: boolean;
   junit?: string;
+  json?: string;
+  significance?: string;
   runArgs?: string;
   keep?: boolean;
 }
@@ -45,7 +50,9 @@ export function register(program: Command): void {
     .option('--run-args <args>', 'extra arguments appended to every evaluation --run starts (space-separated)')
     .option('--keep', 'with --run: keep the temporary results directory')
     .option('--update', 'rewrite the baseline from the current results (exit 0)')
+    .option('--significance <alpha>', 'a row regresses only when its drop is also significant: paired test on the kept per-image predictions, Holm-corrected across the rows (e.g. 0.05)')
     .option('--junit <file>', 'also write JUnit XML: one testcase per row')
+    .option('--json <file>', 'also write the rows, their verdicts and numbers as JSON')
     .action(async (f: Flags) => {
       const tolerance = Number(f.tolerance);
       if (f.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0) {
@@ -56,9 +63,14 @@ export function register(program: Command): void {
       }
       const metric = f.metric as RegressMetric;
       if (f.junit) checkOutputFile('--junit', f.junit);
+      if (f.json) checkOutputFile('--json', f.json);
       if (!f.run && !statSync(f.results, { throwIfNoEntry: false })?.isDirectory()) {
         // as `report` does: a missing folder is a typo, not a regression of every row
         throw new UserError(`--results ${f.results}: no such directory (run the evaluations first, or pass --run)`);
+      }
+      const alpha = f.significance === undefined ? undefined : Number(f.significance);
+      if (alpha !== undefined && (f.significance!.trim() === '' || !(alpha > 0 && alpha < 1))) {
+        throw new UserError(`--significance ${f.significance}: expected a level between 0 and 1 (e.g. 0.05)`);
       }
       const log = (m: string) => process.stderr.write(`${m}\n`);
 
@@ -79,12 +91,17 @@ export function register(program: Command): void {
           for (const cmd of evaluationCommands(baseline, tmp, extra)) await runCli(cmd.args, log);
           log(`regress: fresh results in ${tmp}`);
         }
-        const rows = compareWithBaseline(baseline, resultsDir, metric, tolerance);
-        process.stdout.write(formatTable(DISPLAY_COLUMNS, displayRows(rows)));
-        process.stdout.write(`${summary(rows, tolerance, metric)}\n`);
+        let rows = compareWithBaseline(baseline, resultsDir, metric, tolerance);
+        if (alpha !== undefined) rows = applySignificance(rows, baseline, resultsDir, metric, tolerance, alpha, { resamples: BOOTSTRAP_RESAMPLES, seed: 0 });
+        process.stdout.write(formatTable(displayColumns(rows), displayRows(rows)));
+        process.stdout.write(`${summary(rows, tolerance, metric, alpha)}\n`);
         if (f.junit) {
-          atomicWriteFileSync(f.junit, junitXml(rows, tolerance, metric));
+          atomicWriteFileSync(f.junit, junitXml(rows, tolerance, metric, alpha));
           log(`regress: wrote ${f.junit}`);
+        }
+        if (f.json) {
+          atomicWriteFileSync(f.json, regressJson(rows, tolerance, metric, alpha));
+          log(`regress: wrote ${f.json}`);
         }
         if (f.update) {
           const tableHint = baseline.kind === 'file' ? baseline.tables[0].table : undefined;

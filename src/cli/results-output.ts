@@ -3,6 +3,7 @@ import { modelImageGflops } from '../model/flops.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
 import { toolVersion } from '../version.js';
+import type { ImageOutcomes } from '../eval/metrics.js';
 
 const hashConfig = (config: Record<string, unknown>): string => createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 
@@ -36,8 +37,15 @@ export function runMetadata<T extends TableName>(
 }
 
 /** Merge the rows into <out>/<table>.csv/.json, then print them (a table, or JSON with --json). */
-export function writeAndPrint<T extends TableName>(table: T, out: string, rows: RowTypes[T][], runs: RunEntry[], json: boolean): void {
-  writeResults(out, table, rows, runs);
+export function writeAndPrint<T extends TableName>(
+  table: T,
+  out: string,
+  rows: RowTypes[T][],
+  runs: RunEntry[],
+  json: boolean,
+  outcomes?: readonly (readonly ImageOutcomes[])[],
+): void {
+  writeResults(out, table, rows, runs, outcomes);
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else process.stdout.write(formatResultsTable(table, rows));
   process.stderr.write(`results written to ${out}/${table}.csv and ${table}.json\n`);

@@ -143,7 +143,7 @@ export function register(program: Command): void {
                         ? await linearProbeStep(model, modelSpec, d.name, flags as LinearProbeFlags, tunedOnTest)
                         : await fewshotStep(model, modelSpec, d.name, flags as FewshotFlags, tunedOnTest);
                   // written at once: a killed suite keeps every finished step
-                  writeResults(f.out, table, step.rows as never[], [step.run]);
+                  writeResults(f.out, table, step.rows as never[], [step.run], step.outcomes);
                   computed++;
                   progress.finish(label, `done (${step.rows.length} row${step.rows.length === 1 ? '' : 's'})`, Date.now() - started, true);
                 } catch (e) {

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import type { ImageOutcomes } from '../eval/metrics.js';
 import { DEFAULTS } from '../defaults.js';
 import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
@@ -41,21 +42,23 @@ export function register(program: Command): void {
     parsePromptModes(f.prompts);
     if (f.templates) loadTemplates(f.templates);
     const rows: ZeroshotRow[] = [];
+    const outcomes: ImageOutcomes[][] = [];
     const runs: RunEntry[] = [];
     await forEachModelAndDataset(f, false, async (model, modelSpec, datasetName) => {
       // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
       if (shard && !(await sharesReady(model, datasetName, [f.split], f, shard))) return;
       const step = await zeroshotStep(model, modelSpec, datasetName, f);
       rows.push(...step.rows);
+      outcomes.push(...step.outcomes);
       runs.push(step.run);
     });
     if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-    writeAndPrint('zeroshot', f.out, rows, runs, f.json);
+    writeAndPrint('zeroshot', f.out, rows, runs, f.json, outcomes);
   });
 }
 
 /** Zero-shot of one model on one dataset: its rows and the run that made them (`suite` runs it too). */
-export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, datasetName: string, f: ZeroshotFlags): Promise<{ rows: ZeroshotRow[]; run: RunEntry }> {
+export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, datasetName: string, f: ZeroshotFlags): Promise<{ rows: ZeroshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
   const modes = parsePromptModes(f.prompts);
   const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
   const split = await openSplit(datasetName, f.split, f);
@@ -69,7 +72,7 @@ export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, data
     (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
   );
   const subset = subsetOf(effectiveLimit(split, f.limit), f.seed, images.skipped);
-  const rows = zeroshotTable.build({
+  const input = {
     model: modelSpec,
     dataset: split.spec.name,
     split: f.split,
@@ -77,12 +80,14 @@ export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, data
     nImages: images.n,
     primaryMetric: split.spec.primaryMetric,
     results,
-  });
+  };
+  const rows = zeroshotTable.build(input);
+  const outcomes = zeroshotTable.outcomes(input);
   const run = runMetadata('zeroshot', f, model, split.spec.name, split.source.fingerprint, {
     split: f.split,
     ...subset,
     templates: Object.fromEntries(results.map((r) => [r.mode, r.templates])),
     class_names: classNames,
   });
-  return { rows, run };
+  return { rows, outcomes, run };
 }

@@ -8,9 +8,9 @@ import { pairedComparison, type PairedComparison, type PairedMetric } from '../e
 import type { ImageOutcomes } from '../eval/metrics.js';
 import { holm, type BootstrapOptions } from '../eval/stats.js';
 import { UserError } from '../errors.js';
-import { predictionsRelPath, readPredictions } from './predictions.js';
-import { identityKey, identityLabel, readResults, testName, TABLES, type AnyRow, type TableName } from './results.js';
-import type { RegressMetric } from './regress.js';
+import { predictionsPathOf, readPredictions } from './predictions.js';
+import { identityKey, readResults, testName, TABLES, type AnyRow, type TableName } from './results.js';
+import type { Baseline, RegressMetric, RegressRow } from './regress.js';
 
 /** The per-image metric behind a row's value of `metric`, or null when the row has none (few-shot top-5). */
 export function pairedMetricOf(table: TableName, row: AnyRow, metric: RegressMetric): PairedMetric | null {
@@ -18,11 +18,6 @@ export function pairedMetricOf(table: TableName, row: AnyRow, metric: RegressMet
   if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? 'mean_per_class' : 'top1';
   if (metric === 'top5' && (table === 'fewshot' || r.top5 == null)) return null;
   return metric;
-}
-
-/** Where a row's predictions live, relative to its results folder. */
-export function predictionsPathOf(table: TableName, row: AnyRow): string {
-  return predictionsRelPath(table, identityKey(table, row), identityLabel(table, row));
 }
 
 /** A row's kept predictions (one set per few-shot seed), or null when its folder has none. */
@@ -132,4 +127,52 @@ export function signed(v: number): string {
 export function formatP(p: number): string {
   if (p === 0) return '0';
   return p < 1e-4 ? p.toExponential(2) : p.toPrecision(4).replace(/\.?0+$/, '');
+}
+
+/** Where a baseline's predictions live: beside its result files. */
+export function baselineDir(b: Baseline): string {
+  return b.kind === 'dir' ? b.path : path.dirname(b.path);
+}
+
+/**
+ * `regress --significance alpha`: every row present on both sides is compared through its predictions, the
+ * p-values are Holm-corrected across those rows, and a row is a DROP only when it fell by more than the tolerance
+ * AND its corrected p-value is <= alpha. A compared row without predictions (or on other images) is a UserError:
+ * a weaker check must not pass silently.
+ */
+export function applySignificance(
+  rows: readonly RegressRow[],
+  baseline: Baseline,
+  resultsDir: string,
+  metric: RegressMetric,
+  tolerance: number,
+  alpha: number,
+  opts: BootstrapOptions = {},
+): RegressRow[] {
+  const baseDir = baselineDir(baseline);
+  const baseRows = new Map<string, AnyRow>();
+  for (const t of baseline.tables) for (const r of t.rows as AnyRow[]) baseRows.set(`${t.table}\u0000${identityKey(t.table, r)}`, r);
+  const curRows = new Map<string, AnyRow>();
+  for (const t of new Set(rows.map((r) => r.table))) {
+    for (const r of (readResults(resultsDir, t)?.rows ?? []) as AnyRow[]) curRows.set(`${t}\u0000${identityKey(t, r)}`, r);
+  }
+  const compared = rows.map((r) => {
+    if ((r.status !== 'ok' && r.status !== 'DROP') || r.old == null || r.new == null) return null;
+    const k = `${r.table}\u0000${r.key}`;
+    const { result, note } = comparePair(r.table, baseRows.get(k)!, baseDir, curRows.get(k)!, resultsDir, metric, opts);
+    if (!result) throw new UserError(`--significance: ${r.table} ${r.identity}: ${note}`);
+    return result;
+  });
+  const adjusted = holmAdjusted(compared);
+  return rows.map((r, i) => {
+    const c = compared[i];
+    if (!c) return r;
+    const significant = adjusted[i]! <= alpha;
+    const dropped = r.delta! < -tolerance - 1e-9;
+    return {
+      ...r,
+      status: dropped && significant ? 'DROP' : 'ok',
+      significance: { n: c.n, seeds: c.seeds, test: c.test, diff: c.diff, lo: c.lo, hi: c.hi, p: c.p, p_holm: adjusted[i]!, alpha, significant },
+    };
+  });
 }

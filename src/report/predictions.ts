@@ -12,6 +12,8 @@ import { encodeNpy, LITTLE_ENDIAN, parseNpyHeader, type NpyDescr } from '../cach
 import type { ImageOutcomes } from '../eval/metrics.js';
 import { UserError } from '../errors.js';
 import { atomicWriteFileSync } from '../util/fs.js';
+import { identityKey, identityLabel } from './schema.js';
+import type { AnyRow, TableName } from './tables/index.js';
 
 export const PREDICTIONS_DIR = 'predictions';
 const FIELDS = 3;
@@ -85,6 +87,11 @@ export function decodePredictions(buf: Uint8Array, file: string): ImageOutcomes[
     out.push({ n, nClasses: maxClass + 1, labels, predicted, trueRank });
   }
   return out;
+}
+
+/** Where a row's predictions live, relative to its results folder (keyed by the row's identity). */
+export function predictionsPathOf(table: TableName, row: AnyRow): string {
+  return predictionsRelPath(table, identityKey(table, row), identityLabel(table, row));
 }
 
 /** Write one row's predictions under its results folder (atomically); returns the relative path. */

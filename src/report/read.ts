@@ -8,17 +8,25 @@ import { SUBSET_COLUMNS, TABLES, isTableName, tableOf, type AnyRow, type RowType
 
 const NUMERIC_KINDS = new Set(['int', 'acc', 'std', 'sig6', 'sec']);
 
-/** The columns of files written before rows carried their subset (clip-bench 0.1). */
-function legacyColumns(table: TableName): string[] {
-  return columnsOf(table).filter((c) => !(SUBSET_COLUMNS as readonly string[]).includes(c));
+/**
+ * The column lists a table's files may have: today's, and today's without any of the groups added since files
+ * were first written (the subset columns of clip-bench 0.1, the interval columns, ...).
+ */
+function acceptedColumns(table: TableName): { columns: string[]; legacy: boolean }[] {
+  const groups: (readonly string[])[] = [SUBSET_COLUMNS, ...tableOf(table).addedColumns];
+  const out: { columns: string[]; legacy: boolean }[] = [];
+  for (let mask = 0; mask < 1 << groups.length; mask++) {
+    const dropped = new Set(groups.filter((_, g) => mask & (1 << g)).flat());
+    out.push({ columns: columnsOf(table).filter((c) => !dropped.has(c)), legacy: (mask & 1) === 1 });
+  }
+  return out;
 }
 
 /** Which table a CSV header (or JSON columns list) belongs to (`legacy`: one without the subset columns), or null. */
-export function tableForColumns(columns: readonly string[]): { table: TableName; legacy: boolean } | null {
+export function tableForColumns(columns: readonly string[]): { table: TableName; legacy: boolean; columns: string[] } | null {
   const same = (want: string[]) => want.length === columns.length && want.every((c, i) => columns[i] === c);
   for (const t of TABLES) {
-    if (same(columnsOf(t))) return { table: t, legacy: false };
-    if (same(legacyColumns(t))) return { table: t, legacy: true };
+    for (const a of acceptedColumns(t)) if (same(a.columns)) return { table: t, legacy: a.legacy, columns: a.columns };
   }
   return null;
 }
@@ -50,8 +58,7 @@ export function parseResultsCsv(text: string, file: string): { table: TableName;
   if (!records.length) throw new UserError(`${file}: empty CSV (expected a header row)`);
   const found = tableForColumns(records[0]!.fields);
   if (!found) throw new UserError(`${file}: header is not that of a clip-bench results table (${TABLES.join(', ')})`);
-  const { table, legacy } = found;
-  const cols = legacy ? legacyColumns(table) : columnsOf(table);
+  const { table, legacy, columns: cols } = found;
   const kinds = tableOf(table).columns;
   const rows = records.slice(1).map(({ line, fields }) => {
     if (fields.length !== cols.length) throw new UserError(`${file}: line ${line} has ${fields.length} fields, expected ${cols.length}`);

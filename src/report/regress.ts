@@ -1,10 +1,11 @@
 /** `clip-bench regress`: compare current results with a baseline, row by row on identity. */
 import { spawn } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { atomicWriteFileSync } from '../util/fs.js';
+import { PREDICTIONS_DIR, predictionsPathOf } from './predictions.js';
 import {
   TABLES,
   columnsOf,
@@ -41,6 +42,25 @@ export interface RegressRow {
   new: number | null;
   delta: number | null;
   status: RegressStatus;
+  /** the row's identity key within its table */
+  key: string;
+  /** with --significance: the paired comparison of the baseline and current predictions */
+  significance?: RowSignificance;
+}
+
+/** The numbers behind a --significance verdict (points; p-values before and after Holm's correction). */
+export interface RowSignificance {
+  n: number;
+  seeds: number;
+  test: 'mcnemar' | 'bootstrap';
+  diff: number;
+  lo: number;
+  hi: number;
+  p: number;
+  p_holm: number;
+  alpha: number;
+  /** p_holm <= alpha */
+  significant: boolean;
 }
 
 export interface Baseline {
@@ -88,6 +108,7 @@ export function compareTable(
     new: n,
     delta: o != null && n != null ? n - o : null,
     status,
+    key: identityKey(table, r),
   });
   const all = sortRows(table, [...baseline, ...current.filter((r) => !base.has(identityKey(table, r)))] as RowTypes[TableName][]);
   for (const r of all) {
@@ -127,16 +148,45 @@ export function failed(rows: readonly RegressRow[]): boolean {
 
 const n2 = (v: number | null, sign = false) => (v == null ? '' : `${sign && v > 0 ? '+' : ''}${v.toFixed(2).replace(/^-0\.00$/, '0.00')}`);
 
-/** Rows for formatTable: table, identity, old, new, delta, status. */
+const pval = (p: number) => (p === 0 ? '0' : p < 1e-4 ? p.toExponential(2) : p.toPrecision(4).replace(/\.?0+$/, ''));
+
+/** `[-0.16, +0.01]`, `p=0.1671 p_holm=0.5013 (McNemar)`: a row's --significance numbers, or ''. */
+function significanceText(s: RowSignificance | undefined): { ci95: string; p: string; p_holm: string } {
+  if (!s) return { ci95: '', p: '', p_holm: '' };
+  return { ci95: `[${n2(s.lo, true)}, ${n2(s.hi, true)}]`, p: pval(s.p), p_holm: pval(s.p_holm) };
+}
+
+/** Rows for formatTable: table, identity, old, new, delta, (with --significance: ci95, p, p_holm,) status. */
 export function displayRows(rows: readonly RegressRow[]): Record<string, string>[] {
-  return rows.map((r) => ({ table: r.table, identity: r.identity, old: n2(r.old), new: n2(r.new), delta: n2(r.delta, true), status: r.status }));
+  return rows.map((r) => ({ table: r.table, identity: r.identity, old: n2(r.old), new: n2(r.new), delta: n2(r.delta, true), ...significanceText(r.significance), status: r.status }));
 }
 
 export const DISPLAY_COLUMNS = ['table', 'identity', 'old', 'new', 'delta', 'status'] as const;
+export const SIGNIFICANCE_DISPLAY_COLUMNS = ['table', 'identity', 'old', 'new', 'delta', 'ci95', 'p', 'p_holm', 'status'] as const;
 
-export function summary(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric): string {
+/** The columns to print: the significance ones when any row carries them. */
+export function displayColumns(rows: readonly RegressRow[]): readonly string[] {
+  return rows.some((r) => r.significance) ? SIGNIFICANCE_DISPLAY_COLUMNS : DISPLAY_COLUMNS;
+}
+
+export function summary(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric, alpha?: number): string {
   const count = (s: RegressStatus) => rows.filter((r) => r.status === s).length;
-  return `${rows.length} rows (metric ${metric}, tolerance ${tolerance} points): ${count('ok')} ok, ${count('DROP')} DROP, ${count('missing')} missing, ${count('new')} new -> ${failed(rows) ? 'FAIL' : 'PASS'}`;
+  const sig = alpha === undefined ? '' : `, significance ${alpha} (Holm over ${rows.filter((r) => r.significance).length} rows)`;
+  const noise = rows.filter((r) => r.status === 'ok' && r.significance && r.delta != null && r.delta < -tolerance - 1e-9).length;
+  const within = noise ? `, ${noise} ${noise === 1 ? 'drop' : 'drops'} beyond the tolerance but not significant` : '';
+  return `${rows.length} rows (metric ${metric}, tolerance ${tolerance} points${sig}): ${count('ok')} ok, ${count('DROP')} DROP, ${count('missing')} missing, ${count('new')} new${within} -> ${failed(rows) ? 'FAIL' : 'PASS'}`;
+}
+
+/** The regress rows as JSON: each row with its verdict and, with --significance, its numbers. */
+export function regressJson(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric, alpha?: number): string {
+  const doc = {
+    metric,
+    tolerance,
+    significance: alpha ?? null,
+    verdict: failed(rows) ? 'FAIL' : 'PASS',
+    rows: rows.map(({ key: _key, significance, ...r }) => ({ ...r, significance: significance ?? null })),
+  };
+  return `${JSON.stringify(doc, null, 2)}\n`;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -147,23 +197,28 @@ function xmlEscape(s: string): string {
 }
 
 /** JUnit XML: one testcase per row (classname = table.model, name = dataset/split/mode), failures for DROP and missing. */
-export function junitXml(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric): string {
+export function junitXml(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric, alpha?: number): string {
   const failures = rows.filter((r) => r.status === 'DROP' || r.status === 'missing').length;
   const lines = [
     '<?xml version="1.0" encoding="UTF-8"?>',
     `<testsuites name="clip-bench regress" tests="${rows.length}" failures="${failures}" errors="0">`,
     `  <testsuite name="clip-bench regress" tests="${rows.length}" failures="${failures}" errors="0" skipped="0">`,
-    `    <properties><property name="metric" value="${xmlEscape(metric)}"/><property name="tolerance" value="${tolerance}"/></properties>`,
+    `    <properties><property name="metric" value="${xmlEscape(metric)}"/><property name="tolerance" value="${tolerance}"/>${alpha === undefined ? '' : `<property name="significance" value="${alpha}"/>`}</properties>`,
   ];
   for (const r of rows) {
     const open = `    <testcase classname="${xmlEscape(`${r.table}.${r.model}`)}" name="${xmlEscape(r.name)}" time="0"`;
-    const detail = `old=${n2(r.old) || 'n/a'} new=${n2(r.new) || 'n/a'} delta=${n2(r.delta, true) || 'n/a'} (${metric}, tolerance ${tolerance})`;
+    const s = r.significance;
+    const sig = s ? ` ci95=[${n2(s.lo, true)}, ${n2(s.hi, true)}] p=${pval(s.p)} p_holm=${pval(s.p_holm)} (${s.test}, alpha ${s.alpha})` : '';
+    const detail = `old=${n2(r.old) || 'n/a'} new=${n2(r.new) || 'n/a'} delta=${n2(r.delta, true) || 'n/a'}${sig} (${metric}, tolerance ${tolerance})`;
     if (r.status === 'DROP') {
       lines.push(`${open}>`, `      <failure type="DROP" message="${xmlEscape(`dropped by ${n2(-(r.delta ?? 0))} points: ${detail}`)}">${xmlEscape(detail)}</failure>`, '    </testcase>');
     } else if (r.status === 'missing') {
       lines.push(`${open}>`, `      <failure type="missing" message="${xmlEscape(`baseline row missing from the current results: ${detail}`)}">${xmlEscape(detail)}</failure>`, '    </testcase>');
     } else if (r.status === 'new') {
       lines.push(`${open}>`, `      <system-out>${xmlEscape(`new row (not in the baseline): ${detail}`)}</system-out>`, '    </testcase>');
+    } else if (s) {
+      const why = r.delta != null && r.delta < -tolerance - 1e-9 ? 'drop beyond the tolerance but not significant' : s.significant ? 'significant change, within the tolerance' : 'no significant change';
+      lines.push(`${open}>`, `      <system-out>${xmlEscape(`${why}: ${detail}`)}</system-out>`, '    </testcase>');
     } else lines.push(`${open}/>`);
   }
   lines.push('  </testsuite>', '</testsuites>', '');
@@ -184,10 +239,13 @@ export function updateBaseline(baselinePath: string, resultsDir: string, tableHi
   const exists = existsSync(baselinePath);
   const isDir = exists ? statSync(baselinePath).isDirectory() : !/\.(json|csv)$/i.test(baselinePath);
   const current = (t: TableName) => readResults(resultsDir, t);
+  const copied = new Set<TableName>();
   const writeOne = (file: string, t: TableName, rows: AnyRow[], runs: RunEntry[]) => {
     const text = file.toLowerCase().endsWith('.csv') ? toCsv(t, rows as RowTypes[TableName][]) : toJson(t, rows as RowTypes[TableName][], runs);
     atomicWriteFileSync(file, text);
     written.push(file);
+    if (!copied.has(t)) written.push(...copyPredictions(resultsDir, path.dirname(file), t, rows));
+    copied.add(t);
   };
   if (isDir) {
     for (const t of TABLES) {
@@ -210,6 +268,25 @@ export function updateBaseline(baselinePath: string, resultsDir: string, tableHi
   if (!cur) throw new UserError(`--update: no current ${table} results under ${resultsDir}`);
   writeOne(baselinePath, table, cur.rows, cur.runs);
   return written;
+}
+
+/**
+ * The baseline keeps the rows' per-image predictions beside its tables (for --significance): the table's
+ * predictions folder is replaced by the current rows' files. Returns the files written.
+ */
+function copyPredictions(resultsDir: string, destDir: string, table: TableName, rows: readonly AnyRow[]): string[] {
+  if (path.resolve(resultsDir) === path.resolve(destDir)) return [];
+  rmSync(path.join(destDir, PREDICTIONS_DIR, table), { recursive: true, force: true });
+  const out: string[] = [];
+  for (const r of rows) {
+    const rel = predictionsPathOf(table, r);
+    const src = path.join(resultsDir, rel);
+    if (!existsSync(src)) continue;
+    const dest = path.join(destDir, rel);
+    atomicWriteFileSync(dest, readFileSync(src));
+    out.push(dest);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

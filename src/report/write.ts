@@ -9,6 +9,8 @@ import path from 'node:path';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { compareStrings } from '../util/compare.js';
 import { withFileLockSync } from '../util/file-lock.js';
+import type { ImageOutcomes } from '../eval/metrics.js';
+import { predictionsPathOf, writePredictions } from './predictions.js';
 import { readResults } from './read.js';
 import { assertFiniteDeep, describeRow, identityKey, normalizeRow, sortRows, toCsv, toJson } from './schema.js';
 import { tableOf, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
@@ -31,8 +33,17 @@ export function resultsLockFile(outDir: string, table: TableName): string {
  * Merge `rows` (and their `runs` metadata) into `<outDir>/<table>.csv` and `.json`, holding the table's lock.
  * Rows are sorted deterministically and derived columns recomputed from the merged rows; both files are written
  * atomically. Throws (before writing anything) on NaN/Infinity, a malformed row or two rows of one identity.
+ * `outcomes[i]`, when given, are row i's per-image outcomes (one set per few-shot seed; empty: none), written
+ * first to `<outDir>/predictions/` under the row's identity, so that a row on disk always has its predictions.
  */
-export function writeResults<T extends TableName>(outDir: string, table: T, rows: readonly RowTypes[T][], runs: readonly RunEntry[]): void {
+export function writeResults<T extends TableName>(
+  outDir: string,
+  table: T,
+  rows: readonly RowTypes[T][],
+  runs: readonly RunEntry[],
+  outcomes?: readonly (readonly ImageOutcomes[])[],
+): void {
+  if (outcomes && outcomes.length !== rows.length) throw new Error(`writeResults: ${outcomes.length} outcome sets for ${rows.length} rows`);
   const desc = tableOf(table);
   const fresh = rows.map((r) => normalizeRow(table, r));
   const key = (r: RowTypes[T]) => identityKey(table, r);
@@ -46,6 +57,10 @@ export function writeResults<T extends TableName>(outDir: string, table: T, rows
 
   mkdirSync(outDir, { recursive: true });
   withFileLockSync(resultsLockFile(outDir, table), () => {
+    fresh.forEach((r, i) => {
+      const sets = outcomes?.[i];
+      if (sets?.length) writePredictions(outDir, predictionsPathOf(table, r), sets, table === 'fewshot');
+    });
     const existing = readResults(outDir, table);
     const kept = (existing?.rows ?? []).filter((r) => !freshKeys.has(key(r)));
     const merged = sortRows(table, [...kept, ...fresh]);

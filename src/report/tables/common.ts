@@ -1,5 +1,7 @@
 /** Pieces the table descriptors share: subset keys and arguments, grouping, the shared column kinds. */
 import { compareStrings } from '../../util/compare.js';
+import { runIntervals, type RunIntervals } from '../../eval/intervals.js';
+import type { Metrics } from '../../eval/metrics.js';
 import type { BaseRow, ColumnSpec, RegressMetric, Subset } from './types.js';
 
 export const ID: ColumnSpec = { kind: 'id', nullable: false };
@@ -64,3 +66,19 @@ export function accuracyValue(r: { top1: number | null; top5: number | null; mea
   if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? r.mean_per_class : r.top1;
   return r[metric];
 }
+
+/** 95% interval columns of one run's accuracies (zero-shot, linear probe): Clopper-Pearson, bootstrap for mean per class. */
+export const RUN_INTERVAL_COLUMNS = ['top1_lo', 'top1_hi', 'top5_lo', 'top5_hi', 'mean_per_class_lo', 'mean_per_class_hi'] as const;
+/** 95% interval columns of few-shot means over seeds. */
+export const SEED_INTERVAL_COLUMNS = ['top1_mean_lo', 'top1_mean_hi', 'mean_per_class_mean_lo', 'mean_per_class_mean_hi'] as const;
+
+export function intervalKinds(columns: readonly string[]): Record<string, ColumnSpec> {
+  return Object.fromEntries(columns.map((c) => [c, ACC]));
+}
+
+/** A run's interval columns from its metrics (null without per-image outcomes). */
+export function runIntervalsOf(m: Metrics): { [K in keyof RunIntervals]: RunIntervals[K] | null } {
+  if (!m.outcomes) return Object.fromEntries(RUN_INTERVAL_COLUMNS.map((c) => [c, null])) as { [K in keyof RunIntervals]: null };
+  return runIntervals(m.outcomes, m.top5 !== null);
+}
+

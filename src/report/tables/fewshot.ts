@@ -2,7 +2,8 @@
 import type { PrimaryMetric } from '../../data/types.js';
 import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
-import { ACC, ID, INT, METRIC, compareBase, groupBy, subsetArgs, subsetKey } from './common.js';
+import { seedIntervals } from '../../eval/intervals.js';
+import { ACC, ID, INT, METRIC, SEED_INTERVAL_COLUMNS, compareBase, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
@@ -16,6 +17,11 @@ export interface FewshotRow extends BaseRow {
   zeroshot_top1: number | null;
   /** "5.4", "<1", "> 16" or null; the same on every row of one model x dataset x subset */
   zeroshot_equivalent_shots: string | null;
+  /** 95% intervals of the means: over seeds, widened by the test images' own sampling spread */
+  top1_mean_lo?: number | null;
+  top1_mean_hi?: number | null;
+  mean_per_class_mean_lo?: number | null;
+  mean_per_class_mean_hi?: number | null;
 }
 
 export interface FewshotFlags extends RunFlags {
@@ -61,7 +67,9 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
     zeroshot_top1: ACC,
     zeroshot_equivalent_shots: { kind: 'equiv', nullable: true },
     ...SUBSET_KINDS,
+    ...intervalKinds(SEED_INTERVAL_COLUMNS),
   },
+  addedColumns: [SEED_INTERVAL_COLUMNS],
   identity: ['model', 'dataset', 'shots', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.shots}-shot`,
   compare: (a, b) => compareBase(a, b) || a.shots - b.shots,
@@ -105,7 +113,9 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
         zeroshot_top1: x.zeroshot,
         zeroshot_equivalent_shots: x.equivalentShots,
         ...x.subset,
+        ...seedIntervals(p.outcomes),
       };
     }),
+  outcomes: (x) => x.points.map((p) => [...p.outcomes]),
   config: (f) => ({ shots: f.shots, seeds: f.seeds, solver: f.solver, features: f.features, oneShotC: f.oneShotC }),
 };

@@ -2,7 +2,7 @@
 import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
-import { ACC, ID, INT, METRIC, accuracyValue, compareBase, groupBy, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, METRIC, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runIntervalsOf, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface LinearProbeRow extends BaseRow {
@@ -15,6 +15,13 @@ export interface LinearProbeRow extends BaseRow {
   mean_per_class: number | null;
   solver: string;
   seconds: number | null;
+  /** 95% intervals, as in the zeroshot table */
+  top1_lo?: number | null;
+  top1_hi?: number | null;
+  top5_lo?: number | null;
+  top5_hi?: number | null;
+  mean_per_class_lo?: number | null;
+  mean_per_class_hi?: number | null;
 }
 
 export interface LinearProbeFlags extends RunFlags {
@@ -51,7 +58,9 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     solver: { kind: 'string', nullable: false },
     seconds: { kind: 'sec', nullable: true },
     ...SUBSET_KINDS,
+    ...intervalKinds(RUN_INTERVAL_COLUMNS),
   },
+  addedColumns: [RUN_INTERVAL_COLUMNS],
   identity: ['model', 'dataset', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,
   compare: compareBase,
@@ -75,7 +84,9 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
       solver: x.solver,
       seconds: x.seconds,
       ...x.subset,
+      ...runIntervalsOf(x.result.metrics),
     },
   ],
+  outcomes: (x) => [x.result.metrics.outcomes ? [x.result.metrics.outcomes] : []],
   config: (f) => ({ solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction }),
 };

@@ -3,7 +3,7 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { ZeroshotResult } from '../../eval/run-zeroshot.js';
 import { PROMPT_MODES, parsePromptModes, type PromptMode } from '../../eval/prompts.js';
 import { compareStrings } from '../../util/compare.js';
-import { ACC, ID, INT, METRIC, accuracyValue, compareBase, groupBy, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, METRIC, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runIntervalsOf, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 /** Accuracies are in percent; null = not measured (blank in the CSV). */
@@ -17,6 +17,13 @@ export interface ZeroshotRow extends BaseRow {
   mean_per_class: number | null;
   /** points, primary metric; recomputed on every write from the contextless row of the same model/dataset/split/subset */
   gain_vs_contextless: number | null;
+  /** 95% intervals (Clopper-Pearson for top-1/top-5, seeded bootstrap over images for mean per class) */
+  top1_lo?: number | null;
+  top1_hi?: number | null;
+  top5_lo?: number | null;
+  top5_hi?: number | null;
+  mean_per_class_lo?: number | null;
+  mean_per_class_hi?: number | null;
 }
 
 export interface ZeroshotFlags extends RunFlags {
@@ -51,7 +58,9 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
     primary_metric: METRIC,
     gain_vs_contextless: ACC,
     ...SUBSET_KINDS,
+    ...intervalKinds(RUN_INTERVAL_COLUMNS),
   },
+  addedColumns: [RUN_INTERVAL_COLUMNS],
   identity: ['model', 'dataset', 'split', 'prompts', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.split}/${r.prompts}`,
   compare: (a, b) => compareBase(a, b) || compareStrings(a.split, b.split) || PROMPT_MODES.indexOf(a.prompts) - PROMPT_MODES.indexOf(b.prompts),
@@ -85,6 +94,8 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
       primary_metric: x.primaryMetric,
       gain_vs_contextless: r.gainVsContextless,
       ...x.subset,
+      ...runIntervalsOf(r.metrics),
     })),
+  outcomes: (x) => x.results.map((r) => (r.metrics.outcomes ? [r.metrics.outcomes] : [])),
   config: (f) => ({ modes: parsePromptModes(f.prompts) }),
 };
