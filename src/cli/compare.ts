@@ -1,10 +1,11 @@
 import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
 import { compareSides, formatP, signed, type ComparedRow, type Side } from '../report/paired-rows.js';
 import { REGRESS_METRICS, type RegressMetric } from '../report/regress.js';
-import { formatTable } from '../report/results.js';
+import { formatTable, TABLES } from '../report/results.js';
 
 interface Flags {
   results: string;
@@ -16,10 +17,15 @@ interface Flags {
   json?: boolean;
 }
 
+/** A folder holding result tables (a model directory is not one). */
+function isResultsFolder(p: string): boolean {
+  return existsSync(p) && statSync(p).isDirectory() && TABLES.some((t) => existsSync(path.join(p, `${t}.json`)) || existsSync(path.join(p, `${t}.csv`)));
+}
+
 /** A positional side: a results folder, or a model of the --results folder. */
 function sideOf(arg: string, which: 'A' | 'B', f: Flags): Side {
   const model = which === 'A' ? f.modelA : f.modelB;
-  if (existsSync(arg) && statSync(arg).isDirectory()) return { dir: arg, model };
+  if (isResultsFolder(arg)) return { dir: arg, model };
   if (model !== undefined) throw new UserError(`${which} ${arg}: not a results folder (--model-${which.toLowerCase()} narrows a folder to one model)`);
   if (!existsSync(f.results)) throw new UserError(`${which} ${arg}: neither a results folder nor a model of --results ${f.results} (no such folder)`);
   return { dir: f.results, model: arg };
