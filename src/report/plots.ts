@@ -74,7 +74,7 @@ export function promptGainSpec(data: Datum[], nModels: number): TopLevelSpec {
 }
 
 /** Few-shot curves: x = shots per class (log2), mean ± std band, zero-shot dashed rule; one panel per dataset, one colour per model. */
-export function fewshotSpec(points: Datum[], rules: Datum[], shots: number[]): TopLevelSpec {
+export function fewshotSpec(points: Datum[], rules: Datum[], shots: number[], band = '± 1 std'): TopLevelSpec {
   const data: Datum[] = [...points.map((p) => ({ ...p, kind: 'fewshot' })), ...rules.map((r) => ({ ...r, kind: 'zeroshot' }))];
   const nDatasets = new Set(data.map((d) => d.dataset)).size;
   const x = {
@@ -86,7 +86,7 @@ export function fewshotSpec(points: Datum[], rules: Datum[], shots: number[]): T
   const y = { type: 'quantitative', title: 'accuracy (%)', scale: { zero: false } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Zero-shot vs few-shot linear probes', subtitle: 'line: few-shot mean over seeds, band: ± 1 std; dashed: zero-shot' },
+    title: { text: 'Zero-shot vs few-shot linear probes', subtitle: `line: few-shot mean over seeds, band: ${band}; dashed: zero-shot` },
     data: { values: data },
     facet: { field: 'dataset', type: 'nominal', title: null },
     columns: Math.min(3, nDatasets),

@@ -21,6 +21,7 @@ import {
   type Comparison,
   type Row,
 } from './compare.js';
+import { confidenceSection } from './confidence.js';
 import { paperTables, type PaperTables } from './paper.js';
 import { dataEfficiencySpec, fewshotSpec, promptGainSpec, scalingSpec, supervisedGapSpec, writePlot } from './plots.js';
 import { atomicWriteFileSync } from '../util/fs.js';
@@ -178,7 +179,8 @@ const fewshotSection: ReportSection = {
       .map((r) => {
         const m = primaryValue('fewshot', r)!;
         const s = primaryStd(r) ?? 0;
-        return { model: r.model, dataset: plotDataset(r), shots: r.shots, mean: m, lo: m - s, hi: m + s };
+        const [lo, hi] = r.primary_metric === 'mean_per_class' ? [r.mean_per_class_mean_lo, r.mean_per_class_mean_hi] : [r.top1_mean_lo, r.top1_mean_hi];
+        return { model: r.model, dataset: plotDataset(r), shots: r.shots, mean: m, lo: lo ?? m - s, hi: hi ?? m + s, interval: lo != null };
       });
     const rules: Record<string, string | number>[] = [];
     for (const model of [...new Set(all.fewshot.map((r) => r.model))]) {
@@ -189,7 +191,9 @@ const fewshotSection: ReportSection = {
     }
     if (points.length) {
       const axisShots = shots.length > 1 ? shots : [shots[0]! / 2, shots[0]!, shots[0]! * 2];
-      await plot('fewshot_curves', fewshotSpec(points, rules, axisShots), 'few-shot curves');
+      // the band is the 95% interval of the mean (seeds and test images) where the rows carry it, else +-1 std
+      const band = points.every((p) => p.interval) ? '95% interval of the mean (seeds and test images)' : points.some((p) => p.interval) ? '95% interval of the mean, or ± 1 std where a row has none' : '± 1 std';
+      await plot('fewshot_curves', fewshotSpec(points.map(({ interval: _i, ...p }) => p), rules, axisShots, band), 'few-shot curves');
     } else skip('the few-shot plot', 'no few-shot row has a value', 'fewshot_curves.svg', 'fewshot_curves.png');
   },
 };
@@ -289,6 +293,7 @@ export const REPORT_SECTIONS: readonly ReportSection[] = [
   linearProbeSection,
   scalingSection,
   againstPaperSection,
+  confidenceSection,
 ];
 
 /** A comparison's columns for report.md, without `hide` and without `subset` when every row is on the full split. */
