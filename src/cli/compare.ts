@@ -81,7 +81,8 @@ export function register(program: Command): void {
       if (f.json) {
         process.stdout.write(`${JSON.stringify(rows.map((r) => ({ table: r.table, test: r.name, model_a: r.modelA, model_b: r.modelB, ...(r.result ?? {}), note: r.note })), null, 2)}\n`);
       } else {
-        process.stdout.write(formatTable(COMPARE_COLUMNS, rows.map(displayRow)));
+        const cols = rows.some((r) => r.note) ? COMPARE_COLUMNS : COMPARE_COLUMNS.filter((c) => c !== 'note');
+        process.stdout.write(formatTable(cols, rows.map(displayRow)));
         process.stdout.write('diff = B - A in points; ci95 = 95% paired-bootstrap interval over images; p = exact McNemar on the images only one side got right (bootstrap test for mean per class and few-shot means)\n');
       }
     });
