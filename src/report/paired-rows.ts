@@ -160,7 +160,7 @@ export function applySignificance(
     if ((r.status !== 'ok' && r.status !== 'DROP') || r.old == null || r.new == null) return null;
     const k = `${r.table}\u0000${r.key}`;
     const { result, note } = comparePair(r.table, baseRows.get(k)!, baseDir, curRows.get(k)!, resultsDir, metric, opts);
-    if (!result) throw new UserError(`--significance: ${r.table} ${r.identity}: ${note}`);
+    if (!result) throw new UserError(`--significance: ${r.table} ${r.identity}: ${note}; \`regress --run --update\` rebuilds a baseline with its predictions`);
     return result;
   });
   const adjusted = holmAdjusted(compared);
