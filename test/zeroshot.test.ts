@@ -3,6 +3,7 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { clopperPearson } from '../src/eval/stats.js';
 import ort from 'onnxruntime-node';
 import sharp from 'sharp';
 import { getDataset } from '../src/data/registry.js';
@@ -87,7 +88,13 @@ test('zeroshot equals a brute-force computation (one template and 80 templates)'
   }
   assert.ok(Math.abs(rows[2].gain_vs_contextless - (rows[2].top1 - rows[0].top1)) < 1e-9);
   const csv = readFileSync(path.join(out, 'zeroshot.csv'), 'utf8').split('\n');
-  assert.equal(csv[0], 'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images');
+  assert.equal(csv[0], 'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi');
+  // the interval columns: Clopper-Pearson of the images right out of 120
+  for (const row of rows) {
+    const cp = clopperPearson(Math.round((row.top1 * 120) / 100), 120);
+    assert.ok(Math.abs(row.top1_lo - 100 * cp.lo) < 1e-9 && Math.abs(row.top1_hi - 100 * cp.hi) < 1e-9, `${row.prompts} top1 interval`);
+    assert.ok(row.mean_per_class_lo <= row.mean_per_class && row.mean_per_class <= row.mean_per_class_hi);
+  }
   const json = JSON.parse(readFileSync(path.join(out, 'zeroshot.json'), 'utf8'));
   assert.equal(json.runs[0].templates.ensemble.length, 80);
   assert.match(json.runs[0].model_identity, /^[0-9a-f]{64}$/);
