@@ -292,8 +292,14 @@ export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comp
 // ---------------------------------------------------------------------------------------------
 // 4. zero-shot vs linear probe (Figure 5)
 
-export function zeroshotVsLinearProbe(zs: ZeroshotRow[], lp: LinearProbeRow[], baselineModel?: string): Comparison {
-  const columns = ['model', 'dataset', 'subset', 'metric', 'zeroshot', 'zeroshot_prompts', 'baseline_model', 'linear_probe', 'delta'];
+/**
+ * Zero-shot (primary metric) minus a linear probe on the same dataset and images. `baselineModel` given: the probe
+ * of that baseline backbone (the paper's Figure 5, an ImageNet ResNet-50); absent: each model's own probe (Figure 8).
+ * paper_delta: the same difference in the paper (Table 11 zero-shot of the model − Table 10 probe of the baseline,
+ * or of the model itself), where the names match the paper's rows.
+ */
+export function zeroshotVsLinearProbe(zs: ZeroshotRow[], lp: LinearProbeRow[], baselineModel?: string, paper?: PaperTables): Comparison {
+  const columns = ['model', 'dataset', 'subset', 'metric', 'zeroshot', 'zeroshot_prompts', 'baseline_model', 'linear_probe', 'delta', 'paper_delta'];
   const rows: Row[] = [];
   for (const model of uniq(zs.map((r) => r.model))) {
     const mine: Row[] = [];
@@ -304,7 +310,12 @@ export function zeroshotVsLinearProbe(zs: ZeroshotRow[], lp: LinearProbeRow[], b
       if (!z) continue;
       const l = rowOn(lp, base, ds);
       const lv = l ? primaryValue('linear_probe', l) : null;
-      mine.push({ model, dataset, subset: ds.label, metric: z.metric, zeroshot: z.value, zeroshot_prompts: z.prompts, baseline_model: base, linear_probe: lv, delta: sub(z.value, lv) });
+      const pz = paper?.table11_zero_shot.models[model]?.[dataset];
+      const pl = paper?.table10_linear_probe.models[base]?.[dataset];
+      mine.push({
+        model, dataset, subset: ds.label, metric: z.metric, zeroshot: z.value, zeroshot_prompts: z.prompts, baseline_model: base, linear_probe: lv,
+        delta: sub(z.value, lv), paper_delta: typeof pz === 'number' && typeof pl === 'number' ? pz - pl : null,
+      });
     }
     mine.sort((a, b) => {
       const da = a.delta as number | null;
@@ -318,7 +329,8 @@ export function zeroshotVsLinearProbe(zs: ZeroshotRow[], lp: LinearProbeRow[], b
     columns,
     rows,
     notes: [
-      `delta = zero-shot (primary metric) − the linear probe of ${baselineModel ? `\`${baselineModel}\`` : "the same model's own features"} on the same dataset, in points; sorted by delta within each model.`,
+      `delta = zero-shot (primary metric) − the linear probe of ${baselineModel ? `\`${baselineModel}\`` : "the same model's own features"} on the same dataset and images, in points; sorted by delta within each model.`,
+      `paper_delta = the paper's Table 11 zero-shot of the model − its Table 10 linear probe of ${baselineModel ? 'the baseline' : 'the same model'}, where both are named like the paper's rows${baselineModel ? ' (the paper\'s Figure 5: ViT-L/14@336px against `ResNet 50`)' : ' (the paper\'s Figure 8)'}.`,
     ],
   };
 }

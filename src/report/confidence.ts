@@ -6,7 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import type { TopLevelSpec } from 'vega-lite';
 import { withinBestInterval } from '../eval/intervals.js';
 import type { Row } from './compare.js';
-import type { ReportSection } from './report.js';
+import type { ReportSection } from './sections/types.js';
 import { describeSubset, primaryValue, type AnyRow, type LinearProbeRow, type ZeroshotRow } from './results.js';
 
 export interface ConfidenceEntry {

@@ -30,16 +30,6 @@ export interface PaperTables {
   figure9_model_scaling: { note: string; models: string[]; gflops: number[]; zeroshot_error_read_from_plot: number[] };
 }
 
-/** The paper's 27 datasets in Table 9's order (the `@paper27` suite). */
-export function paperDatasets(paper: PaperTables): string[] {
-  return Object.keys(paper.table9_linear_probe_datasets);
-}
-
-/** Kornblith et al.'s 12 datasets, Figure 10's left average (the `@kornblith12` suite). */
-export function kornblithDatasets(paper: PaperTables): string[] {
-  return [...paper.table10_linear_probe.kornblith12];
-}
-
 export const PAPER_TABLES_PATH = path.join(packageRoot, 'src', 'report', 'paper_tables.json');
 
 let cached: PaperTables | undefined;

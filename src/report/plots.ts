@@ -151,31 +151,13 @@ export function dataEfficiencySpec(data: Datum[], nModels: number, medians: Datu
   return { ...base, ...layer } as unknown as TopLevelSpec;
 }
 
-/** Zero-shot minus linear probe per dataset (Figure 5 style), diverging bars. */
+/** Zero-shot minus a linear probe per dataset (Figure 5), diverging bars. */
 export function supervisedGapSpec(data: Datum[], nModels: number, baselineLabel: string): TopLevelSpec {
-  const nDatasets = new Set(data.map((d) => d.dataset)).size;
-  const layer = {
-    width: 420,
-    height: Math.max(80, nDatasets * 24),
-    mark: { type: 'bar' },
-    encoding: {
-      y: { field: 'dataset', type: 'nominal', sort: '-x', title: null },
-      x: { field: 'delta', type: 'quantitative', title: `zero-shot − linear probe (percentage points)` },
-      color: {
-        condition: { test: 'datum.delta >= 0', value: '#54a24b' },
-        value: '#e45756',
-      },
-    },
-  };
-  const base = {
-    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Zero-shot vs fully supervised linear probe', subtitle: `linear probe: ${baselineLabel}; green: zero-shot better` },
-    data: { values: data },
-  };
-  if (nModels > 1) {
-    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
-  }
-  return { ...base, ...layer } as unknown as TopLevelSpec;
+  return deltaBarsSpec(data, nModels, {
+    title: 'Zero-shot vs fully supervised linear probe',
+    subtitle: `linear probe: ${baselineLabel}; green: zero-shot better`,
+    axis: 'zero-shot − linear probe (percentage points)',
+  });
 }
 
 /** Scaling: GFLOPs per image (log) vs mean accuracy, one line per evaluation. */
@@ -192,6 +174,104 @@ export function scalingSpec(data: Datum[]): TopLevelSpec {
     layer: [
       { mark: { type: 'line', point: { size: 60 }, strokeWidth: 2 }, encoding: { x, y, color } },
       { mark: { type: 'text', dy: -10, fontSize: 11 }, encoding: { x, y, text: { field: 'model' }, color } },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/** Diverging bars of a per-dataset difference (Figures 5 and 11): one panel per model, green where positive. */
+export function deltaBarsSpec(data: Datum[], nModels: number, text: { title: string; subtitle: string; axis: string }): TopLevelSpec {
+  const nDatasets = new Set(data.map((d) => d.dataset)).size;
+  const layer = {
+    width: 420,
+    height: Math.max(80, nDatasets * 24),
+    mark: { type: 'bar' },
+    encoding: {
+      y: { field: 'dataset', type: 'nominal', sort: '-x', title: null },
+      x: { field: 'delta', type: 'quantitative', title: text.axis },
+      color: { condition: { test: 'datum.delta >= 0', value: '#54a24b' }, value: '#e45756' },
+    },
+  };
+  const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: text.title, subtitle: text.subtitle }, data: { values: data } };
+  if (nModels > 1) {
+    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
+  }
+  return { ...base, ...layer } as unknown as TopLevelSpec;
+}
+
+/** Figure 8: zero-shot (y) against the same model's linear probe (x) per dataset, with the y = x line. */
+export function zeroshotVsProbeScatterSpec(data: Datum[]): TopLevelSpec {
+  const vals = data.flatMap((d) => [d.zeroshot as number, d.linear_probe as number]);
+  const lo = Math.max(0, Math.floor(Math.min(...vals) / 10) * 10);
+  const hi = Math.min(100, Math.ceil(Math.max(...vals) / 10) * 10);
+  const scale = { domain: [lo, hi], nice: false };
+  const color = { field: 'model', type: 'nominal', title: 'model', legend: { orient: 'bottom', direction: 'horizontal' } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Zero-shot vs the same model\'s linear probe', subtitle: 'one point per dataset; dashed: zero-shot = linear probe (the paper: 10-25 points below on most datasets)' },
+    width: 360,
+    height: 360,
+    layer: [
+      {
+        data: { values: [{ x: lo, y: lo }, { x: hi, y: hi }] },
+        mark: { type: 'line', strokeDash: [6, 4], color: '#888' },
+        encoding: { x: { field: 'x', type: 'quantitative', scale }, y: { field: 'y', type: 'quantitative', scale } },
+      },
+      {
+        data: { values: data },
+        mark: { type: 'point', filled: true, size: 70 },
+        encoding: {
+          x: { field: 'linear_probe', type: 'quantitative', title: 'linear probe (%)', scale },
+          y: { field: 'zeroshot', type: 'quantitative', title: 'zero-shot (%)', scale },
+          color,
+        },
+      },
+      {
+        data: { values: data },
+        mark: { type: 'text', dx: 6, align: 'left', fontSize: 10 },
+        encoding: { x: { field: 'linear_probe', type: 'quantitative', scale }, y: { field: 'zeroshot', type: 'quantitative', scale }, text: { field: 'dataset' }, color },
+      },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/** Figure 6 averaged over the datasets run: our few-shot curves (solid) and zero-shot (dashed), the paper's curves in grey. */
+export function fewshotAverageSpec(ours: Datum[], oursZeroshot: Datum[], paper: Datum[], paperZeroshot: Datum[], shots: number[]): TopLevelSpec {
+  const x = {
+    field: 'shots', type: 'quantitative', title: 'labelled examples per class (log₂ scale)',
+    scale: { type: 'log', base: 2, domain: [Math.min(...shots), Math.max(...shots)], nice: false },
+    axis: { values: shots, format: 'd', grid: true },
+  };
+  const y = { field: 'accuracy', type: 'quantitative', title: 'average accuracy (%)', scale: { zero: false } };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 2, symbolType: 'stroke', symbolStrokeWidth: 3 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Zero-shot vs few-shot, averaged over datasets (Figure 6)', subtitle: "solid: linear probes on k shots; dashed: zero-shot; grey: the paper's curves over its 20 datasets" },
+    width: 440,
+    height: 300,
+    layer: [
+      { data: { values: paper }, mark: { type: 'line', point: true, strokeWidth: 1.5, opacity: 0.55 }, encoding: { x, y, detail: { field: 'series' }, color: { value: '#999' } } },
+      { data: { values: paper }, transform: [{ filter: `datum.shots === ${Math.max(...(paper.map((p) => p.shots as number)))}` }], mark: { type: 'text', align: 'left', dx: 5, fontSize: 10, color: '#777' }, encoding: { x, y, text: { field: 'series' } } },
+      { data: { values: paperZeroshot }, mark: { type: 'rule', strokeDash: [6, 4], color: '#999' }, encoding: { y: { field: 'accuracy', type: 'quantitative' } } },
+      { data: { values: ours }, mark: { type: 'line', point: true, strokeWidth: 2.5 }, encoding: { x, y, color } },
+      { data: { values: oursZeroshot }, mark: { type: 'rule', strokeDash: [6, 4], strokeWidth: 2 }, encoding: { y: { field: 'accuracy', type: 'quantitative' }, color } },
+    ],
+  } as unknown as TopLevelSpec;
+}
+
+/** Figure 10: mean linear-probe score against image GFLOPs, ours and the paper's Table 10 averages. */
+export function representationSpec(data: Datum[]): TopLevelSpec {
+  const x = { field: 'gflops', type: 'quantitative', title: 'image encoder GFLOPs per image (log scale)', scale: { type: 'log' } };
+  const y = { field: 'average', type: 'quantitative', title: 'average linear-probe score (%)', scale: { zero: false } };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: 'Linear-probe averages against compute (Figure 10)', subtitle: "ours over the datasets run, Kornblith's 12 and all 27 where complete; the paper's Table 10 for models of the same name" },
+    data: { values: data },
+    width: 440,
+    height: 300,
+    layer: [
+      { mark: { type: 'point', filled: true, size: 80 }, encoding: { x, y, color, shape: { field: 'series', type: 'nominal', legend: null } } },
+      { mark: { type: 'text', dy: -10, fontSize: 10 }, encoding: { x, y, text: { field: 'model' }, color } },
     ],
   } as unknown as TopLevelSpec;
 }
