@@ -98,7 +98,7 @@ describe('report on the fixture results', () => {
     const table = path.join(tmpRoot, 'models.csv');
     writeFileSync(table, 'model,gflops\nmini,1.25\nViT-B/32,4.4\n');
     await buildReport({ resultsDir: fixture, outDir: out2, baselineModel: 'mini', modelsTable: table });
-    const lp = readCsv(path.join(out2, 'zeroshot_vs_linear_probe.csv'));
+    const lp = readCsv(path.join(out2, 'zeroshot_vs_baseline_probe.csv')); // Figure 5: the baseline backbone's probe
     const r = lp.find((x) => x.model === 'ViT-B/32' && x.dataset === 'cifar10')!;
     assert.deepEqual([r.baseline_model, r.linear_probe, r.delta], ['mini', '60.00', '28.30']);
     assert.equal(readCsv(path.join(out2, 'model_scaling.csv'))[0].gflops, '1.25');

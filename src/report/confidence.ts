@@ -84,7 +84,7 @@ const CSV_COLUMNS = ['evaluation', 'dataset', 'subset', 'model', 'n', 'score', '
 const f2 = (v: number | null) => (v == null ? '' : v.toFixed(2));
 
 export const confidenceSection: ReportSection = {
-  title: "7. How sure: 95% intervals, and the best models per dataset (Table 10's bolding)",
+  title: "11. How sure: 95% intervals, and the best models per dataset (Table 10's bolding)",
   async build({ all, md, write, plot, skip }) {
     const entries = confidenceEntries(all.zeroshot, all.linear_probe);
     if (!entries.length) return skip('confidence', 'no zeroshot or linear_probe results', 'confidence.csv', 'confidence.svg', 'confidence.png');

@@ -262,7 +262,7 @@ export function fewshotAverageSpec(ours: Datum[], oursZeroshot: Datum[], paper: 
 export function representationSpec(data: Datum[]): TopLevelSpec {
   const x = { field: 'gflops', type: 'quantitative', title: 'image encoder GFLOPs per image (log scale)', scale: { type: 'log' } };
   const y = { field: 'average', type: 'quantitative', title: 'average linear-probe score (%)', scale: { zero: false } };
-  const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1 } };
+  const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1, labelLimit: 400 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: { text: 'Linear-probe averages against compute (Figure 10)', subtitle: "ours over the datasets run, Kornblith's 12 and all 27 where complete; the paper's Table 10 for models of the same name" },
