@@ -128,7 +128,7 @@ test('a single .onnx image model (preprocessing from flags) serves as the linear
 
   const report = await runCli(['report', '--results', out, '--baseline-model', baseline]);
   assert.equal(report.status, 0, report.stderr);
-  const gap = readFileSync(path.join(out, 'report', 'zeroshot_vs_linear_probe.csv'), 'utf8');
+  const gap = readFileSync(path.join(out, 'report', 'zeroshot_vs_baseline_probe.csv'), 'utf8'); // Figure 5: the baseline backbone's probe
   const ensemble = JSON.parse(readFileSync(path.join(out, 'zeroshot.json'), 'utf8')).rows.find((r: { prompts: string }) => r.prompts === 'ensemble');
   assert.ok(gap.includes((ensemble.top1 - probe.top1).toFixed(2)), `zero-shot minus baseline probe in:\n${gap}`);
 });
