@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { DatasetResource } from './types.js';
+import type { DatasetResource, ImageSource } from './types.js';
 import { readClassNames } from './classnames.js';
 import { bundledDataDir } from './paths.js';
 import { imagenetTemplates } from './prompts.js';
@@ -121,58 +121,14 @@ export function builtinDatasets(): DatasetDef[] {
         },
       },
     }),
-    {
-      name: 'cifar10',
-      aliases: ['cifar-10'],
-      classes: c10.classes,
-      classOrigin: 'paper',
-      classCountFromData: false,
-      templates: c10.templates,
-      primaryMetric: table9PrimaryMetric('cifar10'),
-      paper: paperInfo('cifar10'),
-      splits: ['train', 'test'],
-      anySplit: false,
-      roles: TRAIN_TEST,
-      description: 'CIFAR-10 (binary version): 32x32 RGB, 10 classes',
-      format: 'cifar10-bin',
-      splitSizes: { train: 50000, test: 10000 },
-      homepage: 'https://www.cs.toronto.edu/~kriz/cifar.html',
-      source: {
-        kind: 'download',
-        download: {
-          resources: [{ file: 'cifar-10-binary.tar.gz', url: 'https://www.cs.toronto.edu/~kriz/cifar-10-binary.tar.gz', md5: ['c32a1d4ab5d03f1284b67883e8d87530'], bytes: 170052171 }],
-          extract: { archive: 'cifar-10-binary.tar.gz' },
-        },
-      },
-      requiredFiles: (split) => CIFAR10_LAYOUT.files[split] ?? [CIFAR10_DIR],
-      load: (root, split, classes) => openCifar10(root, split, classes!),
-    },
-    {
-      name: 'cifar100',
-      aliases: ['cifar-100'],
-      classes: c100.classes,
-      classOrigin: 'paper',
-      classCountFromData: false,
-      templates: c100.templates,
-      primaryMetric: table9PrimaryMetric('cifar100'),
-      paper: paperInfo('cifar100'),
-      splits: ['train', 'test'],
-      anySplit: false,
-      roles: TRAIN_TEST,
-      description: 'CIFAR-100 (binary version): 32x32 RGB, 100 fine classes',
-      format: 'cifar100-bin',
-      splitSizes: { train: 50000, test: 10000 },
-      homepage: 'https://www.cs.toronto.edu/~kriz/cifar.html',
-      source: {
-        kind: 'download',
-        download: {
-          resources: [{ file: 'cifar-100-binary.tar.gz', url: 'https://www.cs.toronto.edu/~kriz/cifar-100-binary.tar.gz', md5: ['03b5dce01913d631647c71ecec9e9cb8'], bytes: 168513733 }],
-          extract: { archive: 'cifar-100-binary.tar.gz' },
-        },
-      },
-      requiredFiles: (split) => CIFAR100_LAYOUT.files[split] ?? [CIFAR100_DIR],
-      load: (root, split, classes) => openCifar100(root, split, classes!),
-    },
+    cifarDef('cifar10', 'cifar-10', c10, 'CIFAR-10 (binary version): 32x32 RGB, 10 classes', {
+      file: 'cifar-10-binary.tar.gz', md5: 'c32a1d4ab5d03f1284b67883e8d87530', bytes: 170052171,
+      files: CIFAR10_LAYOUT.files, dir: CIFAR10_DIR, open: openCifar10,
+    }),
+    cifarDef('cifar100', 'cifar-100', c100, 'CIFAR-100 (binary version): 32x32 RGB, 100 fine classes', {
+      file: 'cifar-100-binary.tar.gz', md5: '03b5dce01913d631647c71ecec9e9cb8', bytes: 168513733,
+      files: CIFAR100_LAYOUT.files, dir: CIFAR100_DIR, open: openCifar100,
+    }),
     {
       name: 'stl10',
       aliases: ['stl-10'],
@@ -275,4 +231,37 @@ export function builtinDatasets(): DatasetDef[] {
       },
     },
   ];
+}
+
+/** CIFAR-10 and CIFAR-100: the same publisher, tarball layout and splits; only the archive and the loader differ. */
+function cifarDef(
+  name: string,
+  alias: string,
+  prompts: { classes: string[]; templates: string[] },
+  description: string,
+  f: { file: string; md5: string; bytes: number; files: Record<string, string[]>; dir: string; open: (root: string, split: string, classes: string[]) => Promise<ImageSource> },
+): DatasetDef {
+  return {
+    name,
+    aliases: [alias],
+    classes: prompts.classes,
+    classOrigin: 'paper',
+    classCountFromData: false,
+    templates: prompts.templates,
+    primaryMetric: table9PrimaryMetric(name),
+    paper: paperInfo(name),
+    splits: ['train', 'test'],
+    anySplit: false,
+    roles: TRAIN_TEST,
+    description,
+    format: `${name}-bin`,
+    splitSizes: { train: 50000, test: 10000 },
+    homepage: 'https://www.cs.toronto.edu/~kriz/cifar.html',
+    source: {
+      kind: 'download',
+      download: { resources: [{ file: f.file, url: `https://www.cs.toronto.edu/~kriz/${f.file}`, md5: [f.md5], bytes: f.bytes }], extract: { archive: f.file } },
+    },
+    requiredFiles: (split) => f.files[split] ?? [f.dir],
+    load: (root, split, classes) => f.open(root, split, classes!),
+  };
 }
