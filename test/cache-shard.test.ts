@@ -4,6 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { entryDir, listEntries, loadEntry, openWriter } from '../src/cache/index.js';
 import { finishEntry } from '../src/cache/store.js';
+import { tryLock } from '../src/cache/lock.js';
 import { baseKey, isBadRow, labelsOf, rowsOf, runChild, tmpCacheDir, writeShardChildScript, writeShardReference } from './fixtures/cache-util.js';
 
 const [N, DIM, CHUNK] = [100, 8, 8]; // 13 grid chunks
@@ -164,4 +165,30 @@ test('cache finish assembles an entry whose chunks are all present, from the sto
   assert.ok(r.status === 'complete' && r.assembled);
   sameEntry(row.dir, entryDir(ref, key));
   assert.deepEqual((await finishEntry(row.dir, row.hash, '0.0.0-test')).status, 'complete');
+});
+
+test('the last shard to finish assembles the entry even while another shard holds the lock to check it', async (t) => {
+  const cacheDir = tmpCacheDir(t);
+  const key = baseKey({ dataset: 'race' });
+  const o = (index: number) => ({ n: N, dim: DIM, chunkSize: CHUNK, labels: labelsOf(N), toolVersion: '0.0.0-test', pollMs: 20, shard: { index, count: 2 } });
+  const a = await openWriter(cacheDir, key, o(0));
+  const b = await openWriter(cacheDir, key, o(1));
+  for (const c of a.pendingChunks()) await a.writeChunk(c.start, rowsOf(c.start, c.end, DIM));
+  // another shard holds the entry's lock (it is checking, say): with b's rows missing, a reports them at once
+  const edir = entryDir(cacheDir, key);
+  const held = await tryLock(path.join(edir, 'lock'), { progressDir: path.join(edir, 'chunks'), recreateDir: false });
+  assert.ok('lock' in held);
+  const early = await a.finishShare();
+  assert.equal(early.status, 'incomplete');
+  assert.ok(early.status === 'incomplete' && early.missing.reduce((s, m) => s + m.end - m.start, 0) === 52);
+  // b writes the last chunks while the holder (which saw them missing) still has the lock: b waits for it, then assembles
+  for (const c of b.pendingChunks()) await b.writeChunk(c.start, rowsOf(c.start, c.end, DIM));
+  const done = b.finishShare();
+  await new Promise((resolve) => setTimeout(resolve, 150));
+  await held.lock.release();
+  const r = await done;
+  assert.ok(r.status === 'complete' && r.assembled, JSON.stringify(r));
+  const e = await loadEntry(cacheDir, key);
+  assert.ok(e);
+  assert.deepEqual(e.embeddings, rowsOf(0, N, DIM));
 });

@@ -182,15 +182,30 @@ export type FinishResult =
 
 /**
  * Assembles an entry if every chunk is present and nobody else holds its lock (a stale lock is taken over). Used
- * by the last shard to finish and by `clip-bench cache finish`. Never waits.
+ * by the last shard to finish and by `clip-bench cache finish`. Without `waitMs` it never waits. With it (a shard
+ * that has just written its share), a held lock is not taken to mean "someone is assembling": the holder may be
+ * another shard that checked before our last chunk landed and will find the entry incomplete. So while the lock is
+ * held it re-reads the chunks every `waitMs`: some missing, it reports them (their writer comes later and checks
+ * again); all present, it waits for the lock and then assembles the entry or finds it complete.
  */
-export async function finishEntry(dir: string, hash: string, toolVersion: string, held: EntryLock | null = null): Promise<FinishResult> {
+export async function finishEntry(dir: string, hash: string, toolVersion: string, held: EntryLock | null = null, waitMs?: number): Promise<FinishResult> {
   let lock = held;
-  if (!lock) {
+  while (!lock) {
     const r = await tryLock(path.join(dir, 'lock'), { progressDir: path.join(dir, CHUNKS_DIR), recreateDir: false });
     if ('gone' in r && r.gone) return { status: 'absent' };
-    if (!('lock' in r)) return { status: 'busy', holder: r.holder };
-    lock = r.lock;
+    if ('lock' in r) {
+      lock = r.lock;
+      break;
+    }
+    if (waitMs === undefined) return { status: 'busy', holder: r.holder };
+    const meta = await checkComplete(dir, hash).catch(() => undefined);
+    if (meta) return { status: 'complete', meta, assembled: false };
+    const layout = (await readJson(path.join(dir, CHUNKS_DIR, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined;
+    if (layout) {
+      const missing = missingRows(await scanChunks(path.join(dir, CHUNKS_DIR), layout.n, layout.dim), layout.n);
+      if (missing.length > 0) return { status: 'incomplete', missing, n: layout.n };
+    }
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
   }
   try {
     try {

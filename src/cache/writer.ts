@@ -324,7 +324,7 @@ class Writer implements CacheWriter {
     const left = this.missingIn(this.share);
     if (left.length > 0) throw new Error(`cache writer: rows of this shard not written: ${left.map((r) => `${r.start}-${r.end}`).join(', ')}`);
     await this.close();
-    return finishEntry(this.dir, this.hash, this.s.toolVersion, this.s.lock);
+    return finishEntry(this.dir, this.hash, this.s.toolVersion, this.s.lock, Math.max(50, Math.min(this.s.pollMs, 200)));
   }
 
   async close(): Promise<void> {
