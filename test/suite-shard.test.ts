@@ -5,39 +5,14 @@ import { test } from 'node:test';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { startHubServer } from './fixtures/hub-server.js';
-import { labelsOf, writeWdsPackage } from './fixtures/wds-package.js';
-
-/** The built-in model, a tenth of Fashion-MNIST, a tiny few-shot. */
-const SMALL = ['--model', 'mini', '--limit', '100', '--tasks', 'zeroshot,fewshot', '--shots', '1', '--seeds', '1', '--dataset', 'fashion-mnist,rendered_sst2'];
-
-/** Columns that differ between any two runs of the same work: how long it took, when. */
-const VOLATILE = /^(seconds|timestamp|.*_seconds|started|finished|date)$/;
-
-/** Every CSV under `dir` (relative path -> header + rows), with the volatile columns removed. */
-function csvs(dir: string): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  const walk = (d: string) => {
-    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
-      const p = path.join(d, e.name);
-      if (e.isDirectory()) walk(p);
-      else if (e.name.endsWith('.csv')) {
-        const lines = fs.readFileSync(p, 'utf8').trim().split('\n');
-        // the report's and results' CSVs quote no commas in these columns' values; a split is enough to drop them
-        const keep = lines[0]!.split(',').map((h, i) => (VOLATILE.test(h) ? -1 : i)).filter((i) => i >= 0);
-        out.set(path.relative(dir, p), lines.map((l) => keep.map((i) => l.split(',')[i]).join(',')));
-      }
-    }
-  };
-  walk(dir);
-  return out;
-}
+import { diffResults, resultCsvs, SMALL_SUITE as SMALL, writeSuitePackages } from './fixtures/suite-results.js';
 
 test('suite --shard: shards 1/2 and 2/2 as concurrent processes into one --out, then report = a single-process suite and report apart from timings', async () => {
   const cache = tmpDir('suite-shard-cache');
   const server = await startHubServer({}, undefined, { mode: 'static' });
   const env = { XDG_CACHE_HOME: cache, HF_HUB_CACHE: path.join(cache, 'hub'), HF_ENDPOINT: server.endpoint, HF_HOME: path.join(cache, 'hf') };
   try {
-    await writeWdsPackage(path.join(cache, 'clip-bench', 'datasets', 'rendered_sst2'), { classes: ['negative', 'positive'], splits: { train: labelsOf(2, 10), test: labelsOf(2, 4) } });
+    await writeSuitePackages(cache);
     const single = tmpDir('suite-single');
     const one = await runCli(['suite', ...SMALL, '--out', single], env);
     assert.equal(one.status, 0, one.stderr);
@@ -61,15 +36,8 @@ test('suite --shard: shards 1/2 and 2/2 as concurrent processes into one --out, 
     const rep = await runCli(['report', '--results', sharded], env);
     assert.equal(rep.status, 0, rep.stderr);
 
-    const a = csvs(single);
-    const b = csvs(sharded);
-    assert.ok([...a.keys()].some((k) => k.startsWith('report')), [...a.keys()].join(' '));
-    assert.deepEqual([...b.keys()].sort(), [...a.keys()].sort());
-    for (const [file, rows] of a) {
-      // row order within a results table follows writing order, which concurrent shards do not fix
-      assert.deepEqual([...b.get(file)!].sort(), [...rows].sort(), file);
-      assert.ok(rows.length > 1, `${file} has no rows`);
-    }
+    assert.ok([...resultCsvs(sharded).keys()].some((k) => k.startsWith('report')));
+    assert.deepEqual(diffResults(single, sharded), []);
   } finally {
     await server.close();
   }
