@@ -46,6 +46,7 @@ export const ENV_VARS = {
   CLIP_BENCH_SHARDS: 'N for --shard auto in a Kubernetes Indexed Job (the Job\'s completions), unless --shard-count is given',
   SLURM_ARRAY_TASK_ID: '--shard auto: this Slurm array task\'s ID, placed among the array\'s IDs by SLURM_ARRAY_TASK_MIN, _STEP and _COUNT',
   JOB_COMPLETION_INDEX: '--shard auto: this Kubernetes Indexed Job pod\'s index (0-based)',
+  CLIP_BENCH_TURBOJPEG: 'off: decode JPEG through sharp only; a path: the libturbojpeg library to call (default: the system\'s libturbojpeg.so.0 / .dylib, if any)',
   HF_ENDPOINT: 'the Hugging Face hub (default https://huggingface.co), for models and dataset packages',
   HF_HOME: 'Hugging Face home; the hub cache is $HF_HOME/hub unless HF_HUB_CACHE is set',
   HF_HUB_CACHE: 'the Hugging Face hub cache (shared with huggingface_hub)',
@@ -74,6 +75,11 @@ export function datasetMirror(env: NodeJS.ProcessEnv = process.env): string | un
 /** $CLIP_BENCH_RESAMPLER=js: the JavaScript preprocessing path instead of WebAssembly. */
 export function resamplerIsJs(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.CLIP_BENCH_RESAMPLER === 'js';
+}
+
+/** $CLIP_BENCH_TURBOJPEG: 'off', a library path, or undefined (look for the system's). */
+export function turbojpegSetting(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  return env.CLIP_BENCH_TURBOJPEG?.trim() || undefined;
 }
 
 /** $CLIP_BENCH_PREPROCESS_WORKERS when it is a non-negative integer, else undefined (the default by core count). */

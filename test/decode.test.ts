@@ -5,7 +5,8 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { repoRoot } from './helpers.js';
-import { decodeImage } from '../src/model/decode.js';
+import { decodeImage, viaSharp } from '../src/model/decode.js';
+import { decodeJpegTurbo, turbojpeg } from '../src/model/decoders/turbojpeg.js';
 import { preprocess } from '../src/model/preprocess.js';
 import { preprocessConfigForSize } from '../src/model/preprocess-config.js';
 import { UserError } from '../src/errors.js';
@@ -118,4 +119,38 @@ test('decode: bytes and path give the same image; every decoded image has the la
 test('imagefolder lists the formats torchvision lists, which all decode', () => {
   for (const ext of ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif']) assert.ok(isImageFile(`x${ext.toUpperCase()}`), ext);
   assert.ok(!isImageFile('x.heic') && !isImageFile('x.txt'));
+});
+
+test('JPEG through libjpeg-turbo directly gives the same pixels as through sharp (every subsampling, progressive, grey, odd sizes)', async (t) => {
+  if (!turbojpeg()) {
+    // .ci/run installs it and sets CLIP_BENCH_REQUIRE_TURBOJPEG, so there this cannot pass by skipping
+    assert.ok(!process.env.CLIP_BENCH_REQUIRE_TURBOJPEG, 'libturbojpeg.so.0 did not load');
+    t.skip('libturbojpeg is not installed (apt-get install libturbojpeg0): JPEG goes through sharp');
+    return;
+  }
+  const jpegs = [
+    ...manifest.cases.filter((c) => c.format === 'JPEG').map((c) => ({ file: path.join(dir, c.image), mode: c.mode })),
+    ...['china.jpg', 'flower.jpg'].map((f) => ({ file: path.join(repoRoot, 'test/fixtures/preprocess', f), mode: 'RGB' })),
+  ];
+  let fast = 0;
+  for (const { file, mode } of jpegs) {
+    const bytes = fs.readFileSync(file);
+    const turbo = await decodeJpegTurbo(bytes);
+    if (mode === 'CMYK') {
+      assert.equal(turbo, null, `${file}: CMYK is left to sharp`);
+      continue;
+    }
+    assert.ok(turbo, file);
+    const old = await viaSharp(bytes, mode as 'RGB' | 'L');
+    assert.deepEqual([turbo.width, turbo.height, turbo.channels], [old.width, old.height, old.channels], file);
+    assert.ok(Buffer.from(turbo.data).equals(Buffer.from(old.data)), `${file}: pixels differ`);
+    fast++;
+  }
+  assert.ok(fast >= 12, `${fast} JPEGs compared`);
+  // a truncated JPEG is not decoded here (libjpeg-turbo warns): sharp gets it and refuses it, as Pillow does
+  const whole = fs.readFileSync(path.join(dir, 'jpeg_420_320x240.jpg'));
+  assert.equal(await decodeJpegTurbo(whole.subarray(0, whole.length >> 1)), null);
+  // many decodes in flight at once (as a batch is decoded) each get their own handle
+  const many = await Promise.all(Array.from({ length: 16 }, () => decodeJpegTurbo(whole)));
+  for (const m of many) assert.ok(m && Buffer.from(m.data).equals(Buffer.from(many[0]!.data)));
 });

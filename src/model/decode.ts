@@ -5,6 +5,7 @@ import type { RawImage } from './types.js';
 import { gifFirstFrame, readHeader, sniff, type Format, type GifFrame, type PilMode } from './decoders/header.js';
 import { decodeBmp, decodeIco, decodeTga, fromRgba } from './decoders/js-decoders.js';
 import { decodePnm } from './decoders/pnm.js';
+import { decodeJpegTurbo } from './decoders/turbojpeg.js';
 
 /** What clip-bench opens, in the words of its error message. */
 export const SUPPORTED_FORMATS = 'JPEG, PNG, GIF, WebP, TIFF, BMP, ICO, TGA and binary PPM/PGM/PBM';
@@ -58,6 +59,9 @@ async function decodeBytes(bytes: Buffer, format: Format): Promise<RawImage> {
       const img = await viaSharp(bytes, 'RGBA');
       return { ...fillGif(img, gifFirstFrame(bytes)), palette: true };
     }
+    case 'jpeg':
+      // libjpeg-turbo directly where the system has it (same pixels, no libvips pipeline); sharp otherwise
+      return ((mode === 'RGB' || mode === 'L') && (await decodeJpegTurbo(bytes))) || viaSharp(bytes, mode);
     default:
       return viaSharp(bytes, mode);
   }
@@ -65,8 +69,8 @@ async function decodeBytes(bytes: Buffer, format: Format): Promise<RawImage> {
 
 const OPTIONS = { ignoreIcc: true, failOn: 'error' as const, autoOrient: false };
 
-/** JPEG, PNG, GIF, WebP and TIFF through libvips, asked for the layout of the PIL mode. */
-async function viaSharp(bytes: Buffer, mode: PilMode | undefined): Promise<RawImage> {
+/** JPEG, PNG, GIF, WebP and TIFF through libvips, asked for the layout of the PIL mode (exported for tests). */
+export async function viaSharp(bytes: Buffer, mode: PilMode | undefined): Promise<RawImage> {
   let s = sharp(bytes, OPTIONS);
   if (mode === 'L' || mode === '1') s = s.toColourspace('b-w'); // drops a tRNS alpha, as convert('RGB') ignores it
   else if (mode === 'I') s = s.removeAlpha().toColourspace('grey16'); // a tRNS alpha too
