@@ -153,4 +153,13 @@ test('JPEG through libjpeg-turbo directly gives the same pixels as through sharp
   // many decodes in flight at once (as a batch is decoded) each get their own handle
   const many = await Promise.all(Array.from({ length: 16 }, () => decodeJpegTurbo(whole)));
   for (const m of many) assert.ok(m && Buffer.from(m.data).equals(Buffer.from(many[0]!.data)));
+  // a decompression bomb (a header claiming 20000 x 20000) is left to sharp, which refuses it in one line
+  const bomb = Buffer.from(whole);
+  const sof = bomb.findIndex((v, i) => v === 0xff && (bomb[i + 1] === 0xc0 || bomb[i + 1] === 0xc2));
+  bomb.writeUInt16BE(20000, sof + 5);
+  bomb.writeUInt16BE(20000, sof + 7);
+  assert.equal(await decodeJpegTurbo(bomb), null);
+  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bomb-')), 'bomb.jpg');
+  fs.writeFileSync(file, bomb);
+  await assert.rejects(decodeImage(file), (e: unknown) => e instanceof UserError && /bomb\.jpg: cannot decode image \(Input image exceeds pixel limit\)$/.test(e.message));
 });

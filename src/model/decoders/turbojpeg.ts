@@ -21,6 +21,8 @@ const TJPF_GRAY = 6;
 const TJCS_RGB = 0;
 const TJCS_YCbCr = 1;
 const TJCS_GRAY = 2;
+/** sharp's default limitInputPixels (0x3FFF squared) */
+const SHARP_PIXEL_LIMIT = 0x3fff * 0x3fff;
 
 /** Library names tried, in order; CLIP_BENCH_TURBOJPEG names a file, or `off` turns this path off. */
 function candidates(): string[] {
@@ -88,6 +90,8 @@ export async function decodeJpegTurbo(bytes: Uint8Array): Promise<RawImage | nul
   const sub = [0];
   const cs = [0];
   if (t.header(bytes, w, h, sub, cs) !== 0) return null;
+  // past sharp's pixel limit (a decompression bomb) sharp refuses it with its own error: leave it to sharp
+  if (w[0]! * h[0]! > SHARP_PIXEL_LIMIT) return null;
   const grey = cs[0] === TJCS_GRAY;
   if (!grey && cs[0] !== TJCS_YCbCr && cs[0] !== TJCS_RGB) return null; // CMYK / YCCK
   const channels = grey ? 1 : 3;
