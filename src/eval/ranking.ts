@@ -21,16 +21,30 @@ function checkInputs(what: string, scores: Float32Array | Float64Array, targets:
 }
 
 /**
- * VOC2007's 11-point interpolated AP of one class (the devkit's VOCevalcls with 0/1 ground truth): the mean over
- * t = 0, 0.1, ..., 1 of the highest precision at any threshold whose recall is >= t (0 where none). Null when the
- * class has no positive sample (its recall is undefined).
+ * A ranking over one column of scores, sorted once, that a resample reuses: a bootstrap resample is a weight per
+ * sample (how often it was drawn), so the metric of a resample is one weighted walk down the same order.
  */
-export function vocAp11(scores: Float32Array | Float64Array, targets: Uint8Array): number | null {
-  checkInputs('vocAp11', scores, targets);
+export interface Ranked {
+  scores: Float32Array | Float64Array;
+  targets: Uint8Array;
+  order: Int32Array;
+}
+
+export function ranked(what: string, scores: Float32Array | Float64Array, targets: Uint8Array): Ranked {
+  checkInputs(what, scores, targets);
+  return { scores, targets, order: descendingOrder(scores) };
+}
+
+/**
+ * 11-point AP of a ranking with sample weights (null: every weight 1; a weight counts the sample that many times).
+ * Null when the weighted positives are 0.
+ */
+export function vocAp11Ranked(r: Ranked, weights: Float64Array | Int32Array | null = null): number | null {
+  const { scores, targets, order } = r;
+  const w = (i: number): number => (weights ? weights[i]! : 1);
   let positives = 0;
-  for (let i = 0; i < targets.length; i++) positives += targets[i]!;
+  for (let i = 0; i < targets.length; i++) positives += targets[i]! * w(i);
   if (positives === 0) return null;
-  const order = descendingOrder(scores);
   // best precision reached at recall >= t, for each of the 11 recall levels
   const best = new Float64Array(11);
   let tp = 0;
@@ -38,10 +52,12 @@ export function vocAp11(scores: Float32Array | Float64Array, targets: Uint8Array
   for (let k = 0; k < order.length; ) {
     const s = scores[order[k]!]!;
     while (k < order.length && scores[order[k]!] === s) {
-      tp += targets[order[k]!]!;
-      seen++;
+      const i = order[k]!;
+      tp += targets[i]! * w(i);
+      seen += w(i);
       k++;
     }
+    if (seen === 0) continue;
     const recall = tp / positives;
     const precision = tp / seen;
     for (let t = 0; t <= 10; t++) if (recall >= t / 10 && precision > best[t]!) best[t] = precision;
@@ -51,6 +67,38 @@ export function vocAp11(scores: Float32Array | Float64Array, targets: Uint8Array
   return ap / 11;
 }
 
+/**
+ * VOC2007's 11-point interpolated AP of one class (the devkit's VOCevalcls with 0/1 ground truth): the mean over
+ * t = 0, 0.1, ..., 1 of the highest precision at any threshold whose recall is >= t (0 where none). Null when the
+ * class has no positive sample (its recall is undefined).
+ */
+export function vocAp11(scores: Float32Array | Float64Array, targets: Uint8Array): number | null {
+  return vocAp11Ranked(ranked('vocAp11', scores, targets));
+}
+
+/** Column c of a row-major n x nClasses matrix. */
+function column<T extends Float32Array | Uint8Array>(m: T, n: number, nClasses: number, c: number, out: T): T {
+  for (let i = 0; i < n; i++) out[i] = m[i * nClasses + c]!;
+  return out;
+}
+
+/** The per-class rankings of scores [n, nClasses] against 0/1 targets [n, nClasses] (for a bootstrap of mAP). */
+export function rankedColumns(scores: Float32Array, targets: Uint8Array, n: number, nClasses: number): Ranked[] {
+  if (scores.length !== n * nClasses || targets.length !== n * nClasses) {
+    throw new RangeError(`vocMeanAp11: expected ${n} x ${nClasses} scores and targets, got ${scores.length} and ${targets.length}`);
+  }
+  return Array.from({ length: nClasses }, (_, c) =>
+    ranked('vocMeanAp11', column(scores, n, nClasses, c, new Float32Array(n)), column(targets, n, nClasses, c, new Uint8Array(n))),
+  );
+}
+
+/** mAP of per-class rankings with sample weights: the mean AP over the classes with a (weighted) positive; NaN when none has. */
+export function meanApRanked(columns: readonly Ranked[], weights: Float64Array | Int32Array | null = null): { mAP: number; perClass: (number | null)[] } {
+  const perClass = columns.map((r) => vocAp11Ranked(r, weights));
+  const present = perClass.filter((a): a is number => a !== null);
+  return { mAP: present.length ? present.reduce((a, b) => a + b, 0) / present.length : NaN, perClass };
+}
+
 /** Per-class 11-point AP and their mean over the classes with a positive sample, from scores [n, nClasses] and 0/1 targets [n, nClasses]. */
 export function vocMeanAp11(
   scores: Float32Array,
@@ -58,41 +106,12 @@ export function vocMeanAp11(
   n: number,
   nClasses: number,
 ): { mAP: number; perClass: (number | null)[] } {
-  if (scores.length !== n * nClasses || targets.length !== n * nClasses) {
-    throw new RangeError(`vocMeanAp11: expected ${n} x ${nClasses} scores and targets, got ${scores.length} and ${targets.length}`);
-  }
-  const col = new Float32Array(n);
-  const tcol = new Uint8Array(n);
-  const perClass: (number | null)[] = [];
-  let sum = 0;
-  let counted = 0;
-  for (let c = 0; c < nClasses; c++) {
-    for (let i = 0; i < n; i++) {
-      col[i] = scores[i * nClasses + c]!;
-      tcol[i] = targets[i * nClasses + c]!;
-    }
-    const ap = vocAp11(col, tcol);
-    perClass.push(ap);
-    if (ap !== null) {
-      sum += ap;
-      counted++;
-    }
-  }
-  return { mAP: counted ? sum / counted : NaN, perClass };
+  return meanApRanked(rankedColumns(scores, targets, n, nClasses));
 }
 
-/**
- * Binary ROC AUC as scikit-learn's roc_auc_score: the area under the ROC curve with tied scores as one threshold
- * (a diagonal step), i.e. the Mann-Whitney probability that a positive outscores a negative, ties counting 1/2.
- * Throws when only one class is present (the AUC is undefined there, as scikit-learn says).
- */
-export function rocAuc(scores: Float32Array | Float64Array, targets: Uint8Array): number {
-  checkInputs('rocAuc', scores, targets);
-  let pos = 0;
-  for (let i = 0; i < targets.length; i++) pos += targets[i]!;
-  const neg = targets.length - pos;
-  if (pos === 0 || neg === 0) throw new RangeError('rocAuc: only one class present in the targets; ROC AUC is not defined');
-  const order = descendingOrder(scores);
+/** ROC AUC of a ranking with sample weights (null: every weight 1); NaN when the weighted positives or negatives are 0. */
+export function rocAucRanked(r: Ranked, weights: Float64Array | Int32Array | null = null): number {
+  const { scores, targets, order } = r;
   // walk thresholds from the highest score; each tied group adds a trapezoid
   let area = 0;
   let tp = 0;
@@ -102,13 +121,28 @@ export function rocAuc(scores: Float32Array | Float64Array, targets: Uint8Array)
     let dtp = 0;
     let dfp = 0;
     while (k < order.length && scores[order[k]!] === s) {
-      if (targets[order[k]!]) dtp++;
-      else dfp++;
+      const i = order[k]!;
+      const wi = weights ? weights[i]! : 1;
+      if (targets[i]) dtp += wi;
+      else dfp += wi;
       k++;
     }
     area += dfp * (tp + dtp / 2);
     tp += dtp;
     fp += dfp;
   }
-  return area / (pos * neg);
+  return tp === 0 || fp === 0 ? NaN : area / (tp * fp);
+}
+
+/**
+ * Binary ROC AUC as scikit-learn's roc_auc_score: the area under the ROC curve with tied scores as one threshold
+ * (a diagonal step), i.e. the Mann-Whitney probability that a positive outscores a negative, ties counting 1/2.
+ * Throws when only one class is present (the AUC is undefined there, as scikit-learn says).
+ */
+export function rocAuc(scores: Float32Array | Float64Array, targets: Uint8Array): number {
+  const r = ranked('rocAuc', scores, targets);
+  let pos = 0;
+  for (let i = 0; i < targets.length; i++) pos += targets[i]!;
+  if (pos === 0 || pos === targets.length) throw new RangeError('rocAuc: only one class present in the targets; ROC AUC is not defined');
+  return rocAucRanked(r);
 }
