@@ -11,6 +11,8 @@ import { isEntryComplete, loadEntry, openWriter, removeEntries, type CacheWriter
 export interface ImageEmbeddings {
   embeddings: Float32Array;
   labels: Int32Array;
+  /** a multilabel split's 0/1 targets [n, nClasses], rows aligned with the embeddings */
+  targets?: Uint8Array;
   n: number;
   dim: number;
   /** images left out because they could not be read (--skip-bad-images) */

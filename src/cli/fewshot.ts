@@ -81,7 +81,7 @@ async function computeZeroshot(
   templates: string[],
   primaryMetric: PrimaryMetric,
   f: FewshotFlags,
-): Promise<number> {
+): Promise<number | null> {
   const classNames = classNamesForPrompts(dataset, classes, false);
   const [r] = await runZeroshot(
     model,
@@ -89,7 +89,7 @@ async function computeZeroshot(
     { modes: ['ensemble'], classNames, datasetTemplates: templates, primaryMetric },
     (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
   );
-  return primaryMetric === 'accuracy' ? r.metrics.top1 : r.metrics.meanPerClass;
+  return r!.metrics.primary!.value;
 }
 
 /** --shots as the sorted list of distinct counts. */
@@ -131,7 +131,10 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   const zeroshot = f.withZeroshot
     ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), spec.primaryMetric, f)
     : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
-  const curve: ShotPoint[] = points.map((p) => ({ x: p.shots, acc: meanStd(spec.primaryMetric === 'accuracy' ? p.top1 : p.meanPerClass).mean }));
+  // the curve in the primary metric, over the shot counts where every seed has it
+  const curve: ShotPoint[] = points
+    .filter((p) => p.primary.every((s) => s.value !== null))
+    .map((p) => ({ x: p.shots, acc: meanStd(p.primary.map((s) => s.value!)).mean }));
   const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && sameSubset(r, subset));
   const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
   if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });

@@ -91,7 +91,8 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
     ...subset,
     n_classes: nClasses,
     class_names: train.split.source.classes,
-    c_search: r.tried,
+    // a C whose validation score is undefined (ROC AUC with one class in validation) is recorded as null
+    c_search: r.tried.map((t) => ({ C: t.C, score: Number.isFinite(t.score) ? t.score : null })),
   });
   return { rows, outcomes, run };
 }

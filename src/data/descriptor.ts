@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import type { ClassOrigin, DatasetDescriptor, ImageSource, PaperDatasetInfo } from './types.js';
+import type { ClassOrigin, DatasetDescriptor, ImageSource, PaperDatasetInfo, PrimaryMetric } from './types.js';
 import { readClassNames } from './classnames.js';
 import { imagenetTemplates, paperPrompts } from './prompts.js';
 import { paperTable9 } from './paper-table9.js';
@@ -25,10 +25,21 @@ export function paperClassesAndTemplates(key: string): { classes: string[]; temp
   return { classes: p.classes, templates: p.templates.length ? p.templates : imagenetTemplates() };
 }
 
+/** The metric a Table 9 metric string names ('mean per class', '11-point mAP', 'mean(top1, top5)', 'ROC AUC', ...), or null. */
+export function primaryMetricOfTable9(metric: string): PrimaryMetric | null {
+  const m = metric.trim().toLowerCase();
+  if (m === 'accuracy') return 'accuracy';
+  if (/^mean.per.class$/.test(m)) return 'mean_per_class';
+  if (/^mean\(\s*top-?1\s*,\s*top-?5\s*\)$/.test(m)) return 'mean_top1_top5';
+  if (/^roc[ -]?auc$/.test(m)) return 'roc_auc';
+  if (/^11.point map$/.test(m)) return 'map11';
+  return null;
+}
+
 /** Table 9's metric for a paper dataset, as clip-bench computes it; accuracy for anything else. */
-export function table9PrimaryMetric(key: string): DatasetDescriptor['primaryMetric'] {
+export function table9PrimaryMetric(key: string): PrimaryMetric {
   const m = paperTable9()[key]?.metric;
-  return m && /^mean.per.class$/i.test(m) ? 'mean_per_class' : 'accuracy';
+  return (m && primaryMetricOfTable9(m)) || 'accuracy';
 }
 
 /** A paper dataset's Table 9 row. */

@@ -1,5 +1,5 @@
-import type { DatasetSource, SplitRoles } from './types.js';
-import { paperClassesAndTemplates, paperInfo, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
+import type { DatasetSource, PrimaryMetric, SplitRoles } from './types.js';
+import { paperClassesAndTemplates, paperInfo, primaryMetricOfTable9, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
 import { openPackageSplit, openUserProvided, isWdsPackage, userProvidedPresent } from './sources.js';
 
 /** The hub organisation of CLIP_benchmark's WebDataset packages. */
@@ -17,6 +17,8 @@ interface PackageFacts {
   /** split -> images (undefined: not counted here) */
   splits: Record<string, number | undefined>;
   note?: string;
+  /** the metric clip-bench reports where it cannot be Table 9's (default: Table 9's) */
+  primary?: PrimaryMetric;
 }
 
 const VTAB_TRAIN = "the package's train split is VTAB's (a subset of the paper's training images)";
@@ -31,6 +33,7 @@ const PACKAGES: PackageFacts[] = [
     pkg: 'wds_voc2007',
     splits: { train: undefined, test: undefined },
     note: 'the package holds single-label object crops; the paper classifies whole images (multilabel): not comparable',
+    primary: 'accuracy',
   },
   { key: 'dtd', pkg: 'wds_vtab-dtd', splits: { train: 1880, test: 1880 }, note: `${VTAB_TRAIN}: 1,880 of 3,760 (train without val)` },
   { key: 'oxford_pets', pkg: 'wds_vtab-pets', aliases: ['pets'], splits: { train: 2944, test: 3669 }, note: `${VTAB_TRAIN}: 2,944 of 3,680` },
@@ -60,8 +63,7 @@ const USER_LAYOUT = 'a package, ROOT/<split>.csv or ROOT/<split>/<class>/<image>
 /** A note on the metric where clip-bench's differs from Table 9's (joined to the split note). */
 function metricNote(key: string, primary: string): string | undefined {
   const m = paperInfo(key).metric;
-  const computed = /^mean.per.class$/i.test(m) ? 'mean_per_class' : /^accuracy$/i.test(m) ? 'accuracy' : null;
-  return computed === primary ? undefined : `Table 9's metric is ${m}; clip-bench reports ${primary}`;
+  return primaryMetricOfTable9(m) === primary ? undefined : `Table 9's metric is ${m}; clip-bench reports ${primary}`;
 }
 
 const joinNotes = (...notes: (string | undefined)[]): string | undefined => notes.filter(Boolean).join('; ') || undefined;
@@ -72,7 +74,7 @@ function packageDef(f: PackageFacts): DatasetDef {
   const splits = Object.keys(f.splits);
   const roles: SplitRoles = { ...(splits.includes('train') ? { train: 'train' } : {}), test: 'test' };
   const source: DatasetSource = { kind: 'hub', repoId: `${WDS_ORG}/${f.pkg}` };
-  const primaryMetric = table9PrimaryMetric(f.key);
+  const primaryMetric = f.primary ?? table9PrimaryMetric(f.key);
   return {
     name: f.key,
     aliases: f.aliases ?? [],

@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import { makeRng } from '../data/subset.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { ImageOutcomes } from './metrics.js';
+import type { PrimaryScore } from './primary.js';
 import { evaluate, fitClassifier, fitTransform, parametricSearch, primaryOf, selectRows, type FeatureTransform, type Features, type Solver } from './probe.js';
 
 export interface FewshotOptions {
@@ -24,6 +25,8 @@ export interface FewshotPoint {
   shots: number;
   top1: number[];
   meanPerClass: number[];
+  /** each seed's primary metric on test (percent; null where undefined), with what its interval resamples */
+  primary: PrimaryScore[];
   C: (number | null)[];
   /** each seed's per-image outcomes on test */
   outcomes: ImageOutcomes[];
@@ -72,7 +75,7 @@ export async function crossValidatedC(sample: Features, k: number, opts: Fewshot
     let sum = 0;
     for (const [tr, va] of splits) {
       const t = fitTransform(opts.transform, tr);
-      sum += primaryOf(await evaluate(await fitClassifier(t(tr), C, probe), t(va), opts.nClasses, opts.threads), opts.primaryMetric);
+      sum += primaryOf(await evaluate(await fitClassifier(t(tr), C, probe), t(va), probe));
     }
     return sum / folds;
   });
@@ -83,15 +86,16 @@ export async function crossValidatedC(sample: Features, k: number, opts: Fewshot
 export async function fewshot(train: Features, test: Features, opts: FewshotOptions): Promise<FewshotPoint[]> {
   const points: FewshotPoint[] = [];
   for (const k of opts.shots) {
-    const point: FewshotPoint = { shots: k, top1: [], meanPerClass: [], C: [], outcomes: [] };
+    const point: FewshotPoint = { shots: k, top1: [], meanPerClass: [], primary: [], C: [], outcomes: [] };
     for (let rep = 0; rep < opts.seeds; rep++) {
       const sample = selectRows(train, sampleShots(train.y, opts.nClasses, k, sampleSeed(opts.baseSeed, k, rep), opts.classNames));
       const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads };
       const C = opts.solver === 'mljs' ? null : k >= 2 ? await crossValidatedC(sample, k, opts) : opts.oneShotC;
       const t = fitTransform(opts.transform, sample);
-      const m = await evaluate(await fitClassifier(t(sample), C ?? 1, probe), t(test), opts.nClasses, opts.threads);
+      const m = await evaluate(await fitClassifier(t(sample), C ?? 1, probe), t(test), probe);
       point.top1.push(m.top1);
       point.meanPerClass.push(m.meanPerClass);
+      point.primary.push(m.primary!);
       point.C.push(C);
       point.outcomes.push(m.outcomes!);
       opts.onSample?.(k, rep, C, m.top1);

@@ -4,7 +4,8 @@
  * seeds that also carries the test set's own sampling spread. Plus the paper's Table 10 bolding rule.
  */
 import { correctAt, type ImageOutcomes } from './metrics.js';
-import { bootstrapPercentile, clopperPearson, meanPerClassStatistic, seedMeanInterval, type ResampleStatistic } from './stats.js';
+import type { PrimaryScore } from './primary.js';
+import { bootstrapPercentile, clopperPearson, meanPerClassStatistic, seedMeanInterval, type Interval, type ResampleStatistic } from './stats.js';
 
 /** Level of every interval column. */
 export const INTERVAL_CONFIDENCE = 0.95;
@@ -88,6 +89,57 @@ export function seedIntervals(seeds: readonly ImageOutcomes[]): SeedIntervals {
     mean_per_class_mean_lo: 100 * mpc.lo,
     mean_per_class_mean_hi: 100 * mpc.hi,
   };
+}
+
+/** The bootstrap of the interval columns, or null where the statistic is finite on too few resamples (ROC AUC of a tiny test set). */
+function bootstrapOrNull(n: number, statistic: ResampleStatistic): { lo: number; hi: number; se: number } | null {
+  try {
+    return bootstrapPercentile(n, statistic, { seed: INTERVAL_SEED, resamples: INTERVAL_RESAMPLES, confidence: INTERVAL_CONFIDENCE });
+  } catch (e) {
+    if (e instanceof RangeError) return null;
+    throw e;
+  }
+}
+
+export interface PrimaryIntervals {
+  primary_lo: number | null;
+  primary_hi: number | null;
+}
+
+/**
+ * The interval of one run's primary metric: Clopper-Pearson for accuracy (the top-1 columns' interval), the seeded
+ * percentile bootstrap over images for every other metric (for mean per class the same resamples as its columns).
+ * Null (blank) where the metric is undefined.
+ */
+export function primaryIntervals(p: PrimaryScore, o?: ImageOutcomes): PrimaryIntervals {
+  const none = { primary_lo: null, primary_hi: null };
+  if (p.value === null || !p.statistic || p.n === 0) return none;
+  let iv: Interval | null;
+  if (p.metric === 'accuracy' && o) {
+    let k = 0;
+    for (const v of correctAt(o, 1)) k += v;
+    iv = clopperPearson(k, o.n, 1 - INTERVAL_CONFIDENCE);
+  } else iv = bootstrapOrNull(p.n, p.statistic);
+  return iv ? { primary_lo: 100 * iv.lo, primary_hi: 100 * iv.hi } : none;
+}
+
+export interface PrimarySeedIntervals {
+  primary_mean_lo: number | null;
+  primary_mean_hi: number | null;
+}
+
+/**
+ * Few-shot means of the primary metric over seeds, as seedIntervals does for top-1 and mean per class: the seeds'
+ * spread plus the bootstrap variance of the seed mean over resamples of the shared test images. Null for a single
+ * seed, or where a seed's metric is undefined.
+ */
+export function primarySeedIntervals(seeds: readonly PrimaryScore[]): PrimarySeedIntervals {
+  const none = { primary_mean_lo: null, primary_mean_hi: null };
+  if (seeds.length < 2 || !seeds[0]!.n || seeds.some((p) => p.value === null || !p.statistic || p.n !== seeds[0]!.n)) return none;
+  const boot = bootstrapOrNull(seeds[0]!.n, seedMean(seeds.map((p) => p.statistic!)));
+  if (!boot) return none;
+  const iv = seedMeanInterval(seeds.map((p) => p.value! / 100), INTERVAL_CONFIDENCE, boot.se ** 2)!;
+  return { primary_mean_lo: 100 * iv.lo, primary_mean_hi: 100 * iv.hi };
 }
 
 /**

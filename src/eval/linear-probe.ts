@@ -66,5 +66,5 @@ export async function linearProbe(trainAll: Features, ownVal: Features | null, t
   const full = concatFeatures(train, val);
   const t = fitTransform(opts.transform, full);
   const model = await fitClassifier(t(full), C ?? 1, probeOpts);
-  return { C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: await evaluate(model, t(test), opts.nClasses, opts.threads), tried };
+  return { C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: await evaluate(model, t(test), probeOpts), tried };
 }

@@ -1,3 +1,5 @@
+import type { PrimaryScore } from './primary.js';
+
 /** Classification metrics in percent. top5 is null when there are fewer than 5 classes (never NaN). */
 export interface Metrics {
   n: number;
@@ -7,6 +9,8 @@ export interface Metrics {
   meanPerClass: number;
   /** what each image got: kept so that two runs can be compared image by image */
   outcomes?: ImageOutcomes;
+  /** the dataset's primary metric, where the evaluator knows it (set by scorePrimary in primary.ts) */
+  primary?: PrimaryScore;
 }
 
 /** Per-image outcomes of one classifier on n images, in the images' order. */

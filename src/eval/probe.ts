@@ -3,13 +3,15 @@ import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from '
 import { fitMljs } from './logreg-mljs.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { l2NormalizeRows } from './normalize.js';
+import { primaryForSelection, scorePrimary } from './primary.js';
 
-/** Labelled features: X [n, dim] row-major, y [n]. */
+/** Labelled features: X [n, dim] row-major, y [n]; a multilabel split also has its 0/1 targets [n, nClasses]. */
 export interface Features {
   X: Float32Array;
   y: Int32Array;
   n: number;
   dim: number;
+  targets?: Uint8Array;
 }
 
 export type Solver = 'lbfgs' | 'mljs';
@@ -29,8 +31,9 @@ export const C_GRID_LOG10 = [-6, -4, -2, 0, 2, 4, 6];
 /** The search stops at 8 steps per decade. */
 export const C_RESOLUTION_LOG10 = 1 / 8;
 
-export function primaryOf(m: Metrics, metric: PrimaryMetric): number {
-  return metric === 'accuracy' ? m.top1 : m.meanPerClass;
+/** The primary metric (percent) of an evaluation, as the C search compares it (-Infinity where it is undefined). */
+export function primaryOf(m: Metrics): number {
+  return primaryForSelection(m.primary!);
 }
 
 /** Fit one classifier with the chosen solver. */
@@ -44,11 +47,18 @@ export async function fitClassifier(train: Features, C: number, opts: ProbeOptio
 export const MLJS_STEPS = 300;
 export const MLJS_LEARNING_RATE = 1e-4;
 
-/** Metrics of a classifier on labelled features (large sets go through onnxruntime's GEMM). */
-export async function evaluate(model: LogRegModel, test: Features, nClasses: number, threads?: number): Promise<Metrics> {
-  const big = test.n * test.dim * nClasses > 4e6;
-  const scores = big ? await predictScoresAsync(model, test.X, test.n, threads) : predictScores(model, test.X, test.n);
-  return classificationMetrics(scores, test.y, test.n, nClasses);
+/** A classifier's scores [n, nClasses] of labelled features (large sets go through onnxruntime's GEMM). */
+export async function classifierScores(model: LogRegModel, test: Features, threads?: number): Promise<Float32Array> {
+  const big = test.n * test.dim * model.nClasses > 4e6;
+  return big ? await predictScoresAsync(model, test.X, test.n, threads) : predictScores(model, test.X, test.n);
+}
+
+/** Metrics of a classifier on labelled features, with the dataset's primary metric. */
+export async function evaluate(model: LogRegModel, test: Features, opts: Pick<ProbeOptions, 'nClasses' | 'primaryMetric' | 'threads'>): Promise<Metrics> {
+  const scores = await classifierScores(model, test, opts.threads);
+  const m = classificationMetrics(scores, test.y, test.n, opts.nClasses);
+  m.primary = scorePrimary(opts.primaryMetric, scores, m, opts.nClasses, test.targets);
+  return m;
 }
 
 /**
@@ -91,7 +101,7 @@ export async function searchCOnValidation(train: Features, val: Features, opts: 
     const nearest = [...fitted].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
     const model = await fitClassifier(train, C, opts, nearest?.model);
     fitted.push({ log: l, model });
-    const s = primaryOf(await evaluate(model, val, opts.nClasses, opts.threads), opts.primaryMetric);
+    const s = primaryOf(await evaluate(model, val, opts));
     opts.onFit?.(C, s);
     return s;
   });
@@ -105,7 +115,14 @@ export function concatFeatures(a: Features, b: Features): Features {
   const y = new Int32Array(a.n + b.n);
   y.set(a.y.subarray(0, a.n));
   y.set(b.y.subarray(0, b.n), a.n);
-  return { X, y, n: a.n + b.n, dim: a.dim };
+  const out: Features = { X, y, n: a.n + b.n, dim: a.dim };
+  if (a.targets && b.targets) {
+    const k = a.targets.length / a.n;
+    out.targets = new Uint8Array((a.n + b.n) * k);
+    out.targets.set(a.targets.subarray(0, a.n * k));
+    out.targets.set(b.targets.subarray(0, b.n * k), a.n * k);
+  }
+  return out;
 }
 
 /** Rows `idx` of a feature set. */
@@ -117,7 +134,13 @@ export function selectRows(f: Features, idx: ArrayLike<number>): Features {
     X.set(f.X.subarray(i * f.dim, (i + 1) * f.dim), k * f.dim);
     y[k] = f.y[i];
   }
-  return { X, y, n: idx.length, dim: f.dim };
+  const out: Features = { X, y, n: idx.length, dim: f.dim };
+  if (f.targets) {
+    const c = f.targets.length / f.n;
+    out.targets = new Uint8Array(idx.length * c);
+    for (let k = 0; k < idx.length; k++) out.targets.set(f.targets.subarray(idx[k] * c, (idx[k] + 1) * c), k * c);
+  }
+  return out;
 }
 
 /**

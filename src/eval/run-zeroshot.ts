@@ -2,8 +2,9 @@ import type { ImageEmbeddings } from '../cache/embeddings.js';
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { fillPrompts, templatesFor, type PromptMode } from './prompts.js';
-import { classWeights, zeroshotMetrics } from './zeroshot.js';
-import type { Metrics } from './metrics.js';
+import { classWeights, zeroshotLogits } from './zeroshot.js';
+import { classificationMetrics, type Metrics } from './metrics.js';
+import { scorePrimary } from './primary.js';
 
 export interface ZeroshotSetup {
   modes: PromptMode[];
@@ -38,13 +39,20 @@ export async function runZeroshot(model: ClipModel, images: ImageEmbeddings, set
       throw new Error(`text embeddings are ${text.dim}-d but image embeddings ${images.dim}-d`);
     }
     const weights = classWeights(text.embeddings, perClass, text.dim);
-    const metrics = zeroshotMetrics(images.embeddings, images.labels, images.n, images.dim, weights, setup.classNames.length);
+    const nClasses = setup.classNames.length;
+    // each class scored by its cosine logit: classification metrics by argmax, ROC AUC and mAP by ranking
+    const logits = zeroshotLogits(images.embeddings, images.n, images.dim, weights, nClasses);
+    const metrics = classificationMetrics(logits, images.labels, images.n, nClasses);
+    metrics.primary = scorePrimary(setup.primaryMetric, logits, metrics, nClasses, images.targets);
     results.push({ mode, templates, metrics, gainVsContextless: null });
   }
   const base = results.find((r) => r.mode === 'contextless');
   if (base) {
-    const primary = (m: Metrics) => (setup.primaryMetric === 'accuracy' ? m.top1 : m.meanPerClass);
-    for (const r of results) if (r !== base) r.gainVsContextless = primary(r.metrics) - primary(base.metrics);
+    const b = base.metrics.primary!.value;
+    for (const r of results) {
+      const v = r.metrics.primary!.value;
+      if (r !== base) r.gainVsContextless = v === null || b === null ? null : v - b;
+    }
   }
   return results;
 }

@@ -415,7 +415,7 @@ export function againstPaper(zs: ZeroshotRow[], paper: PaperTables): Comparison 
     rows,
     notes: [
       "ours = our zero-shot with the ensemble prompts (primary metric); paper = Table 11 of Radford et al. 2021 for the model of the same name; diff = ours − paper, in points. Rows appear only where the model name matches one of the paper's 9 models (RN50, RN101, RN50x4, RN50x16, RN50x64, ViT-B/32, ViT-B/16, ViT-L/14, ViT-L/14@336px) and the dataset is one of its 27.",
-      'The paper scores some datasets with metrics clip-bench does not compute (VOC2007 11-point mAP, Kinetics700 mean(top1, top5), Hateful Memes ROC AUC): compare those rows with care (paper_metric column).',
+      "metric is what clip-bench computed (accuracy, mean_per_class, mean_top1_top5, roc_auc, map11), paper_metric Table 9's name for the paper's; they are the same metric except where `clip-bench datasets` notes otherwise for the dataset.",
     ],
   };
 }

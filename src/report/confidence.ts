@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { withinBestInterval } from '../eval/intervals.js';
 import type { Row } from './compare.js';
 import type { ReportSection } from './sections/types.js';
-import { describeSubset, primaryValue, type AnyRow, type LinearProbeRow, type ZeroshotRow } from './results.js';
+import { describeSubset, primaryValue, rowPrimaryInterval, type AnyRow, type LinearProbeRow, type ZeroshotRow } from './results.js';
 
 export interface ConfidenceEntry {
   evaluation: 'zero-shot' | 'linear probe';
@@ -20,11 +20,6 @@ export interface ConfidenceEntry {
   hi95: number | null;
   /** within the 99.5% Clopper-Pearson interval of the best model on this dataset */
   best: boolean;
-}
-
-/** The primary metric's 95% interval columns of a zero-shot or linear-probe row. */
-function primaryInterval(r: ZeroshotRow | LinearProbeRow): [number | null, number | null] {
-  return r.primary_metric === 'mean_per_class' ? [r.mean_per_class_lo ?? null, r.mean_per_class_hi ?? null] : [r.top1_lo ?? null, r.top1_hi ?? null];
 }
 
 /** Zero-shot uses the ensemble rows where a dataset has them (the paper's setting), else its single-prompt rows. */
@@ -49,7 +44,7 @@ export function confidenceEntries(zeroshot: readonly ZeroshotRow[], linearProbe:
     for (const g of groups.values()) {
       const best = withinBestInterval(g.map((e) => ({ score: e.score, n: e.n })));
       g.forEach((e, i) => {
-        const [lo, hi] = primaryInterval(e.r);
+        const [lo, hi] = rowPrimaryInterval(e.r);
         out.push({ evaluation, dataset: e.r.dataset, subset: describeSubset(e.r), model: e.r.model, n: e.n, score: e.score, lo95: lo, hi95: hi, best: best[i]! });
       });
     }

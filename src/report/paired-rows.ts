@@ -12,10 +12,14 @@ import { predictionsPathOf, readPredictions } from './predictions.js';
 import { identityKey, readResults, testName, TABLES, type AnyRow, type TableName } from './results.js';
 import type { Baseline, RegressMetric, RegressRow } from './regress.js';
 
-/** The per-image metric behind a row's value of `metric`, or null when the row has none (few-shot top-5). */
+/**
+ * The per-image metric behind a row's value of `metric`, or null when the row has none: few-shot top-5, and the
+ * primary metrics without a paired test here (ROC AUC and mAP need the scores, which the [n, 3] predictions do not
+ * keep; mean(top1, top5): compare its top1 and top5 with --metric).
+ */
 export function pairedMetricOf(table: TableName, row: AnyRow, metric: RegressMetric): PairedMetric | null {
   const r = row as unknown as Record<string, unknown>;
-  if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? 'mean_per_class' : 'top1';
+  if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? 'mean_per_class' : r.primary_metric === 'accuracy' ? 'top1' : null;
   if (metric === 'top5' && (table === 'fewshot' || r.top5 == null)) return null;
   return metric;
 }

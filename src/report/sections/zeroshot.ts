@@ -3,7 +3,7 @@ import { dataEfficiency, datasetSubsets, pickZeroshot, promptEngineering, shotCo
 import { fewshotAverage } from '../compare-paper.js';
 import { comparisonCsv, markdownTable, shownColumns } from '../markdown.js';
 import { dataEfficiencySpec, fewshotAverageSpec, fewshotSpec, promptGainSpec } from '../plots.js';
-import { primaryStd, primaryValue } from '../results.js';
+import { primaryMeanInterval, primaryStd, primaryValue } from '../results.js';
 import { plotDataset, rowDataset, type ReportSection } from './types.js';
 
 export const promptEngineeringSection: ReportSection = {
@@ -42,7 +42,7 @@ export const fewshotSection: ReportSection = {
       .map((r) => {
         const m = primaryValue('fewshot', r)!;
         const s = primaryStd(r) ?? 0;
-        const [lo, hi] = r.primary_metric === 'mean_per_class' ? [r.mean_per_class_mean_lo, r.mean_per_class_mean_hi] : [r.top1_mean_lo, r.top1_mean_hi];
+        const [lo, hi] = primaryMeanInterval(r);
         return { model: r.model, dataset: plotDataset(r), shots: r.shots, mean: m, lo: lo ?? m - s, hi: hi ?? m + s, interval: lo != null };
       });
     const rules: Record<string, string | number>[] = [];

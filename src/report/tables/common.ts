@@ -1,6 +1,8 @@
 /** Pieces the table descriptors share: subset keys and arguments, grouping, the shared column kinds. */
 import { compareStrings } from '../../util/compare.js';
-import { runIntervals, type RunIntervals } from '../../eval/intervals.js';
+import { primaryIntervals, primarySeedIntervals, runIntervals, type PrimaryIntervals, type PrimarySeedIntervals, type RunIntervals, type SeedIntervals } from '../../eval/intervals.js';
+import type { PrimaryScore } from '../../eval/primary.js';
+import { meanStd } from '../../eval/fewshot.js';
 import type { Metrics } from '../../eval/metrics.js';
 import type { BaseRow, ColumnSpec, RegressMetric, Subset } from './types.js';
 
@@ -61,10 +63,79 @@ export function compareBase(a: BaseRow, b: BaseRow): number {
   );
 }
 
-/** A probe-style row's value of a metric: `top1`, `top5`, `mean_per_class`; primary picks one by the dataset's metric. */
-export function accuracyValue(r: { top1: number | null; top5: number | null; mean_per_class: number | null; primary_metric: string }, metric: RegressMetric): number | null {
-  if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? r.mean_per_class : r.top1;
+/** What a run row (zero-shot, linear probe) carries of its metrics. */
+export interface RunMetricRow {
+  top1: number | null;
+  top5: number | null;
+  mean_per_class: number | null;
+  primary_metric: string;
+  /** absent or null in files written before the primary column */
+  primary?: number | null;
+}
+
+/**
+ * A run row's value of its dataset's primary metric: the `primary` column, or for files written before it, the
+ * metric's own columns (top-1, mean per class, the mean of top-1 and top-5; ROC AUC and mAP were not computed then).
+ */
+export function rowPrimary(r: RunMetricRow): number | null {
+  if (r.primary != null) return r.primary;
+  switch (r.primary_metric) {
+    case 'accuracy':
+      return r.top1;
+    case 'mean_per_class':
+      return r.mean_per_class;
+    case 'mean_top1_top5':
+      return r.top1 == null || r.top5 == null ? null : (r.top1 + r.top5) / 2;
+    default:
+      return null;
+  }
+}
+
+/** The 95% interval of a run row's primary metric: its columns, or for older files the metric's own interval columns. */
+export function rowPrimaryInterval(
+  r: RunMetricRow & { primary_lo?: number | null; primary_hi?: number | null; top1_lo?: number | null; top1_hi?: number | null; mean_per_class_lo?: number | null; mean_per_class_hi?: number | null },
+): [number | null, number | null] {
+  if (r.primary != null) return [r.primary_lo ?? null, r.primary_hi ?? null];
+  if (r.primary_metric === 'accuracy') return [r.top1_lo ?? null, r.top1_hi ?? null];
+  if (r.primary_metric === 'mean_per_class') return [r.mean_per_class_lo ?? null, r.mean_per_class_hi ?? null];
+  return [null, null];
+}
+
+/** A probe-style row's value of a metric: `top1`, `top5`, `mean_per_class`; primary is the dataset's metric. */
+export function accuracyValue(r: RunMetricRow, metric: RegressMetric): number | null {
+  if (metric === 'primary') return rowPrimary(r);
   return r[metric];
+}
+
+/**
+ * The columns of the primary metric (value and 95% interval), added after the interval columns: files without them
+ * still read (their primary comes from the metric's own columns).
+ */
+export const PRIMARY_COLUMNS = ['primary', 'primary_lo', 'primary_hi'] as const;
+/** The few-shot table's primary columns: mean and std over seeds, and the interval of the mean. */
+export const PRIMARY_SEED_COLUMNS = ['primary_mean', 'primary_std', 'primary_mean_lo', 'primary_mean_hi'] as const;
+
+/** A run's primary columns: its value, and the interval of the metric's own columns where there is one (top-1, mean per class). */
+export function primaryColumnsOf(m: Metrics, run: { [K in keyof RunIntervals]: RunIntervals[K] | null }): { primary: number | null } & PrimaryIntervals {
+  const p = m.primary;
+  if (!p) return { primary: null, primary_lo: null, primary_hi: null };
+  if (p.metric === 'accuracy') return { primary: p.value, primary_lo: run.top1_lo, primary_hi: run.top1_hi };
+  if (p.metric === 'mean_per_class') return { primary: p.value, primary_lo: run.mean_per_class_lo, primary_hi: run.mean_per_class_hi };
+  return { primary: p.value, ...primaryIntervals(p, m.outcomes) };
+}
+
+/** A few-shot point's primary columns over its seeds (null where a seed's metric is undefined). */
+export function primarySeedColumnsOf(
+  seeds: readonly PrimaryScore[],
+  seedIv: SeedIntervals,
+): { primary_mean: number | null; primary_std: number | null } & PrimarySeedIntervals {
+  const values = seeds.map((p) => p.value);
+  if (!seeds.length || values.some((v) => v === null)) return { primary_mean: null, primary_std: null, primary_mean_lo: null, primary_mean_hi: null };
+  const { mean, std } = meanStd(values as number[]);
+  const metric = seeds[0]!.metric;
+  if (metric === 'accuracy') return { primary_mean: mean, primary_std: std, primary_mean_lo: seedIv.top1_mean_lo, primary_mean_hi: seedIv.top1_mean_hi };
+  if (metric === 'mean_per_class') return { primary_mean: mean, primary_std: std, primary_mean_lo: seedIv.mean_per_class_mean_lo, primary_mean_hi: seedIv.mean_per_class_mean_hi };
+  return { primary_mean: mean, primary_std: std, ...primarySeedIntervals(seeds) };
 }
 
 /** 95% interval columns of one run's accuracies (zero-shot, linear probe): Clopper-Pearson, bootstrap for mean per class. */
@@ -82,3 +153,9 @@ export function runIntervalsOf(m: Metrics): { [K in keyof RunIntervals]: RunInte
   return runIntervals(m.outcomes, m.top5 !== null);
 }
 
+
+/** The metric columns of a run row: top-1, top-5 and mean per class with their intervals, and the primary metric with its own. */
+export function runMetricColumns(m: Metrics): Pick<RunMetricRow, 'top1' | 'top5' | 'mean_per_class' | 'primary'> & { [K in keyof RunIntervals]: RunIntervals[K] | null } & PrimaryIntervals {
+  const iv = runIntervalsOf(m);
+  return { top1: m.top1, top5: m.top5, mean_per_class: m.meanPerClass, ...iv, ...primaryColumnsOf(m, iv) };
+}

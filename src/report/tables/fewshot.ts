@@ -3,7 +3,7 @@ import type { PrimaryMetric } from '../../data/types.js';
 import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import { seedIntervals } from '../../eval/intervals.js';
-import { ACC, ID, INT, METRIC, SEED_INTERVAL_COLUMNS, compareBase, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
@@ -22,6 +22,11 @@ export interface FewshotRow extends BaseRow {
   top1_mean_hi?: number | null;
   mean_per_class_mean_lo?: number | null;
   mean_per_class_mean_hi?: number | null;
+  /** the dataset's primary metric: mean and std over seeds, and the 95% interval of the mean */
+  primary_mean?: number | null;
+  primary_std?: number | null;
+  primary_mean_lo?: number | null;
+  primary_mean_hi?: number | null;
 }
 
 export interface FewshotFlags extends RunFlags {
@@ -46,9 +51,23 @@ export interface FewshotInput {
 /** The model x dataset x subset a row's zero-shot columns describe. */
 const groupKey = (r: FewshotRow) => `${r.model}\u0000${r.dataset}\u0000${subsetKey(r)}`;
 
+/** The mean over seeds of the primary metric: its column, or for files written before it, the metric's own column. */
+export function primaryMean(row: FewshotRow): number | null {
+  if (row.primary_mean != null) return row.primary_mean;
+  return row.primary_metric === 'mean_per_class' ? row.mean_per_class_mean : row.primary_metric === 'accuracy' ? row.top1_mean : null;
+}
+
 /** The standard deviation of the primary metric. */
 export function primaryStd(row: FewshotRow): number | null {
-  return row.primary_metric === 'mean_per_class' ? row.mean_per_class_std : row.top1_std;
+  if (row.primary_std != null) return row.primary_std;
+  return row.primary_metric === 'mean_per_class' ? row.mean_per_class_std : row.primary_metric === 'accuracy' ? row.top1_std : null;
+}
+
+/** The 95% interval of the mean over seeds of the primary metric (the metric's own columns for older files). */
+export function primaryMeanInterval(row: FewshotRow): [number | null, number | null] {
+  if (row.primary_mean != null) return [row.primary_mean_lo ?? null, row.primary_mean_hi ?? null];
+  if (row.primary_metric === 'mean_per_class') return [row.mean_per_class_mean_lo ?? null, row.mean_per_class_mean_hi ?? null];
+  return row.primary_metric === 'accuracy' ? [row.top1_mean_lo ?? null, row.top1_mean_hi ?? null] : [null, null];
 }
 
 export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, FewshotInput> = {
@@ -68,13 +87,17 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
     zeroshot_equivalent_shots: { kind: 'equiv', nullable: true },
     ...SUBSET_KINDS,
     ...intervalKinds(SEED_INTERVAL_COLUMNS),
+    primary_mean: ACC,
+    primary_std: { kind: 'std', nullable: true },
+    primary_mean_lo: ACC,
+    primary_mean_hi: ACC,
   },
-  addedColumns: [SEED_INTERVAL_COLUMNS],
+  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS],
   identity: ['model', 'dataset', 'shots', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.shots}-shot`,
   compare: (a, b) => compareBase(a, b) || a.shots - b.shots,
   metricValue(r, metric) {
-    if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? r.mean_per_class_mean : r.top1_mean;
+    if (metric === 'primary') return primaryMean(r);
     if (metric === 'top5') return null;
     return metric === 'top1' ? r.top1_mean : r.mean_per_class_mean;
   },
@@ -100,6 +123,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
     x.points.map((p) => {
       const top1 = meanStd(p.top1);
       const mpc = meanStd(p.meanPerClass);
+      const seedIv = seedIntervals(p.outcomes);
       return {
         model: x.model,
         dataset: x.dataset,
@@ -113,7 +137,8 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
         zeroshot_top1: x.zeroshot,
         zeroshot_equivalent_shots: x.equivalentShots,
         ...x.subset,
-        ...seedIntervals(p.outcomes),
+        ...seedIv,
+        ...primarySeedColumnsOf(p.primary, seedIv),
       };
     }),
   outcomes: (x) => x.points.map((p) => [...p.outcomes]),

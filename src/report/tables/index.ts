@@ -50,7 +50,7 @@ export function runConfig<T extends TableName>(table: T, flags: Parameters<(type
 
 export type { BaseRow, ColumnSpec, Kind, RegressMetric, RunEntry, RunFlags, Subset, TableDescriptor } from './types.js';
 export { SUBSET_COLUMNS } from './types.js';
-export { describeSubset, sameSubset, subsetKey, subsetOf } from './common.js';
-export { primaryStd, type FewshotRow } from './fewshot.js';
+export { describeSubset, rowPrimaryInterval, sameSubset, subsetKey, subsetOf } from './common.js';
+export { primaryMeanInterval, primaryStd, type FewshotRow } from './fewshot.js';
 export type { LinearProbeRow } from './linear-probe.js';
 export type { ZeroshotRow } from './zeroshot.js';

@@ -2,7 +2,7 @@
 import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
-import { ACC, ID, INT, METRIC, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runIntervalsOf, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface LinearProbeRow extends BaseRow {
@@ -22,6 +22,10 @@ export interface LinearProbeRow extends BaseRow {
   top5_hi?: number | null;
   mean_per_class_lo?: number | null;
   mean_per_class_hi?: number | null;
+  /** the dataset's primary metric (percent) and its 95% interval (Clopper-Pearson for accuracy, else the bootstrap over images) */
+  primary?: number | null;
+  primary_lo?: number | null;
+  primary_hi?: number | null;
 }
 
 export interface LinearProbeFlags extends RunFlags {
@@ -59,8 +63,9 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     seconds: { kind: 'sec', nullable: true },
     ...SUBSET_KINDS,
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
+    ...intervalKinds(PRIMARY_COLUMNS),
   },
-  addedColumns: [RUN_INTERVAL_COLUMNS],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS],
   identity: ['model', 'dataset', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,
   compare: compareBase,
@@ -77,14 +82,11 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
       n_val: x.result.nVal,
       n_test: x.result.nTest,
       C: x.result.C,
-      top1: x.result.metrics.top1,
-      top5: x.result.metrics.top5,
-      mean_per_class: x.result.metrics.meanPerClass,
+      ...runMetricColumns(x.result.metrics),
       primary_metric: x.primaryMetric,
       solver: x.solver,
       seconds: x.seconds,
       ...x.subset,
-      ...runIntervalsOf(x.result.metrics),
     },
   ],
   outcomes: (x) => [x.result.metrics.outcomes ? [x.result.metrics.outcomes] : []],

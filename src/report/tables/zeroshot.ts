@@ -3,7 +3,7 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { ZeroshotResult } from '../../eval/run-zeroshot.js';
 import { PROMPT_MODES, parsePromptModes, type PromptMode } from '../../eval/prompts.js';
 import { compareStrings } from '../../util/compare.js';
-import { ACC, ID, INT, METRIC, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runIntervalsOf, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 /** Accuracies are in percent; null = not measured (blank in the CSV). */
@@ -24,6 +24,10 @@ export interface ZeroshotRow extends BaseRow {
   top5_hi?: number | null;
   mean_per_class_lo?: number | null;
   mean_per_class_hi?: number | null;
+  /** the dataset's primary metric (percent) and its 95% interval (Clopper-Pearson for accuracy, else the bootstrap over images) */
+  primary?: number | null;
+  primary_lo?: number | null;
+  primary_hi?: number | null;
 }
 
 export interface ZeroshotFlags extends RunFlags {
@@ -59,8 +63,9 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
     gain_vs_contextless: ACC,
     ...SUBSET_KINDS,
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
+    ...intervalKinds(PRIMARY_COLUMNS),
   },
-  addedColumns: [RUN_INTERVAL_COLUMNS],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS],
   identity: ['model', 'dataset', 'split', 'prompts', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.split}/${r.prompts}`,
   compare: (a, b) => compareBase(a, b) || compareStrings(a.split, b.split) || PROMPT_MODES.indexOf(a.prompts) - PROMPT_MODES.indexOf(b.prompts),
@@ -88,13 +93,10 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
       prompts: r.mode,
       n_templates: r.templates.length,
       n_images: x.nImages,
-      top1: r.metrics.top1,
-      top5: r.metrics.top5,
-      mean_per_class: r.metrics.meanPerClass,
+      ...runMetricColumns(r.metrics),
       primary_metric: x.primaryMetric,
       gain_vs_contextless: r.gainVsContextless,
       ...x.subset,
-      ...runIntervalsOf(r.metrics),
     })),
   outcomes: (x) => x.results.map((r) => (r.metrics.outcomes ? [r.metrics.outcomes] : [])),
   config: (f) => ({ modes: parsePromptModes(f.prompts) }),
