@@ -19,6 +19,7 @@ import {
   CorruptEntry,
   EMBEDDINGS_FILE,
   LABELS_FILE,
+  TARGETS_FILE,
   LAYOUT_FILE,
   mergeRanges,
   META_FILE,
@@ -29,9 +30,10 @@ import {
   type Producer,
   type RowRange,
   type SkippedImage,
+  type Targets,
 } from './entry-format.js';
 import { checkComplete } from './read.js';
-import { readPendingLabels } from './layout.js';
+import { readPendingLabels, readPendingTargets } from './layout.js';
 
 /** The well-formed chunk files of chunks/ (right size for their row range). */
 export async function scanChunks(chunksDir: string, n: number, dim: number): Promise<RowRange[]> {
@@ -77,6 +79,8 @@ export interface AssembleInput {
   chunks: RowRange[];
   /** the entry's labels; null: the stored chunks/labels.npy, or none for text entries */
   labels: Int32Array | null;
+  /** a multilabel entry's targets; undefined: the stored chunks/targets.npy, if any */
+  targets?: Targets | null;
   /** skipped images the caller knows of, besides those recorded per chunk */
   skipped: SkippedImage[];
   extra: Record<string, unknown>;
@@ -90,13 +94,15 @@ export async function assembleLocked(a: AssembleInput): Promise<CacheMeta> {
   const { n, dim } = layout;
   // leftovers of an assembler that died: partial temp files, files of an unfinished assembly
   for (const name of await fsp.readdir(dir)) {
-    if (TMP_RE.test(name) || name === EMBEDDINGS_FILE || name === LABELS_FILE) await fsp.rm(path.join(dir, name), { force: true });
+    if (TMP_RE.test(name) || name === EMBEDDINGS_FILE || name === LABELS_FILE || name === TARGETS_FILE) await fsp.rm(path.join(dir, name), { force: true });
   }
   const labels = a.labels ?? (await readPendingLabels(chunksDir, n));
   if (layout.key.kind === 'image' && labels === null) throw new Error('cache writer: image entries need labels');
   const pieces = cover(a.chunks, n);
   await writeEmbeddings(dir, chunksDir, n, dim, pieces);
   if (labels !== null) await atomicWriteFile(path.join(dir, LABELS_FILE), encodeNpy('<i4', [n], labels));
+  const targets = a.targets !== undefined ? a.targets : await readPendingTargets(chunksDir, n);
+  if (targets) await atomicWriteFile(path.join(dir, TARGETS_FILE), encodeNpy('|u1', [n, targets.nClasses], targets.data));
 
   const records = await Promise.all(pieces.map((p) => readJson(path.join(chunksDir, chunkRecordName(p.chunk))).catch(() => undefined)));
   const skipped = new Map<number, SkippedImage>();
@@ -113,6 +119,7 @@ export async function assembleLocked(a: AssembleInput): Promise<CacheMeta> {
     dim,
     labelsCount: labels === null ? null : labels.length,
     numClasses: labels === null ? null : new Set(labels).size,
+    ...(targets ? { targetsShape: [n, targets.nClasses] as [number, number] } : {}),
     toolVersion: a.toolVersion,
     created: new Date().toISOString(),
     started: layout.started,

@@ -6,6 +6,7 @@ import { hashTexts, type CacheKey } from './key.js';
 import { shardLabel, type Shard } from '../util/shard.js';
 import { UserError } from '../errors.js';
 import { isEntryComplete, loadEntry, openWriter, removeEntries, type CacheWriter, type LoadedEntry, type RowRange, type SkippedImage } from './store.js';
+import type { Targets } from './entry-format.js';
 
 /** Image embeddings of one split (or subset), rows aligned with labels; images skipped as unreadable are left out. */
 export interface ImageEmbeddings {
@@ -59,9 +60,9 @@ export async function imageEmbeddings(req: ImageEmbeddingRequest): Promise<Image
   const hit = await loadEntry(req.cacheDir, { key, label }, { warn });
   if (hit) return usable(req, hit, true);
 
-  const { indices, labels } = rowsOf(req);
+  const { indices, labels, targets } = rowsOf(req);
   const dim = await req.model.imageDim();
-  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, warn, onWaitForOthers: waitingNote(req) });
+  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, targets, warn, onWaitForOthers: waitingNote(req) });
   try {
     if (!writer.complete) {
       await fillShare(req, writer, indices, dim, null);
@@ -102,9 +103,9 @@ export interface ShardOutcome {
 export async function embedShare(req: ImageEmbeddingRequest, shard: Shard): Promise<ShardOutcome> {
   const key = imageKey(req);
   const label = { modelName: req.model.name };
-  const { indices, labels } = rowsOf(req);
+  const { indices, labels, targets } = rowsOf(req);
   const dim = await req.model.imageDim();
-  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, shard, warn, onWaitForOthers: waitingNote(req) });
+  const writer = await openWriter(req.cacheDir, { key, label }, { n: indices.length, dim, labels, targets, shard, warn, onWaitForOthers: waitingNote(req) });
   const base = { dir: writer.dir, share: writer.share, n: writer.n };
   try {
     if (writer.complete) return { ...base, complete: true, assembled: false, alreadyComplete: true, computed: 0, missing: 0 };
@@ -129,9 +130,28 @@ async function pruneSuperseded(req: ImageEmbeddingRequest, key: CacheKey): Promi
   if (pruned.removed > 0) warn(`removed ${pruned.removed} incomplete cache entr${pruned.removed === 1 ? 'y' : 'ies'} of ${req.dataset}/${req.split} made from earlier versions of its files`);
 }
 
-function rowsOf(req: ImageEmbeddingRequest): { indices: Int32Array; labels: Int32Array } {
+function rowsOf(req: ImageEmbeddingRequest): { indices: Int32Array; labels: Int32Array; targets?: Targets } {
   const indices = req.subset?.indices ?? Int32Array.from({ length: req.source.n }, (_, i) => i);
-  return { indices, labels: Int32Array.from(indices, (i) => req.source.labels[i]) };
+  const labels = Int32Array.from(indices, (i) => req.source.labels[i]);
+  const t = req.source.targets;
+  if (!t) return { indices, labels };
+  const k = t.nClasses;
+  const data = new Uint8Array(indices.length * k);
+  indices.forEach((i, r) => data.set(t.data.subarray(i * k, (i + 1) * k), r * k));
+  return { indices, labels, targets: { data, nClasses: k } };
+}
+
+/**
+ * The entry's targets, checked against the source's (the key's fingerprint covers them, so a difference is a
+ * damaged entry); an entry written before targets were kept gets the source's rows.
+ */
+function entryTargets(req: ImageEmbeddingRequest, entry: LoadedEntry): Uint8Array | undefined {
+  const want = rowsOf(req).targets;
+  if (!want) return undefined;
+  if (!entry.targets) return want.data;
+  const same = entry.targets.length === want.data.length && entry.targets.every((v, i) => v === want.data[i]);
+  if (!same) throw new UserError(`cache entry ${entry.dir}: targets.npy differs from the dataset's labels; remove the entry (clip-bench cache rm) and run again`);
+  return entry.targets;
 }
 
 function waitingNote(req: ImageEmbeddingRequest): (rows: RowRange[]) => void {
@@ -215,7 +235,7 @@ async function computeChunks(
  * themselves would be; with it, every run says how many were left out.
  */
 function usable(req: ImageEmbeddingRequest, entry: LoadedEntry, hit: boolean): ImageEmbeddings {
-  const out = withoutSkipped(entry.embeddings, entry.labels!, entry.n, entry.dim, entry.dir, hit);
+  const out = withoutSkipped(entry.embeddings, entry.labels!, entryTargets(req, entry), entry.n, entry.dim, entry.dir, hit);
   if (out.skipped === 0) return out;
   const first = firstSkipped(req, entry);
   if (!req.skipBadImages) {
@@ -239,19 +259,22 @@ function firstSkipped(req: ImageEmbeddingRequest, entry: LoadedEntry): string {
 }
 
 /** Rows of unreadable images are stored as NaN (so a resumed run knows them); evaluators never see them. */
-function withoutSkipped(emb: Float32Array, labels: Int32Array, n: number, dim: number, dir: string, hit: boolean): ImageEmbeddings {
+function withoutSkipped(emb: Float32Array, labels: Int32Array, targets: Uint8Array | undefined, n: number, dim: number, dir: string, hit: boolean): ImageEmbeddings {
   let bad = 0;
   for (let i = 0; i < n; i++) if (Number.isNaN(emb[i * dim])) bad++;
-  if (bad === 0) return { embeddings: emb, labels, n, dim, skipped: 0, dir, hit };
+  if (bad === 0) return { embeddings: emb, labels, ...(targets ? { targets } : {}), n, dim, skipped: 0, dir, hit };
   const keep = n - bad;
   const e = new Float32Array(keep * dim);
   const l = new Int32Array(keep);
+  const c = targets ? targets.length / n : 0;
+  const t = targets ? new Uint8Array(keep * c) : undefined;
   for (let i = 0, k = 0; i < n; i++) {
     if (Number.isNaN(emb[i * dim])) continue;
     e.set(emb.subarray(i * dim, (i + 1) * dim), k * dim);
+    t?.set(targets!.subarray(i * c, (i + 1) * c), k * c);
     l[k++] = labels[i];
   }
-  return { embeddings: e, labels: l, n: keep, dim, skipped: bad, dir, hit };
+  return { embeddings: e, labels: l, ...(t ? { targets: t } : {}), n: keep, dim, skipped: bad, dir, hit };
 }
 
 function warn(message: string): void {

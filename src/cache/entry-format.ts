@@ -7,6 +7,8 @@ import type { CacheKey, EntryLabel } from './key.js';
 export const META_FILE = 'meta.json';
 export const EMBEDDINGS_FILE = 'embeddings.npy';
 export const LABELS_FILE = 'labels.npy';
+/** a multilabel split's 0/1 targets, uint8 [n, classes] (entries of single-label data have none) */
+export const TARGETS_FILE = 'targets.npy';
 export const CHUNKS_DIR = 'chunks';
 export const LAYOUT_FILE = 'layout.json';
 export const CACHE_FORMAT = 1;
@@ -34,6 +36,8 @@ export interface CacheMeta {
   labelsCount: number | null;
   /** distinct label values, null when there is no labels.npy */
   numClasses: number | null;
+  /** shape of targets.npy ([n, classes]); absent or null: the entry has none (single-label data, or written before targets were kept) */
+  targetsShape?: [number, number] | null;
   toolVersion: string;
   /** ISO time the entry was completed */
   created: string;
@@ -78,6 +82,8 @@ export interface LoadedEntry {
   /** row-major n x dim */
   embeddings: Float32Array;
   labels: Int32Array | null;
+  /** targets.npy, row-major n x classes; null when the entry has none */
+  targets: Uint8Array | null;
   n: number;
   dim: number;
   meta: CacheMeta;
@@ -148,3 +154,11 @@ export const chunkName = (r: RowRange) => `${r.start}-${r.end}.f32`;
 export const chunkRecordName = (r: RowRange) => `${r.start}-${r.end}.json`;
 /** chunks/labels.npy: the entry's labels, stored when it is started so that any process can assemble it */
 export const PENDING_LABELS_FILE = 'labels.npy';
+/** chunks/targets.npy: the entry's multilabel targets, stored with its labels */
+export const PENDING_TARGETS_FILE = 'targets.npy';
+
+/** 0/1 targets of n rows, row-major n x nClasses. */
+export interface Targets {
+  data: Uint8Array;
+  nClasses: number;
+}

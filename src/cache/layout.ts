@@ -2,7 +2,7 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteFile, isErrno, tmpSuffix } from '../util/fs.js';
-import { LAYOUT_FILE, PENDING_LABELS_FILE, readJson, type Layout } from './entry-format.js';
+import { LAYOUT_FILE, PENDING_LABELS_FILE, PENDING_TARGETS_FILE, readJson, type Layout, type Targets } from './entry-format.js';
 import { encodeNpy, parseNpyHeader } from './npy.js';
 
 export const layoutJson = (l: Layout) => Buffer.from(JSON.stringify(l, null, 2) + '\n');
@@ -11,13 +11,14 @@ export const layoutJson = (l: Layout) => Buffer.from(JSON.stringify(l, null, 2) 
  * Creates chunks/layout.json unless one exists, without a lock: many shards may start an entry at once and the
  * first link() wins; everyone returns the layout that won (so all agree on the chunk size, hence the partition).
  */
-export async function createLayoutOnce(chunksDir: string, layout: Layout, labels: Int32Array | null): Promise<Layout> {
+export async function createLayoutOnce(chunksDir: string, layout: Layout, labels: Int32Array | null, targets: Targets | null = null): Promise<Layout> {
   const file = path.join(chunksDir, LAYOUT_FILE);
   const existing = (await readJson(file)) as Layout | undefined;
   if (existing) return existing;
   await fsp.mkdir(chunksDir, { recursive: true });
   // the labels first: a layout's presence promises them (identical bytes whoever writes them)
   if (labels !== null) await writePendingLabels(chunksDir, labels);
+  if (targets !== null) await writePendingTargets(chunksDir, targets);
   const tmp = file + tmpSuffix();
   await fsp.writeFile(tmp, layoutJson(layout));
   try {
@@ -48,4 +49,25 @@ export async function readPendingLabels(chunksDir: string, n: number): Promise<I
   if (h.descr !== '<i4' || h.shape.length !== 1 || h.shape[0] !== n || bytes.length !== h.dataOffset + n * 4)
     throw new Error(`cache entry: ${path.join(chunksDir, PENDING_LABELS_FILE)} does not hold ${n} int32 labels`);
   return new Int32Array(bytes.buffer.slice(bytes.byteOffset + h.dataOffset, bytes.byteOffset + h.dataOffset + n * 4));
+}
+
+export async function writePendingTargets(chunksDir: string, t: Targets): Promise<void> {
+  await atomicWriteFile(path.join(chunksDir, PENDING_TARGETS_FILE), encodeNpy('|u1', [t.data.length / t.nClasses, t.nClasses], t.data));
+}
+
+/** chunks/targets.npy, or null when the entry has none stored */
+export async function readPendingTargets(chunksDir: string, n: number): Promise<Targets | null> {
+  const file = path.join(chunksDir, PENDING_TARGETS_FILE);
+  let bytes: Buffer;
+  try {
+    bytes = await fsp.readFile(file);
+  } catch (e) {
+    if (isErrno(e, 'ENOENT')) return null;
+    throw e;
+  }
+  const h = parseNpyHeader(bytes);
+  const k = h.shape[1] ?? 0;
+  if (h.descr !== '|u1' || h.fortranOrder || h.shape.length !== 2 || h.shape[0] !== n || k < 1 || bytes.length !== h.dataOffset + n * k)
+    throw new Error(`cache entry: ${file} does not hold ${n} rows of uint8 targets`);
+  return { data: new Uint8Array(bytes.subarray(h.dataOffset)), nClasses: k };
 }

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { isErrno, readExactly } from '../util/fs.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryRef } from './key.js';
-import { CACHE_FORMAT, CorruptEntry, defaultWarn, EMBEDDINGS_FILE, LABELS_FILE, META_FILE, readJson, type CacheMeta, type LoadedEntry, type LoadOptions } from './entry-format.js';
+import { CACHE_FORMAT, CorruptEntry, defaultWarn, EMBEDDINGS_FILE, LABELS_FILE, META_FILE, TARGETS_FILE, readJson, type CacheMeta, type LoadedEntry, type LoadOptions } from './entry-format.js';
 import { LITTLE_ENDIAN, parseNpyHeader } from './npy.js';
 
 function checkMeta(m: unknown, hash: string): CacheMeta {
@@ -14,6 +14,8 @@ function checkMeta(m: unknown, hash: string): CacheMeta {
   if (!Number.isSafeInteger(meta.n) || meta.n < 0 || !Number.isSafeInteger(meta.dim) || meta.dim <= 0)
     throw new CorruptEntry('meta.json has a bad n or dim');
   if (meta.labelsCount !== null && meta.labelsCount !== meta.n) throw new CorruptEntry('meta.json labelsCount != n');
+  const t = meta.targetsShape;
+  if (t != null && !(Array.isArray(t) && t.length === 2 && t[0] === meta.n && Number.isSafeInteger(t[1]) && t[1] > 0)) throw new CorruptEntry('meta.json has a bad targetsShape');
   return meta;
 }
 
@@ -88,6 +90,7 @@ export async function checkComplete(dir: string, hash: string): Promise<CacheMet
   const meta = checkMeta(raw, hash);
   await checkNpyCheap(path.join(dir, EMBEDDINGS_FILE), '<f4', [meta.n, meta.dim], 4);
   if (meta.labelsCount !== null) await checkNpyCheap(path.join(dir, LABELS_FILE), '<i4', [meta.n], 4);
+  if (meta.targetsShape) await checkNpyCheap(path.join(dir, TARGETS_FILE), '|u1', meta.targetsShape, 1);
   return meta;
 }
 
@@ -111,7 +114,13 @@ export async function loadEntry(cacheDir: string, key: CacheKey | EntryRef, opts
       const l = await readNpy(path.join(dir, LABELS_FILE), '<i4', [meta.n], 4);
       labels = new Int32Array(l.buf, l.offset, meta.n);
     }
-    return { embeddings, labels, n: meta.n, dim: meta.dim, meta, dir };
+    let targets: Uint8Array | null = null;
+    if (meta.targetsShape) {
+      const t = await readNpy(path.join(dir, TARGETS_FILE), '|u1', meta.targetsShape, 1);
+      targets = new Uint8Array(t.buf, t.offset, meta.targetsShape[0] * meta.targetsShape[1]);
+      for (let i = 0; i < targets.length; i++) if (targets[i]! > 1) throw new CorruptEntry(`${TARGETS_FILE} holds ${targets[i]} (not 0 or 1)`);
+    }
+    return { embeddings, labels, targets, n: meta.n, dim: meta.dim, meta, dir };
   } catch (e) {
     if (!(e instanceof CorruptEntry)) throw e;
     (opts.warn ?? defaultWarn)(`cache entry ${hash.slice(0, 12)} (${dir}) is corrupt: ${e.message}; treating it as a miss`);

@@ -16,7 +16,7 @@ import { assembleLocked, finishEntry, missingRows, scanChunks, type FinishResult
 import { ChunkClaims, CLAIM_HEARTBEAT_MS, CLAIM_RE, type ClaimOptions } from './claims.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
 import { acquireLock, type EntryLock, type LockOptions } from './lock.js';
-import { createLayoutOnce, layoutJson, writePendingLabels } from './layout.js';
+import { createLayoutOnce, layoutJson, writePendingLabels, writePendingTargets } from './layout.js';
 import {
   CACHE_FORMAT,
   CHUNK_RE,
@@ -35,6 +35,7 @@ import {
   type Layout,
   type RowRange,
   type SkippedImage,
+  type Targets,
   type WarnFn,
 } from './entry-format.js';
 import { checkComplete } from './read.js';
@@ -52,6 +53,8 @@ export interface WriterOptions {
   warn?: WarnFn;
   /** the entry's labels, stored with its layout so that whichever process assembles the entry has them */
   labels?: Int32Array;
+  /** a multilabel entry's 0/1 targets, stored beside the labels (targets.npy) */
+  targets?: Targets;
   /** compute only this shard's block of the chunk grid, without the entry lock */
   shard?: Pick<Shard, 'index' | 'count'>;
   /** per-chunk claims: staleness (default 2 minutes without a heartbeat) */
@@ -354,6 +357,7 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
   if (!Number.isSafeInteger(dim) || dim <= 0) throw new Error(`cache writer: bad dim ${dim}`);
   if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new Error(`cache writer: bad chunkSize ${chunkSize}`);
   if (opts.labels && opts.labels.length !== n) throw new Error(`cache writer: ${opts.labels.length} labels for ${n} rows`);
+  if (opts.targets && opts.targets.data.length !== n * opts.targets.nClasses) throw new Error(`cache writer: ${opts.targets.data.length} targets for ${n} rows of ${opts.targets.nClasses}`);
   const version = opts.toolVersion ?? packageToolVersion();
   const shard = opts.shard ?? null;
 
@@ -399,7 +403,7 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
   };
 
   if (shard) {
-    const layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null);
+    const layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null, opts.targets ?? null);
     if (layout.format !== CACHE_FORMAT || layout.hash !== hash || layout.n !== n || layout.dim !== dim || !Number.isSafeInteger(layout.chunkSize))
       throw new Error(`cache entry ${dir} has partial chunks of ${layout.n} x ${layout.dim} (now ${n} x ${dim}); remove it with \`clip-bench cache rm --hash ${hash.slice(0, 12)}\``);
     return open(layout, null);
@@ -435,13 +439,14 @@ export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, o
       // chunks without a layout cannot be trusted (the folder stays: a shard may be creating its layout right now)
       for (const name of await fsp.readdir(chunksDir).catch(() => [] as string[]))
         if (CHUNK_RE.test(name) || CHUNK_RECORD_RE.test(name) || TMP_RE.test(name)) await fsp.rm(path.join(chunksDir, name), { force: true });
-      layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null);
+      layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null, opts.targets ?? null);
     } else {
       if (label.modelName && label.modelName !== layout.label?.modelName) {
         layout = { ...layout, label };
         await atomicWriteFile(layoutFile, layoutJson(layout));
       }
       if (opts.labels) await writePendingLabels(chunksDir, opts.labels);
+      if (opts.targets) await writePendingTargets(chunksDir, opts.targets);
     }
     return await open(layout, lock);
   } catch (e) {
