@@ -7,7 +7,10 @@ import type { ImageSource } from './types.js';
  */
 export function splitWarnings(name: string, source: ImageSource, limit: number | undefined): string[] {
   const counts = new Int32Array(source.classes.length);
-  for (const l of source.labels) if (l >= 0 && l < counts.length) counts[l]++;
+  const t = source.targets;
+  // a multilabel image shows every class its targets name
+  if (t) for (let i = 0; i < t.data.length; i++) counts[i % t.nClasses]! += t.data[i]!;
+  else for (const l of source.labels) if (l >= 0 && l < counts.length) counts[l]++;
   const present = counts.filter((c) => c > 0).length;
   const out: string[] = [];
   if (present === 1) out.push(`${name} holds images of one class only (${source.classes[counts.findIndex((c) => c > 0)]}): accuracy is 100% whatever the model`);

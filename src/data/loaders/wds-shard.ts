@@ -5,6 +5,7 @@ import { userCacheBase } from '../../defaults.js';
 import { UserError } from '../../errors.js';
 import { atomicWriteFileSync } from '../../util/fs.js';
 import { scanTar, TarFormatError, type TarMember } from '../tar-scan.js';
+import { parseNpyHeader } from '../../cache/npy.js';
 
 export const WDS_IMAGE_EXTENSIONS = ['webp', 'jpg', 'jpeg', 'png'];
 
@@ -68,20 +69,22 @@ function splitName(name: string): { key: string; ext: string } | null {
   return { key: name.slice(0, dot), ext: name.slice(dot + 1).toLowerCase() };
 }
 
-/** A `.npy` holding a 1-d vector of 0/1 values (any numeric dtype): the values, or an error message. */
+/** A `.npy` holding a 1-d vector of 0/1 values (float, int, uint or bool dtype): the values, or an error message. */
 export function parseNpyVector(buf: Buffer): number[] | string {
-  if (buf.length < 10 || buf.toString('latin1', 0, 6) !== '\x93NUMPY') return 'not a .npy file';
-  const major = buf[6];
-  const hlen = major === 1 ? buf.readUInt16LE(8) : buf.readUInt32LE(8);
-  const start = major === 1 ? 10 : 12;
-  const header = buf.toString('latin1', start, start + hlen);
-  const descr = /'descr':\s*'([<>|=])([fiub])(\d+)'/.exec(header);
-  const shape = /'shape':\s*\((\d+),?\s*\)/.exec(header);
-  if (!descr || !shape || /'fortran_order':\s*True/.test(header)) return `unsupported .npy header ${header.trim()}`;
-  const [, order, kind, bytesStr] = descr;
+  let h;
+  try {
+    h = parseNpyHeader(buf);
+  } catch (e) {
+    return (e as Error).message.startsWith('not a .npy file') ? 'not a .npy file' : (e as Error).message;
+  }
+  const dt = /^([<>|=])([fiub])(\d+)$/.exec(h.descr);
+  if (!dt || h.fortranOrder) return `unsupported .npy header (dtype '${h.descr}'${h.fortranOrder ? ', Fortran order' : ''})`;
+  // a vector: (n,), or a single row / column of one
+  const n = h.shape.reduce((a, b) => a * b, 1);
+  if (h.shape.length === 0 || h.shape.filter((d) => d !== 1).length > 1) return `.npy shape (${h.shape.join(', ')}) is not a vector`;
+  const [, order, kind, bytesStr] = dt;
   const bytes = Number(bytesStr);
-  const n = Number(shape[1]);
-  const data = buf.subarray(start + hlen);
+  const data = buf.subarray(h.dataOffset);
   if (data.length < n * bytes) return `.npy data shorter than its shape (${n} x ${bytes} bytes)`;
   const le = order !== '>';
   const out: number[] = [];
@@ -90,11 +93,11 @@ export function parseNpyVector(buf: Buffer): number[] | string {
     let v: number;
     if (kind === 'f' && bytes === 4) v = le ? data.readFloatLE(o) : data.readFloatBE(o);
     else if (kind === 'f' && bytes === 8) v = le ? data.readDoubleLE(o) : data.readDoubleBE(o);
-    else if ((kind === 'u' || kind === 'b') && bytes === 1) v = data[o];
+    else if ((kind === 'u' || kind === 'b') && bytes === 1) v = data[o]!;
     else if (kind === 'i' && bytes === 1) v = data.readInt8(o);
     else if (kind === 'i' && bytes === 4) v = le ? data.readInt32LE(o) : data.readInt32BE(o);
     else if (kind === 'i' && bytes === 8) v = Number(le ? data.readBigInt64LE(o) : data.readBigInt64BE(o));
-    else return `unsupported .npy dtype ${descr[0].slice(descr[0].indexOf("'") + 1)}`;
+    else return `unsupported .npy dtype '${h.descr}'`;
     if (v !== 0 && v !== 1) return `value ${v} at position ${i} is not 0 or 1`;
     out.push(v);
   }
