@@ -7,7 +7,7 @@ import { getDataset } from '../data/registry.js';
 import { splitWarnings } from '../data/split-warnings.js';
 import { stratifiedSubset } from '../data/subset.js';
 import { imagenetTemplates } from '../data/prompts.js';
-import type { DatasetDescriptor, ImageSource } from '../data/types.js';
+import type { DatasetDescriptor, ImageSource, PrimaryMetric } from '../data/types.js';
 import { defaultCacheDir } from '../cache/key.js';
 import { imageEmbeddings, type ImageEmbeddingRequest, type ImageEmbeddings } from '../cache/embeddings.js';
 import type { ClipModel } from '../model/types.js';
@@ -63,6 +63,17 @@ export interface OpenSplit {
   spec: DatasetDescriptor;
   source: ImageSource;
   split: string;
+}
+
+/**
+ * The metric a split is scored with: 11-point mAP for multilabel data (a package whose dataset_type.txt says
+ * multilabel, whatever name it came by), else the dataset's Table 9 metric. A dataset scored by mAP whose data is
+ * not multilabel is an error naming it.
+ */
+export function splitPrimaryMetric(s: OpenSplit): PrimaryMetric {
+  if (s.source.targets) return 'map11';
+  if (s.spec.primaryMetric === 'map11') throw new UserError(`${s.spec.name}/${s.split}: scored with 11-point mAP over multilabel targets, but the data has none (a WebDataset package with dataset_type.txt 'multilabel' and a .npy 0/1 vector per sample)`);
+  return s.spec.primaryMetric;
 }
 
 // A command evaluating several models opens each split once (decoded pixels stay with the source).

@@ -13,7 +13,8 @@ import { primaryValue, readResults, sameSubset, subsetOf, type FewshotRow, type 
 import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
-import { DATASETS_HELP, addDataOptions, cacheDirOf, splitTemplates, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitPrimaryMetric, splitTemplates, type DataFlags } from './data-options.js';
+import { UserError } from '../errors.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
@@ -108,10 +109,14 @@ export function fewshotRunFlags(f: FewshotFlags, tunedOnTest: string[]): Omit<Fe
  */
 export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
   const shots = parseShots(f.shots);
+  // refused before anything is embedded
+  const opened = await openSplit(dataset, f.testSplit, f);
+  if (splitPrimaryMetric(opened) === 'map11') throw new UserError(`${opened.spec.name}: few-shot probes (k images per class) are not defined for a multilabel dataset; use zeroshot or linear-probe`);
   const train = await splitFeatures(model, dataset, f.trainSplit, f);
   const test = await splitFeatures(model, dataset, f.testSplit, f);
   const spec = train.split.spec;
   const classes = train.split.source.classes;
+  const primaryMetric = splitPrimaryMetric(test.split);
   process.stderr.write(`few-shot: ${modelSpec} on ${spec.name}, ${shots.join('/')} shots x ${f.seeds} seeds\n`);
   const points = await fewshot(train.features, test.features, {
     shots,
@@ -119,7 +124,7 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
     baseSeed: f.seed,
     nClasses: classes.length,
     classNames: classes,
-    primaryMetric: spec.primaryMetric,
+    primaryMetric,
     solver: f.solver,
     transform: f.features,
     oneShotC: f.oneShotC,
@@ -129,7 +134,7 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   // every figure compared with the few-shot curve is taken on the same images (same limit, seed, skipped images)
   const subset = probeSubset([train, test], f);
   const zeroshot = f.withZeroshot
-    ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), spec.primaryMetric, f)
+    ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), primaryMetric, f)
     : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
   // the curve in the primary metric, over the shot counts where every seed has it
   const curve: ShotPoint[] = points
@@ -139,7 +144,7 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
   if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
   const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots };
+  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots };
   const rows = fewshotTable.build(input);
   const outcomes = fewshotTable.outcomes(input);
   const run = runMetadata('fewshot', fewshotRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

@@ -4,9 +4,11 @@ import { DEFAULTS } from '../defaults.js';
 import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
 import { linearProbe } from '../eval/linear-probe.js';
+import { multilabelLinearProbe } from '../eval/multilabel-probe.js';
+import { UserError } from '../errors.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { linearProbeTable } from '../report/tables/linear-probe.js';
-import { DATASETS_HELP, addDataOptions, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, splitPrimaryMetric, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
@@ -70,12 +72,15 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
   const test = await splitFeatures(model, dataset, f.testSplit, f);
   const spec = train.split.spec;
   const nClasses = train.split.source.classes.length;
+  const primaryMetric = splitPrimaryMetric(test.split);
+  const multilabel = primaryMetric === 'map11';
+  if (multilabel && f.solver !== 'lbfgs') throw new UserError(`--solver ${f.solver}: ${spec.name} is multilabel; its one-vs-rest probes use the lbfgs solver`);
   const started = performance.now();
-  process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes)\n`);
-  const r = await linearProbe(train.features, val?.features ?? null, test.features, {
+  process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes${multilabel ? ', one-vs-rest' : ''})\n`);
+  const r = await (multilabel ? multilabelLinearProbe : linearProbe)(train.features, val?.features ?? null, test.features, {
     solver: f.solver,
     nClasses,
-    primaryMetric: spec.primaryMetric,
+    primaryMetric,
     transform: f.features,
     valFraction: f.valFraction,
     seed: f.seed,
@@ -84,7 +89,7 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
   });
   const seconds = (performance.now() - started) / 1000;
   const subset = probeSubset([train, val, test], f);
-  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric: spec.primaryMetric, solver: f.solver, seconds, result: r };
+  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric, solver: f.solver, seconds, result: r };
   const rows = linearProbeTable.build(input);
   const outcomes = linearProbeTable.outcomes(input);
   const run = runMetadata('linear_probe', linearProbeRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

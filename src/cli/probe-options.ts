@@ -63,7 +63,7 @@ export async function splitFeatures(model: ClipModel, dataset: string, split: st
   const s = await openSplit(dataset, split, f);
   const emb = await splitEmbeddings(model, s, f);
   if (emb.n === 0) throw new UserError(`${s.spec.name}/${split}: no images`);
-  return { features: { X: emb.embeddings, y: emb.labels, n: emb.n, dim: emb.dim }, split: s, skipped: emb.skipped, limit: effectiveLimit(s, f.limit) };
+  return { features: { X: emb.embeddings, y: emb.labels, n: emb.n, dim: emb.dim, ...(emb.targets ? { targets: emb.targets } : {}) }, split: s, skipped: emb.skipped, limit: effectiveLimit(s, f.limit) };
 }
 
 /** The images a probe row was computed on: cut by --limit when any of its splits was, and every skipped image. */

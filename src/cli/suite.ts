@@ -46,6 +46,7 @@ function taskFlags(task: SuiteTask, d: DatasetDescriptor, f: SuiteFlags): Zerosh
 /** Why a task cannot run on a dataset (null: it can). */
 function notApplicable(task: SuiteTask, d: DatasetDescriptor): string | null {
   if (task !== 'zeroshot' && !d.roles.train) return `${d.name} has no train split (see clip-bench datasets)`;
+  if (task === 'fewshot' && d.primaryMetric === 'map11') return `${d.name} is multilabel: few-shot probes (k images per class) are not defined`;
   return null;
 }
 

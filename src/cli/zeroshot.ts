@@ -7,7 +7,7 @@ import { classNamesForPrompts, loadTemplates, parsePromptModes } from '../eval/p
 import { runZeroshot } from '../eval/run-zeroshot.js';
 import { subsetOf, type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { zeroshotTable } from '../report/tables/zeroshot.js';
-import { DATASETS_HELP, addDataOptions, cacheDirOf, effectiveLimit, openSplit, splitEmbeddings, splitTemplates, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, cacheDirOf, effectiveLimit, openSplit, splitEmbeddings, splitPrimaryMetric, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
@@ -64,11 +64,12 @@ export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, data
   const split = await openSplit(datasetName, f.split, f);
   // --classnames is applied by the dataset (and its count checked there)
   const classNames = classNamesForPrompts(split.spec.name, split.source.classes, split.spec.classOrigin === 'file');
+  const primaryMetric = splitPrimaryMetric(split);
   const images = await splitEmbeddings(model, split, f);
   const results = await runZeroshot(
     model,
     images,
-    { modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride, primaryMetric: split.spec.primaryMetric },
+    { modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride, primaryMetric },
     (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
   );
   const subset = subsetOf(effectiveLimit(split, f.limit), f.seed, images.skipped);
@@ -78,7 +79,7 @@ export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, data
     split: f.split,
     subset,
     nImages: images.n,
-    primaryMetric: split.spec.primaryMetric,
+    primaryMetric,
     results,
   };
   const rows = zeroshotTable.build(input);

@@ -44,6 +44,8 @@ export async function runZeroshot(model: ClipModel, images: ImageEmbeddings, set
     const logits = zeroshotLogits(images.embeddings, images.n, images.dim, weights, nClasses);
     const metrics = classificationMetrics(logits, images.labels, images.n, nClasses);
     metrics.primary = scorePrimary(setup.primaryMetric, logits, metrics, nClasses, images.targets);
+    // a multilabel image has no single true class: no top-1 outcomes to keep or compare
+    if (setup.primaryMetric === 'map11') delete metrics.outcomes;
     results.push({ mode, templates, metrics, gainVsContextless: null });
   }
   const base = results.find((r) => r.mode === 'contextless');

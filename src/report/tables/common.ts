@@ -157,5 +157,7 @@ export function runIntervalsOf(m: Metrics): { [K in keyof RunIntervals]: RunInte
 /** The metric columns of a run row: top-1, top-5 and mean per class with their intervals, and the primary metric with its own. */
 export function runMetricColumns(m: Metrics): Pick<RunMetricRow, 'top1' | 'top5' | 'mean_per_class' | 'primary'> & { [K in keyof RunIntervals]: RunIntervals[K] | null } & PrimaryIntervals {
   const iv = runIntervalsOf(m);
+  // multilabel (mAP): top-1, top-5 and mean per class are not defined, blank
+  if (m.primary?.metric === 'map11') return { top1: null, top5: null, mean_per_class: null, ...iv, ...primaryColumnsOf(m, iv) };
   return { top1: m.top1, top5: m.top5, mean_per_class: m.meanPerClass, ...iv, ...primaryColumnsOf(m, iv) };
 }
