@@ -106,3 +106,57 @@ test('a full disk (ENOSPC) under the cache or the results is a one-line error na
   assertCleanError(outRun, path.join(disk, 'out'), 'results on a full disk');
   assert.match(outRun.stderr, /no space left on device \(ENOSPC\)/);
 });
+
+test('a disk that fills while the results are written: exit 2 naming the file, the old CSV and JSON kept (or both new), no temp or lock file left', async (t) => {
+  const cache = tmpDir('enospc-pair-cache');
+  const before = tmpDir('enospc-pair-before');
+  const common = ['--cache-dir', cache, '--limit', '200', '--no-progress'];
+  const first = await runCli(['zeroshot', ...common, '--prompts', 'single', '--out', before]);
+  assert.equal(first.status, 0, first.stderr);
+  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=4k tmpfs '${tmpDir('enospc-probe')}'`]);
+  if (probe.status !== 0) {
+    t.skip('no private tmpfs here (unshare -rm + mount -t tmpfs refused)');
+    return;
+  }
+  const read = (d: string) => ['zeroshot.csv', 'zeroshot.json'].map((f) => (fs.existsSync(path.join(d, f)) ? fs.readFileSync(path.join(d, f), 'utf8') : ''));
+  const old = read(before);
+  const cli = [process.execPath, path.join(repoRoot, 'bin', 'clip-bench'), 'zeroshot', ...common, '--prompts', 'ensemble'].map((a) => `'${a}'`).join(' ');
+  let failed = 0;
+  let succeeded: string[] | null = null;
+  // free space from nothing to enough, a page at a time: the run fails at every step of writing, then succeeds
+  for (let pages = 0; pages <= 8 && !succeeded; pages++) {
+    const disk = tmpDir('enospc-pair');
+    const after = tmpDir('enospc-pair-after');
+    // the old results on a small tmpfs, the rest of it filled so that `pages` pages are free
+    const script = [
+      `mount -t tmpfs -o size=256k tmpfs '${disk}'`,
+      `cp -r '${before}/.' '${disk}/'`,
+      `dd if=/dev/zero of='${disk}/filler' bs=4k count=64 2>/dev/null; rm -f '${disk}/filler'`,
+      `used=$(df -k --output=used '${disk}' | tail -1)`,
+      `dd if=/dev/zero of='${disk}/filler' bs=4k count=$(( (256 - used) / 4 - ${pages} )) 2>/dev/null`,
+      `${cli} --out '${disk}'; rc=$?`,
+      `cp '${disk}'/zeroshot.csv '${disk}'/zeroshot.json '${after}/'`,
+      `ls -a '${disk}' > '${after}/listing'`,
+      'exit $rc',
+    ].join('\n');
+    const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', cwd: repoRoot });
+    if (r.status === 0) {
+      succeeded = read(after);
+      continue;
+    }
+    failed++;
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /no space left on device \(ENOSPC\)/);
+    assert.deepEqual(read(after), old, `with ${pages} free pages: the results files changed although the run failed`);
+    const listing = fs.readFileSync(path.join(after, 'listing'), 'utf8');
+    assert.doesNotMatch(listing, /\.tmp-/, 'a temp file was left');
+    // an empty lock left behind would hold the next writer off until it went stale
+    assert.doesNotMatch(listing, /\.lock/, 'a lock file was left');
+    assert.match(r.stderr, /^clip-bench: cannot write \/\S+: no space left on device \(ENOSPC\)\n$/, 'one line naming the file');
+  }
+  assert.ok(failed >= 2, `${failed} failed runs`);
+  assert.ok(succeeded, 'no run succeeded with 8 free pages');
+  assert.notDeepEqual(succeeded, old);
+  assert.match(succeeded[0]!, /ensemble/);
+  assert.match(succeeded[1]!, /ensemble/);
+});

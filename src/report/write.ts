@@ -6,7 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteFileSync } from '../util/fs.js';
+import { atomicWriteFilesSync } from '../util/fs.js';
 import { compareStrings } from '../util/compare.js';
 import { withFileLockSync } from '../util/file-lock.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
@@ -73,7 +73,9 @@ export function writeResults<T extends TableName>(
 
     const csv = toCsv(table, finalRows);
     const json = toJson(table, finalRows, finalRuns);
-    atomicWriteFileSync(path.join(outDir, `${table}.json`), json);
-    atomicWriteFileSync(path.join(outDir, `${table}.csv`), csv);
+    atomicWriteFilesSync([
+      [path.join(outDir, `${table}.json`), json],
+      [path.join(outDir, `${table}.csv`), csv],
+    ]);
   });
 }

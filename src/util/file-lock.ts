@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import { UserError } from '../errors.js';
-import { isErrno } from './fs.js';
+import { isErrno, userFsError } from './fs.js';
 import { pidAlive } from './process.js';
 
 export interface FileLockOptions {
@@ -63,12 +63,16 @@ export function withFileLockSync<T>(file: string, fn: () => T, opts: FileLockOpt
       const fd = fs.openSync(file, fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_WRONLY, 0o644);
       try {
         fs.writeSync(fd, `${JSON.stringify(me)}\n`);
-      } finally {
+      } catch (e) {
+        // a full disk: an empty lock of ours would hold others off until it went stale
         fs.closeSync(fd);
+        fs.rmSync(file, { force: true });
+        throw userFsError(e, file);
       }
+      fs.closeSync(fd);
       break;
     } catch (e) {
-      if (!isErrno(e, 'EEXIST')) throw e;
+      if (!isErrno(e, 'EEXIST')) throw userFsError(e, file);
     }
     const cur = readHolder(file);
     if (!cur) continue; // released meanwhile

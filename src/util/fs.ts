@@ -86,6 +86,31 @@ export function atomicWriteFileSync(file: string, data: string | Uint8Array): vo
   }
 }
 
+/**
+ * Files that belong together (a table's CSV and JSON): every temp file is written before any is renamed, so a
+ * failed write (a full disk) leaves all of them as they were; a failure leaves no temp file.
+ */
+export function atomicWriteFilesSync(files: ReadonlyArray<readonly [string, string | Uint8Array]>): void {
+  const written: string[] = [];
+  let current = '';
+  try {
+    for (const [file, data] of files) {
+      current = file;
+      ensureDir(path.dirname(file));
+      const tmp = file + tmpSuffix();
+      written.push(tmp);
+      fs.writeFileSync(tmp, data);
+    }
+    files.forEach(([file], i) => {
+      current = file;
+      fs.renameSync(written[i]!, file);
+    });
+  } catch (e) {
+    for (const tmp of written) fs.rmSync(tmp, { force: true });
+    throw userFsError(e, current);
+  }
+}
+
 /** stat, or undefined where nothing is (ENOENT, or a file where a directory should be: ENOTDIR). */
 function statOrUndefined(p: string): fs.Stats | undefined {
   try {
