@@ -117,3 +117,36 @@ test('fingerprint memo: a file whose stat is unchanged is not re-read; a new cti
   fs.chmodSync(path.join(dir, 'x.bin'), 0o600);
   assert.equal(fingerprintFiles(dir, ['x.bin'], later), f1);
 });
+
+test('model files outside the hub cache go through the same memo: read once, and any edit is seen', async () => {
+  const model = tmpDir('model-memo');
+  fs.cpSync(tiny, model, { recursive: true });
+  const cacheHome = tmpDir('model-memo-home');
+  const env = { XDG_CACHE_HOME: cacheHome };
+  const args = ['embed', '--model', model, '--split', 'test', '--limit', '40', '--no-progress', '--cache-dir', path.join(cacheHome, 'emb')];
+  // files changed in the last 2 s are not remembered (their ctime could still move within one clock tick)
+  await new Promise((resolve) => setTimeout(resolve, 2100));
+  const first = await runCli(args, env);
+  assert.equal(first.status, 0, first.stderr);
+  const onnx = fs.readdirSync(path.join(model, 'onnx')).find((f) => f.startsWith('vision'))!;
+  const prev = process.env.XDG_CACHE_HOME;
+  process.env.XDG_CACHE_HOME = cacheHome; // where the child processes keep the memo
+  const memoPath = memoFileFor(path.join(model, 'onnx'));
+  if (prev === undefined) delete process.env.XDG_CACHE_HOME;
+  else process.env.XDG_CACHE_HOME = prev;
+  const memo = JSON.parse(fs.readFileSync(memoPath, 'utf8'));
+  const real = memo.files[onnx].sha256;
+  assert.match(real, /^[0-9a-f]{64}$/);
+  // the memo is what the model's identity is read from: a planted digest under the same stat is another model
+  memo.files[onnx].sha256 = '0'.repeat(64);
+  fs.writeFileSync(memoPath, JSON.stringify(memo));
+  const planted = await runCli(args, env);
+  assert.equal(planted.status, 0, planted.stderr);
+  assert.notEqual(planted.stdout.trim(), first.stdout.trim(), 'the planted digest was not used');
+  // a chmod (a new ctime) invalidates the entry: the file is read again and the first entry is a cache hit
+  fs.chmodSync(path.join(model, 'onnx', onnx), 0o600);
+  const again = await runCli(args, env);
+  assert.equal(again.status, 0, again.stderr);
+  assert.equal(again.stdout.trim(), first.stdout.trim());
+  assert.match(again.stderr, /cache hit/);
+});

@@ -35,14 +35,26 @@ interface MemoFile {
  * the block device directly). The memo is an optimisation: when it cannot be read or written, files are hashed.
  */
 export function fingerprintFiles(root: string, relPaths: string[], opts: { nowNs?: bigint } = {}): string {
+  const h = crypto.createHash('sha256');
+  h.update('clip-bench-fingerprint-v2 sha256\n');
+  for (const f of fileDigests(root, relPaths, opts)) h.update(`${f.rel}\0${f.size}\0${f.sha256}\n`);
+  return h.digest('hex').slice(0, 32);
+}
+
+/**
+ * The sha256 of the whole content of each file under `root` ('/'-separated relative paths, and sizes), through
+ * the memo described at {@link fingerprintFiles}: a file is read only when its size, mtime, ctime or inode changed.
+ * Also serves model files outside the hub cache (src/model/file-hash.ts), so a local 1.7 GB export is not
+ * re-read on every run.
+ */
+export function fileDigests(root: string, relPaths: string[], opts: { nowNs?: bigint } = {}): { rel: string; size: string; sha256: string }[] {
   const memo = readMemo(root);
   // "racy" files (git's term): the kernel's clock for ctime is coarse (a few ms), so a file changed again within
   // the same tick after being hashed could keep its ctime; only files unchanged for RACY_NS are remembered
   const memoBefore = (opts.nowNs ?? BigInt(Date.now()) * 1_000_000n) - RACY_NS;
   let changed = false;
   const buf = Buffer.allocUnsafe(MIB);
-  const h = crypto.createHash('sha256');
-  h.update('clip-bench-fingerprint-v2 sha256\n');
+  const out: { rel: string; size: string; sha256: string }[] = [];
   for (const rel of relPaths) {
     const relNorm = rel.split(path.sep).join('/');
     const file = path.join(root, rel);
@@ -61,13 +73,13 @@ export function fingerprintFiles(root: string, relPaths: string[], opts: { nowNs
           changed = true;
         }
       }
-      h.update(`${relNorm}\0${stat.size}\0${digest}\n`);
+      out.push({ rel: relNorm, size: stat.size, sha256: digest });
     } finally {
       fs.closeSync(fd);
     }
   }
   if (changed) writeMemo(root, memo);
-  return h.digest('hex').slice(0, 32);
+  return out;
 }
 
 function hashOpenFile(fd: number, buf: Buffer): string {

@@ -1,32 +1,16 @@
-import { createHash } from 'node:crypto';
-import { createReadStream, realpathSync, statSync } from 'node:fs';
+import { realpathSync } from 'node:fs';
 import path from 'node:path';
-
-// Content hashes are memoised per process by (path, size, mtime): a model file is hashed once per run.
-const memo = new Map<string, string>();
+import { fileDigests } from '../data/fingerprint.js';
 
 /**
  * sha256 (hex) of a file's content. A file in the Hugging Face cache links to blobs/<sha256> (LFS files, verified
- * when downloaded), so that name is used instead of re-reading a gigabyte-sized model on every run.
+ * when downloaded), so that name is used; any other file goes through the persistent hash memo that dataset
+ * fingerprints use (size, mtime, ctime and inode unchanged: the remembered digest), so a gigabyte-sized model is
+ * read once, not on every run.
  */
 export async function fileSha256(file: string): Promise<string> {
-  const st = statSync(file);
-  const memoKey = `${file}\0${st.size}\0${st.mtimeMs}`;
-  let digest = memo.get(memoKey);
-  if (!digest) {
-    const blob = path.basename(realpathSync(file));
-    digest = /^[0-9a-f]{64}$/.test(blob) ? blob : await hashFile(file);
-    memo.set(memoKey, digest);
-  }
-  return digest;
-}
-
-export function hashFile(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const h = createHash('sha256');
-    createReadStream(file, { highWaterMark: 1 << 22 })
-      .on('data', (chunk) => h.update(chunk))
-      .on('error', reject)
-      .on('end', () => resolve(h.digest('hex')));
-  });
+  const real = realpathSync(file);
+  const blob = path.basename(real);
+  if (/^[0-9a-f]{64}$/.test(blob) && path.basename(path.dirname(real)) === 'blobs') return blob;
+  return fileDigests(path.dirname(real), [blob])[0]!.sha256;
 }
