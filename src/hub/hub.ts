@@ -1,12 +1,12 @@
 import { createHash, type Hash } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { hubEnv } from '../defaults.js';
 import { UserError } from '../errors.js';
-import { atomicWriteFileSync, ensureDir, tmpSuffix } from '../util/fs.js';
+import { atomicWriteFileSync, ensureDir, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
 import { byteProgress } from '../util/progress.js';
+import { hashPrefix, lockPartial, partialFor, removeOtherPartials, strongEtag, WaitedForOther, type Partial } from './partial.js';
 
 /** Where repositories are fetched from and kept: the Hugging Face hub's conventions, so its cache is shared with Python. */
 export interface HubOptions {
@@ -16,8 +16,12 @@ export interface HubOptions {
   token?: string;
   /** why `offline` is set, for messages (default: HF_HUB_OFFLINE) */
   offlineReason?: string;
-  /** bytes of `file` downloaded so far (-1: its download failed) */
-  onProgress?: (file: string, done: number, total: number | undefined) => void;
+  /** bytes of `file` downloaded so far (-1: its download failed); `resumedAt`: where a resumed download started */
+  onProgress?: (file: string, done: number, total: number | undefined, resumedAt?: number) => void;
+  /** a line for the user (waiting for another process's download of the same file, a retry) */
+  log?: (line: string) => void;
+  /** attempts per file in one run, resuming after a dropped connection (default 4) */
+  attempts?: number;
 }
 
 export const offlineReason = (o: HubOptions): string => o.offlineReason ?? 'HF_HUB_OFFLINE is set';
@@ -26,9 +30,9 @@ export function hubOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): HubOpti
   return hubEnv(env);
 }
 
-/** The same, with download progress in bytes on stderr (a bar on a terminal, lines otherwise). */
+/** The same, with download progress in bytes on stderr (a bar on a terminal, lines otherwise) and its notices. */
 export function hubOptionsWithProgress(env: NodeJS.ProcessEnv = process.env): HubOptions {
-  return { ...hubOptionsFromEnv(env), onProgress: byteProgress() };
+  return { ...hubOptionsFromEnv(env), onProgress: byteProgress(), log: (line) => process.stderr.write(`${line}\n`) };
 }
 
 export type RepoType = 'model' | 'dataset';
@@ -167,68 +171,158 @@ export function etagClaim(linked: string | null, etag: string | null): EtagClaim
   return null;
 }
 
-/** Download one file unless its blob is cached; returns the commit it belongs to and whether the repo has it. */
+/** Attempts per file in one run: a dropped connection is retried (resuming with Range) this many times in all. */
+const ATTEMPTS = 4;
+const RETRY_MS = 250;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** A download cut short (connection dropped, body truncated): its partial file is kept, the next attempt resumes it. */
+class DownloadInterrupted extends UserError {
+  constructor(
+    readonly file: string,
+    readonly done: number,
+    readonly total: number | undefined,
+    readonly reason: string,
+    readonly partial: string,
+  ) {
+    super(`download of ${file} interrupted at ${mb(done)}${total ? ` of ${mb(total)}` : ''} MB (${reason})`);
+  }
+}
+
+const mb = (b: number): string => (b / 1e6).toFixed(2);
+
+/**
+ * Download one file unless its blob is cached; returns the commit it belongs to and whether the repo has it. A
+ * dropped connection is retried, continuing the partial file; after `attempts` the error says the partial is
+ * kept for the next run.
+ */
 async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOptions): Promise<{ commit: string | null; found: boolean }> {
+  const attempts = opts.attempts ?? ATTEMPTS;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fetchAttempt(ref, file, repoDir, opts);
+    } catch (e) {
+      if (e instanceof WaitedForOther) {
+        attempt--; // another process had it: look again (it is likely in the cache now)
+        continue;
+      }
+      if (!(e instanceof DownloadInterrupted)) throw e;
+      if (attempt >= attempts) {
+        throw new UserError(`${e.message}${attempts > 1 ? ` after ${attempts} attempts` : ''}; run again to resume from there (kept in ${e.partial})`);
+      }
+      opts.log?.(`${e.message}; retrying (attempt ${attempt + 1} of ${attempts})`);
+      await sleep(RETRY_MS * 2 ** (attempt - 1));
+    }
+  }
+}
+
+/** `bytes N-M/T` of a 206 response: its first byte and the whole file's size. */
+function contentRange(v: string | null): { start: number; total: number | undefined } | null {
+  const m = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(v?.trim() ?? '');
+  return m ? { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) } : null;
+}
+
+async function fetchAttempt(ref: HubRef, file: string, repoDir: string, opts: HubOptions): Promise<{ commit: string | null; found: boolean }> {
   const hubHost = new URL(opts.endpoint).host;
-  let url = resolveUrl(opts.endpoint, ref, file);
+  const first = resolveUrl(opts.endpoint, ref, file);
+  const blobs = path.join(repoDir, 'blobs');
+  const shown = `${ref.repoId} ${file}`;
+  let url = first;
   let commit: string | null = null;
   let claim: EtagClaim | null = null;
-  for (let hop = 0; hop < 6; hop++) {
-    const headers: Record<string, string> = {};
-    // the token goes to the hub only, never to the storage hosts it redirects to
-    if (opts.token && new URL(url).host === hubHost) headers.authorization = `Bearer ${opts.token}`;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers, redirect: 'manual' });
-    } catch (e) {
-      throw new HubUnavailable(`cannot reach ${new URL(url).origin} for ${repoLabel(ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
-    }
-    commit ??= res.headers.get('x-repo-commit');
-    claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
-    if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
-      await res.body?.cancel();
-      // a redirect to storage names the blob: a cached blob needs no download
-      if (commit && claim && existsSync(path.join(repoDir, 'blobs', claim.value))) {
+  let held: { partial: Partial; lock: { release(): Promise<void> } } | null = null;
+  // a resumed request the server answered oddly (416, a changed file) is asked again once, from the start
+  let fromStart = false;
+  try {
+    for (let hop = 0; hop < 6; hop++) {
+      // the partial this request would write, locked before its size is read
+      const partial = partialFor(blobs, file, first, claim?.strict && claim.kind === 'sha256' ? claim.value : null);
+      if (held?.partial.key !== partial.key) {
+        await held?.lock.release();
+        held = null;
+        ensureDir(blobs);
+        held = { partial, lock: await lockPartial(partial, (who) => opts.log?.(`waiting for ${who}, which is downloading ${shown}`)) };
+      }
+      const resumeAt = fromStart ? (partial.discard(), 0) : partial.resumableBytes();
+      const headers: Record<string, string> = {};
+      // the token goes to the hub only, never to the storage hosts it redirects to
+      if (opts.token && new URL(url).host === hubHost) headers.authorization = `Bearer ${opts.token}`;
+      if (resumeAt > 0) {
+        headers.range = `bytes=${resumeAt}-`;
+        const v = partial.ifRange();
+        if (v) headers['if-range'] = v;
+      }
+      let res: Response;
+      try {
+        res = await fetch(url, { headers, redirect: 'manual' });
+      } catch (e) {
+        throw new HubUnavailable(`cannot reach ${new URL(url).origin} for ${repoLabel(ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
+      }
+      commit ??= res.headers.get('x-repo-commit');
+      claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
+      if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+        await res.body?.cancel();
+        // a redirect to storage names the blob: a cached blob needs no download
+        if (commit && claim && existsSync(path.join(blobs, claim.value))) {
+          linkSnapshot(repoDir, commit, file, claim.value);
+          return { commit, found: true };
+        }
+        url = new URL(res.headers.get('location')!, url).toString();
+        continue;
+      }
+      if (res.status === 404) {
+        await res.body?.cancel();
+        return { commit, found: false };
+      }
+      if (res.status === 401 || res.status === 403) {
+        await res.body?.cancel();
+        throw new UserError(`${repoLabel(ref)}: access denied (HTTP ${res.status}); set HF_TOKEN for gated or private repositories`);
+      }
+      const range = res.status === 206 ? contentRange(res.headers.get('content-range')) : null;
+      if (resumeAt > 0 && !fromStart && (res.status === 416 || (res.status === 206 && (range?.start !== resumeAt || !partial.sameValidator(res.headers))))) {
+        // the partial does not fit what the server has now: never splice, start over
+        await res.body?.cancel();
+        fromStart = true;
+        hop--;
+        continue;
+      }
+      if ((res.status !== 200 && !range) || !res.body) {
+        await res.body?.cancel();
+        throw new UserError(`${url}: HTTP ${res.status}`);
+      }
+      commit ??= ref.revision;
+      const start = range ? resumeAt : 0;
+      const total = range ? range.total : Number(res.headers.get('content-length')) || undefined;
+      const lastModified = Date.parse(res.headers.get('last-modified') ?? '');
+      if (claim && existsSync(path.join(blobs, claim.value))) {
+        await res.body.cancel();
+        partial.discard();
         linkSnapshot(repoDir, commit, file, claim.value);
         return { commit, found: true };
       }
-      url = new URL(res.headers.get('location')!, url).toString();
-      continue;
-    }
-    if (res.status === 404) {
-      await res.body?.cancel();
-      return { commit, found: false };
-    }
-    if (res.status === 401 || res.status === 403) {
-      await res.body?.cancel();
-      throw new UserError(`${repoLabel(ref)}: access denied (HTTP ${res.status}); set HF_TOKEN for gated or private repositories`);
-    }
-    if (!res.ok || !res.body) {
-      await res.body?.cancel();
-      throw new UserError(`${url}: HTTP ${res.status}`);
-    }
-    commit ??= ref.revision;
-    const total = Number(res.headers.get('content-length')) || undefined;
-    const lastModified = Date.parse(res.headers.get('last-modified') ?? '');
-    if (claim && existsSync(path.join(repoDir, 'blobs', claim.value))) {
-      await res.body.cancel();
-      linkSnapshot(repoDir, commit, file, claim.value);
+      if (!range && !claim?.strict && reusableUnvalidated(repoDir, commit, file, total, lastModified)) {
+        await res.body.cancel();
+        return { commit, found: true };
+      }
+      if (!range) {
+        // a full body (also the answer of a server that ignores Range, or of If-Range to a changed file)
+        partial.discard();
+        partial.writeMeta({ file, url: first, etag: strongEtag(res.headers.get('etag')), lastModified: res.headers.get('last-modified') ?? undefined });
+      }
+      const blobName = await downloadBlob(res.body, partial, start, { file, shown, claim, total }, opts);
+      if (blobName !== claim?.value && Number.isFinite(lastModified)) {
+        // what a later run compares with, since a server without ETag gives nothing else to compare
+        const t = new Date(lastModified);
+        utimesSync(path.join(blobs, blobName), t, t);
+      }
+      linkSnapshot(repoDir, commit, file, blobName);
+      await removeOtherPartials(blobs, file, partial);
       return { commit, found: true };
     }
-    if (!claim?.strict && reusableUnvalidated(repoDir, commit, file, total, lastModified)) {
-      await res.body.cancel();
-      return { commit, found: true };
-    }
-    const blobName = await downloadBlob(res, repoDir, file, `${ref.repoId} ${file}`, claim, total, opts);
-    if (blobName !== claim?.value && Number.isFinite(lastModified)) {
-      // what a later run compares with, since a server without ETag gives nothing else to compare
-      const t = new Date(lastModified);
-      utimesSync(path.join(repoDir, 'blobs', blobName), t, t);
-    }
-    linkSnapshot(repoDir, commit, file, blobName);
-    return { commit, found: true };
+    throw new UserError(`${url}: too many redirects`);
+  } finally {
+    await held?.lock.release();
   }
-  throw new UserError(`${url}: too many redirects`);
 }
 
 /**
@@ -252,59 +346,73 @@ function gitBlobHasher(size: number | undefined): Hash | null {
 }
 
 /**
- * Stream into blobs/<name>.incomplete-*, verify, then rename: no truncated blob is ever in place. The blob is named
- * by the ETag when the content matches it, else by the content's sha256; a mismatch with the hub's LFS sha256 is an
- * error (corrupt download). Returns the blob's name.
+ * Stream into the partial file (appending from `start` when resuming: its first `start` bytes are hashed first),
+ * verify, then rename to blobs/<name>: no truncated blob is ever in place. The blob is named by the ETag when the
+ * content matches it, else by the content's sha256; a mismatch with the hub's LFS sha256 is an error (corrupt
+ * download) and the partial is deleted. A dropped connection keeps the partial (DownloadInterrupted); a local
+ * write error (a full disk) deletes it. Returns the blob's name.
  */
 async function downloadBlob(
-  res: Response,
-  repoDir: string,
-  file: string,
-  shown: string,
-  claim: EtagClaim | null,
-  total: number | undefined,
+  body: ReadableStream<Uint8Array>,
+  partial: Partial,
+  start: number,
+  what: { file: string; shown: string; claim: EtagClaim | null; total: number | undefined },
   opts: HubOptions,
 ): Promise<string> {
-  const blobs = path.join(repoDir, 'blobs');
-  ensureDir(blobs);
-  const tmp = path.join(blobs, `download.incomplete${tmpSuffix()}`);
+  const { file, shown, claim, total } = what;
   const sha256 = createHash('sha256');
   const git = claim?.kind === 'git-sha1' ? gitBlobHasher(total) : null;
-  let done = 0;
-  const body = Readable.fromWeb(res.body as import('node:stream/web').ReadableStream);
-  const meter = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+  if (start > 0) await hashPrefix(partial.path, start, [sha256, git]);
+  let done = start;
+  opts.onProgress?.(shown, done, total, start);
+  const fh = await fsp.open(partial.path, start > 0 ? 'a' : 'w');
+  let failure: unknown = null;
+  let local = false;
+  try {
+    for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      try {
+        await writeAll(fh, chunk);
+      } catch (e) {
+        local = true;
+        throw e;
+      }
       sha256.update(chunk);
       git?.update(chunk);
       done += chunk.length;
-      opts.onProgress?.(shown, done, total);
-      cb(null, chunk);
-    },
-  });
-  try {
-    await pipeline(body, meter, createWriteStream(tmp));
+      opts.onProgress?.(shown, done, total, start);
+    }
   } catch (e) {
-    rmSync(tmp, { force: true });
-    opts.onProgress?.(shown, -1, total);
-    throw new UserError(`download of ${file} interrupted: ${(e as Error).message}`);
+    failure = e;
+  } finally {
+    await fh.close();
   }
-  if (total !== undefined && done !== total) {
-    rmSync(tmp, { force: true });
+  if (failure || (total !== undefined && done !== total)) {
     opts.onProgress?.(shown, -1, total);
-    throw new UserError(`download of ${file} truncated (${done} of ${total} bytes)`);
+    if (local) {
+      partial.discard();
+      throw userFsError(failure, partial.path);
+    }
+    if (total !== undefined && done > total) {
+      partial.discard();
+      throw new UserError(`download of ${file}: the server sent ${done} bytes, more than the ${total} it announced`);
+    }
+    const cause = failure ? (((failure as Error).cause as Error | undefined)?.message ?? (failure as Error).message) : 'connection closed early';
+    throw new DownloadInterrupted(file, done, total, cause, partial.path);
   }
   const digest = sha256.digest('hex');
   let name = digest;
   if (claim?.kind === 'sha256') {
     if (digest === claim.value) name = claim.value;
     else if (claim.strict) {
-      rmSync(tmp, { force: true });
-      throw new UserError(`download of ${file} is corrupt: sha256 ${digest}, expected ${claim.value}`);
+      partial.discard();
+      const resumed = start > 0 ? ` (resumed at ${start} bytes; the partial download is deleted)` : '';
+      throw new UserError(`download of ${file} is corrupt: sha256 ${digest}, expected ${claim.value}${resumed}`);
     }
   } else if (claim?.kind === 'git-sha1' && git && git.digest('hex') === claim.value) {
     name = claim.value; // the name huggingface_hub gives git files: the caches stay shared
   }
-  renameSync(tmp, path.join(blobs, name));
+  renameSync(partial.path, path.join(partial.blobs, name));
+  rmSync(partial.metaPath, { force: true });
   return name;
 }
 

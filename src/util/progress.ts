@@ -5,6 +5,8 @@ const mb = (b: number): string => (b / 1e6).toFixed(b < 1e7 ? 2 : 1);
 interface FileState {
   bar?: cliProgress.SingleBar;
   started: number;
+  /** bytes already there when this download started (a resumed one) */
+  base: number;
   lastLine: number;
   lastPct: number;
 }
@@ -12,12 +14,13 @@ interface FileState {
 /**
  * Download progress in bytes on stderr, for one or several files at once: on a terminal a cli-progress bar per file
  * being fetched (removed when it is done); elsewhere (logs, CI) a line when a file starts, every 10% (at most every
- * few seconds) and when it ends. `done` = -1 says the file's download failed.
+ * few seconds) and when it ends. `done` = -1 says the file's download failed. A resumed download (`resumedAt` > 0)
+ * starts from there and says "resuming at X MB"; its speed counts only the bytes of this run.
  */
-export function byteProgress(stream: NodeJS.WriteStream = process.stderr): (file: string, done: number, total: number | undefined) => void {
+export function byteProgress(stream: NodeJS.WriteStream = process.stderr): (file: string, done: number, total: number | undefined, resumedAt?: number) => void {
   const active = new Map<string, FileState>();
   let multi: cliProgress.MultiBar | null = null;
-  return (file, done, total) => {
+  return (file, done, total, resumedAt = 0) => {
     const now = Date.now();
     let st = active.get(file);
     if (done < 0) {
@@ -31,20 +34,25 @@ export function byteProgress(stream: NodeJS.WriteStream = process.stderr): (file
       return;
     }
     if (!st) {
-      st = { started: now, lastLine: 0, lastPct: -1 };
+      st = { started: now, base: resumedAt, lastLine: 0, lastPct: -1 };
       active.set(file, st);
+      const resuming = resumedAt > 0 ? `downloading ${file}: resuming at ${mb(resumedAt)}${total ? ` of ${mb(total)}` : ''} MB` : null;
       if (stream.isTTY && total) {
         multi ??= new cliProgress.MultiBar(
           { format: 'downloading {file} {bar} {done}/{size} MB | {speed} MB/s', stream, hideCursor: true, fps: 5, clearOnComplete: true },
           cliProgress.Presets.shades_classic,
         );
-        st.bar = multi.create(total, 0, { file, done: mb(0), size: mb(total), speed: '-' });
+        if (resuming) multi.log(`${resuming}\n`);
+        st.bar = multi.create(total, resumedAt, { file, done: mb(resumedAt), size: mb(total), speed: '-' });
+      } else if (resuming) {
+        stream.write(`${resuming}\n`);
+        st.lastLine = now;
       }
     }
     const finished = total !== undefined && done >= total;
     if (st.bar) {
       const secs = (now - st.started) / 1000;
-      st.bar.update(done, { file, done: mb(done), size: mb(total ?? done), speed: secs > 0 ? mb(done / secs) : '-' });
+      st.bar.update(done, { file, done: mb(done), size: mb(total ?? done), speed: secs > 0 ? mb((done - st.base) / secs) : '-' });
     } else {
       const pct = total ? Math.floor((done / total) * 10) * 10 : -1;
       if (finished || st.lastLine === 0 || (pct > st.lastPct && now - st.lastLine > 3000)) {
