@@ -271,7 +271,15 @@ export function representationSpec(data: Datum[]): TopLevelSpec {
     height: 300,
     layer: [
       { mark: { type: 'point', filled: true, size: 80 }, encoding: { x, y, color, shape: { field: 'series', type: 'nominal', legend: null } } },
-      { mark: { type: 'text', dy: -10, fontSize: 10 }, encoding: { x, y, text: { field: 'model' }, color } },
+      // one label per model, above its highest point: its series share an x (its GFLOPs), so labels on each would overlap
+      {
+        transform: [
+          { window: [{ op: 'row_number', as: 'rank' }], groupby: ['model'], sort: [{ field: 'average', order: 'descending' }] },
+          { filter: 'datum.rank === 1' },
+        ],
+        mark: { type: 'text', dy: -10, fontSize: 10, color: '#333' },
+        encoding: { x, y, text: { field: 'model' } },
+      },
     ],
   } as unknown as TopLevelSpec;
 }
