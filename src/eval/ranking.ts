@@ -25,45 +25,69 @@ function checkInputs(what: string, scores: Float32Array | Float64Array, targets:
  * sample (how often it was drawn), so the metric of a resample is one weighted walk down the same order.
  */
 export interface Ranked {
-  scores: Float32Array | Float64Array;
-  targets: Uint8Array;
+  /** sample indices by descending score */
   order: Int32Array;
+  /** the target of order[k] */
+  sortedTargets: Uint8Array;
+  /** tied scores form one threshold: group g is order[groupEnd[g - 1] .. groupEnd[g]) */
+  groupEnd: Int32Array;
+  /** the samples whose target is 1 (a resample's positives are their weights' sum) */
+  positives: Int32Array;
+  /** working memory of the AP walk (reused across resamples) */
+  scratch: Float64Array;
 }
 
 export function ranked(what: string, scores: Float32Array | Float64Array, targets: Uint8Array): Ranked {
   checkInputs(what, scores, targets);
-  return { scores, targets, order: descendingOrder(scores) };
+  const order = descendingOrder(scores);
+  const n = order.length;
+  const ends: number[] = [];
+  for (let k = 1; k <= n; k++) if (k === n || scores[order[k]!] !== scores[order[k - 1]!]) ends.push(k);
+  const positives = Int32Array.from(targets.keys()).filter((i) => targets[i] === 1);
+  return { order, sortedTargets: Uint8Array.from(order, (i) => targets[i]!), groupEnd: Int32Array.from(ends), positives, scratch: new Float64Array(ends.length) };
 }
 
 /**
  * 11-point AP of a ranking with sample weights (null: every weight 1; a weight counts the sample that many times).
- * Null when the weighted positives are 0.
+ * Null when the weighted positives are 0. One walk down the ranking records each threshold's precision and the
+ * first threshold reaching each recall level; the interpolated precision at level t is then the highest precision
+ * from that threshold on (a suffix maximum), so a resample costs O(n), not O(11 n).
  */
 export function vocAp11Ranked(r: Ranked, weights: Float64Array | Int32Array | null = null): number | null {
-  const { scores, targets, order } = r;
-  const w = (i: number): number => (weights ? weights[i]! : 1);
+  const { order, sortedTargets: pos, groupEnd } = r;
   let positives = 0;
-  for (let i = 0; i < targets.length; i++) positives += targets[i]! * w(i);
+  if (weights) for (const i of r.positives) positives += weights[i]!;
+  else positives = r.positives.length;
   if (positives === 0) return null;
-  // best precision reached at recall >= t, for each of the 11 recall levels
-  const best = new Float64Array(11);
+  const prec = r.scratch;
+  // first[t]: the first threshold whose recall is >= t / 10 (-1: none reaches it)
+  const first = new Int32Array(11).fill(-1);
+  let level = 0;
+  let groups = 0;
   let tp = 0;
   let seen = 0;
-  for (let k = 0; k < order.length; ) {
-    const s = scores[order[k]!]!;
-    while (k < order.length && scores[order[k]!] === s) {
-      const i = order[k]!;
-      tp += targets[i]! * w(i);
-      seen += w(i);
-      k++;
+  for (let g = 0, k = 0; g < groupEnd.length; g++) {
+    const end = groupEnd[g]!;
+    if (weights) {
+      for (; k < end; k++) {
+        const w = weights[order[k]!]!;
+        tp += pos[k]! * w;
+        seen += w;
+      }
+    } else {
+      for (; k < end; k++) tp += pos[k]!;
+      seen = end;
     }
     if (seen === 0) continue;
     const recall = tp / positives;
-    const precision = tp / seen;
-    for (let t = 0; t <= 10; t++) if (recall >= t / 10 && precision > best[t]!) best[t] = precision;
+    prec[groups] = tp / seen;
+    while (level <= 10 && recall >= level / 10) first[level++] = groups;
+    groups++;
   }
+  // suffix maxima of the precision, in place
+  for (let g = groups - 2; g >= 0; g--) if (prec[g + 1]! > prec[g]!) prec[g] = prec[g + 1]!;
   let ap = 0;
-  for (let t = 0; t <= 10; t++) ap += best[t]!;
+  for (let t = 0; t <= 10; t++) if (first[t]! >= 0) ap += prec[first[t]!]!;
   return ap / 11;
 }
 
@@ -111,21 +135,19 @@ export function vocMeanAp11(
 
 /** ROC AUC of a ranking with sample weights (null: every weight 1); NaN when the weighted positives or negatives are 0. */
 export function rocAucRanked(r: Ranked, weights: Float64Array | Int32Array | null = null): number {
-  const { scores, targets, order } = r;
+  const { order, sortedTargets: pos, groupEnd } = r;
   // walk thresholds from the highest score; each tied group adds a trapezoid
   let area = 0;
   let tp = 0;
   let fp = 0;
-  for (let k = 0; k < order.length; ) {
-    const s = scores[order[k]!]!;
+  for (let g = 0, k = 0; g < groupEnd.length; g++) {
+    const end = groupEnd[g]!;
     let dtp = 0;
     let dfp = 0;
-    while (k < order.length && scores[order[k]!] === s) {
-      const i = order[k]!;
-      const wi = weights ? weights[i]! : 1;
-      if (targets[i]) dtp += wi;
-      else dfp += wi;
-      k++;
+    for (; k < end; k++) {
+      const w = weights ? weights[order[k]!]! : 1;
+      if (pos[k]) dtp += w;
+      else dfp += w;
     }
     area += dfp * (tp + dtp / 2);
     tp += dtp;
