@@ -113,6 +113,10 @@ test('voc2007: the multilabel package from the hub, zero-shot and one-vs-rest pr
     const csv = fs.readFileSync(path.join(out, 'linear_probe.csv'), 'utf8');
     assert.ok(!csv.includes('NaN'));
 
+    // the one-vs-rest probes are L-BFGS's: another solver is refused before any work
+    const mljs = await runCli(['linear-probe', ...common, '--solver', 'mljs'], env);
+    assert.equal(mljs.status, 2, mljs.stderr);
+    assert.equal(mljs.stderr.trim(), 'clip-bench: --solver mljs: voc2007 is multilabel; its one-vs-rest probes use the lbfgs solver');
     // few-shot (k images per class) is not defined for multilabel data: one line, exit 2
     const fsr = await runCli(['fewshot', ...common, '--shots', '1'], env);
     assert.equal(fsr.status, 2, fsr.stderr);

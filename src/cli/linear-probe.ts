@@ -8,7 +8,7 @@ import { multilabelLinearProbe } from '../eval/multilabel-probe.js';
 import { UserError } from '../errors.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { linearProbeTable } from '../report/tables/linear-probe.js';
-import { DATASETS_HELP, addDataOptions, splitPrimaryMetric, type DataFlags } from './data-options.js';
+import { DATASETS_HELP, addDataOptions, openSplit, splitPrimaryMetric, type DataFlags } from './data-options.js';
 import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
 import { runMetadata, writeAndPrint } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
@@ -67,14 +67,15 @@ export function linearProbeRunFlags(f: LinearProbeFlags, tunedOnTest: string[]):
  * `tunedOnTest`: the flags that train or choose C on a test split, as testSplitSelection allowed them.
  */
 export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
+  // the metric (a multilabel split: mAP, one-vs-rest) is known from the opened test split, before anything is embedded
+  const primaryMetric = splitPrimaryMetric(await openSplit(dataset, f.testSplit, f));
+  const multilabel = primaryMetric === 'map11';
+  if (multilabel && f.solver !== 'lbfgs') throw new UserError(`--solver ${f.solver}: ${dataset} is multilabel; its one-vs-rest probes use the lbfgs solver`);
   const train = await splitFeatures(model, dataset, f.trainSplit, f);
   const val = f.valSplit ? await splitFeatures(model, dataset, f.valSplit, f) : null;
   const test = await splitFeatures(model, dataset, f.testSplit, f);
   const spec = train.split.spec;
   const nClasses = train.split.source.classes.length;
-  const primaryMetric = splitPrimaryMetric(test.split);
-  const multilabel = primaryMetric === 'map11';
-  if (multilabel && f.solver !== 'lbfgs') throw new UserError(`--solver ${f.solver}: ${spec.name} is multilabel; its one-vs-rest probes use the lbfgs solver`);
   const started = performance.now();
   process.stderr.write(`linear probe: ${modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes${multilabel ? ', one-vs-rest' : ''})\n`);
   const r = await (multilabel ? multilabelLinearProbe : linearProbe)(train.features, val?.features ?? null, test.features, {
