@@ -110,6 +110,7 @@ export function fewshotRunFlags(f: FewshotFlags, tunedOnTest: string[]): Omit<Fe
 export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
   const shots = parseShots(f.shots);
   // refused before anything is embedded
+  await openSplit(dataset, f.trainSplit, f);
   const opened = await openSplit(dataset, f.testSplit, f);
   if (splitPrimaryMetric(opened) === 'map11') throw new UserError(`${opened.spec.name}: few-shot probes (k images per class) are not defined for a multilabel dataset; use zeroshot or linear-probe`);
   const train = await splitFeatures(model, dataset, f.trainSplit, f);

@@ -67,7 +67,9 @@ export function linearProbeRunFlags(f: LinearProbeFlags, tunedOnTest: string[]):
  * `tunedOnTest`: the flags that train or choose C on a test split, as testSplitSelection allowed them.
  */
 export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
-  // the metric (a multilabel split: mAP, one-vs-rest) is known from the opened test split, before anything is embedded
+  // the metric (a multilabel split: mAP, one-vs-rest) is known from the opened splits (train first, as they are
+  // embedded), before anything is embedded
+  await openSplit(dataset, f.trainSplit, f);
   const primaryMetric = splitPrimaryMetric(await openSplit(dataset, f.testSplit, f));
   const multilabel = primaryMetric === 'map11';
   if (multilabel && f.solver !== 'lbfgs') throw new UserError(`--solver ${f.solver}: ${dataset} is multilabel; its one-vs-rest probes use the lbfgs solver`);
