@@ -107,56 +107,86 @@ test('a full disk (ENOSPC) under the cache or the results is a one-line error na
   assert.match(outRun.stderr, /no space left on device \(ENOSPC\)/);
 });
 
+/**
+ * Runs the CLI (`args`) inside a private mount namespace with `disk` a 256 KiB tmpfs holding a copy of `seed` (if
+ * any), filled so that only `pages` 4 KiB pages are free; copies `keep` (names under `disk`) and a listing of every
+ * file left on the disk into `after`. Null where no private tmpfs can be made.
+ */
+function runOnFilledDisk(disk: string, pages: number, args: string[], seed: string | null, keep: string[], after: string): CliResult | null {
+  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=4k tmpfs '${disk}'`]);
+  if (probe.status !== 0) return null;
+  const cli = [process.execPath, path.join(repoRoot, 'bin', 'clip-bench'), ...args].map((a) => `'${a}'`).join(' ');
+  const script = [
+    `mount -t tmpfs -o size=256k tmpfs '${disk}'`,
+    seed ? `cp -r '${seed}/.' '${disk}/'` : ':',
+    `used=$(df -k --output=used '${disk}' | tail -1)`,
+    `dd if=/dev/zero of='${disk}/filler' bs=4k count=$(( (256 - used) / 4 - ${pages} )) 2>/dev/null`,
+    `${cli}; rc=$?`,
+    ...keep.map((k) => `[ -e '${disk}/${k}' ] && cp '${disk}/${k}' '${after}/'`),
+    `(cd '${disk}' && find . -mindepth 1 ! -name filler) > '${after}/listing'`,
+    'exit $rc',
+  ].join('\n');
+  const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', cwd: repoRoot });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** A failed run on a full disk: exit 2, one line naming a file under `under`, no temp, lock or claim file left. */
+function assertFullDiskFailure(r: CliResult, under: string, after: string, what: string): void {
+  assert.equal(r.status, 2, `${what}: ${r.stderr}`);
+  assert.match(r.stderr, new RegExp(`^clip-bench: cannot write ${under.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/\\S*: no space left on device \\(ENOSPC\\)\n$`), `${what}: one line naming the file`);
+  const listing = fs.readFileSync(path.join(after, 'listing'), 'utf8');
+  assert.doesNotMatch(listing, /\.tmp-/, `${what}: a temp file was left`);
+  // an empty lock or claim left behind would hold the next writer off until it went stale
+  assert.doesNotMatch(listing, /lock$|\.lock\n|\.claim\n/m, `${what}: a lock or claim file was left:\n${listing}`);
+}
+
 test('a disk that fills while the results are written: exit 2 naming the file, the old CSV and JSON kept (or both new), no temp or lock file left', async (t) => {
   const cache = tmpDir('enospc-pair-cache');
   const before = tmpDir('enospc-pair-before');
   const common = ['--cache-dir', cache, '--limit', '200', '--no-progress'];
   const first = await runCli(['zeroshot', ...common, '--prompts', 'single', '--out', before]);
   assert.equal(first.status, 0, first.stderr);
-  const probe = spawnSync('unshare', ['-rm', 'sh', '-c', `mount -t tmpfs -o size=4k tmpfs '${tmpDir('enospc-probe')}'`]);
-  if (probe.status !== 0) {
-    t.skip('no private tmpfs here (unshare -rm + mount -t tmpfs refused)');
-    return;
-  }
   const read = (d: string) => ['zeroshot.csv', 'zeroshot.json'].map((f) => (fs.existsSync(path.join(d, f)) ? fs.readFileSync(path.join(d, f), 'utf8') : ''));
   const old = read(before);
-  const cli = [process.execPath, path.join(repoRoot, 'bin', 'clip-bench'), 'zeroshot', ...common, '--prompts', 'ensemble'].map((a) => `'${a}'`).join(' ');
   let failed = 0;
   let succeeded: string[] | null = null;
   // free space from nothing to enough, a page at a time: the run fails at every step of writing, then succeeds
   for (let pages = 0; pages <= 8 && !succeeded; pages++) {
     const disk = tmpDir('enospc-pair');
     const after = tmpDir('enospc-pair-after');
-    // the old results on a small tmpfs, the rest of it filled so that `pages` pages are free
-    const script = [
-      `mount -t tmpfs -o size=256k tmpfs '${disk}'`,
-      `cp -r '${before}/.' '${disk}/'`,
-      `dd if=/dev/zero of='${disk}/filler' bs=4k count=64 2>/dev/null; rm -f '${disk}/filler'`,
-      `used=$(df -k --output=used '${disk}' | tail -1)`,
-      `dd if=/dev/zero of='${disk}/filler' bs=4k count=$(( (256 - used) / 4 - ${pages} )) 2>/dev/null`,
-      `${cli} --out '${disk}'; rc=$?`,
-      `cp '${disk}'/zeroshot.csv '${disk}'/zeroshot.json '${after}/'`,
-      `ls -a '${disk}' > '${after}/listing'`,
-      'exit $rc',
-    ].join('\n');
-    const r = spawnSync('unshare', ['-rm', 'sh', '-c', script], { encoding: 'utf8', cwd: repoRoot });
+    const r = runOnFilledDisk(disk, pages, ['zeroshot', ...common, '--prompts', 'ensemble', '--out', disk], before, ['zeroshot.csv', 'zeroshot.json'], after);
+    if (r === null) {
+      t.skip('no private tmpfs here (unshare -rm + mount -t tmpfs refused)');
+      return;
+    }
     if (r.status === 0) {
       succeeded = read(after);
       continue;
     }
     failed++;
-    assert.equal(r.status, 2, r.stderr);
-    assert.match(r.stderr, /no space left on device \(ENOSPC\)/);
+    assertFullDiskFailure(r, disk, after, `results, ${pages} free pages`);
     assert.deepEqual(read(after), old, `with ${pages} free pages: the results files changed although the run failed`);
-    const listing = fs.readFileSync(path.join(after, 'listing'), 'utf8');
-    assert.doesNotMatch(listing, /\.tmp-/, 'a temp file was left');
-    // an empty lock left behind would hold the next writer off until it went stale
-    assert.doesNotMatch(listing, /\.lock/, 'a lock file was left');
-    assert.match(r.stderr, /^clip-bench: cannot write \/\S+: no space left on device \(ENOSPC\)\n$/, 'one line naming the file');
   }
   assert.ok(failed >= 2, `${failed} failed runs`);
   assert.ok(succeeded, 'no run succeeded with 8 free pages');
   assert.notDeepEqual(succeeded, old);
   assert.match(succeeded[0]!, /ensemble/);
   assert.match(succeeded[1]!, /ensemble/);
+});
+
+test('a cache disk that fills at any point of writing an entry: exit 2 naming the file, no lock, claim or temp file left', (t) => {
+  let failed = 0;
+  // 0-3 free pages: the lock, the labels, the layout; 4: a chunk claim; 6 and 7: a chunk record, then its rows
+  for (const pages of [0, 1, 2, 3, 4, 6, 7]) {
+    const disk = tmpDir('enospc-cache');
+    const after = tmpDir('enospc-cache-after');
+    const r = runOnFilledDisk(disk, pages, ['embed', '--cache-dir', path.join(disk, 'cache'), '--limit', '2000', '--no-progress'], null, [], after);
+    if (r === null) {
+      t.skip('no private tmpfs here (unshare -rm + mount -t tmpfs refused)');
+      return;
+    }
+    assertFullDiskFailure(r, path.join(disk, 'cache'), after, `cache, ${pages} free pages`);
+    failed++;
+  }
+  assert.equal(failed, 7);
 });

@@ -1,7 +1,7 @@
 /** chunks/layout.json and chunks/labels.npy: what an entry being written is, stored before any chunk. */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
-import { atomicWriteFile, isErrno, tmpSuffix } from '../util/fs.js';
+import { atomicWriteFile, isErrno, tmpSuffix, userFsError } from '../util/fs.js';
 import { LAYOUT_FILE, PENDING_LABELS_FILE, PENDING_TARGETS_FILE, readJson, type Layout, type Targets } from './entry-format.js';
 import { encodeNpy, parseNpyHeader } from './npy.js';
 
@@ -20,12 +20,12 @@ export async function createLayoutOnce(chunksDir: string, layout: Layout, labels
   if (labels !== null) await writePendingLabels(chunksDir, labels);
   if (targets !== null) await writePendingTargets(chunksDir, targets);
   const tmp = file + tmpSuffix();
-  await fsp.writeFile(tmp, layoutJson(layout));
   try {
+    await fsp.writeFile(tmp, layoutJson(layout));
     await fsp.link(tmp, file);
     return layout;
   } catch (e) {
-    if (!isErrno(e, 'EEXIST')) throw e;
+    if (!isErrno(e, 'EEXIST')) throw userFsError(e, file);
     return (await readJson(file)) as Layout;
   } finally {
     await fsp.rm(tmp, { force: true });

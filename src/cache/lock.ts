@@ -4,7 +4,7 @@ import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { UserError } from '../errors.js';
-import { isErrno } from '../util/fs.js';
+import { isErrno, userFsError } from '../util/fs.js';
 import { pidAlive } from '../util/process.js';
 
 /**
@@ -172,9 +172,13 @@ export async function tryLock(file: string, opts: TryLockOptions = {}): Promise<
       try {
         await fh.writeFile(JSON.stringify(info) + '\n');
         await fh.sync();
-      } finally {
-        await fh.close();
+      } catch (e) {
+        // a full disk: an empty lock of ours would hold others off until it went stale
+        await fh.close().catch(() => {});
+        await fsp.rm(file, { force: true });
+        throw userFsError(e, file);
       }
+      await fh.close();
       installExitHook();
       held.set(file, info.token);
       return { lock: new EntryLock(file, info) };
@@ -185,7 +189,7 @@ export async function tryLock(file: string, opts: TryLockOptions = {}): Promise<
         await fsp.mkdir(dir, { recursive: true });
         continue;
       }
-      if (!isErrno(e, 'EEXIST')) throw e;
+      if (!isErrno(e, 'EEXIST')) throw userFsError(e, file);
     }
     const cur = await readLock(file);
     if (!cur) continue; // released meanwhile
