@@ -90,6 +90,40 @@ test('a clip-bench killed mid-download (SIGKILL) resumes it with Range on the ne
   }
 });
 
+test('a dataset package: a clip-bench killed mid-shard resumes the shard with Range, with the result of the local package', async () => {
+  const shard = 'test/0.tar';
+  const server = await startHubServer({ 'datasets/acme/shapes': SHAPES }, COMMIT, { throttle: { bytes: 1024, ms: 20, file: shard } });
+  const hubCache = tmpDir('resume-wds');
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: hubCache, XDG_CACHE_HOME: tmpDir('resume-wds-xdg') };
+  const args = (dataset: string[]) => ['zeroshot', '--model', 'mini', ...dataset, '--json', '--no-progress', '--out', tmpDir('resume-wds-out'), '--cache-dir', tmpDir('resume-wds-cache')];
+  const blobs = path.join(hubCache, 'datasets--acme--shapes', 'blobs');
+  try {
+    // the throttled shard's partial is named by the sha256 the hub's redirect announced (other shards may be in flight too)
+    const name = `${sha256(fs.readFileSync(path.join(SHAPES, shard)))}.incomplete`;
+    const first = spawnCli(args(['--dataset', 'hf:acme/shapes']), env);
+    await until('a partial shard', () => partials(blobs)[name] >= 4096);
+    first.child.kill('SIGKILL');
+    await first.done;
+    const kept = partials(blobs)[name];
+    assert.ok(kept >= 4096, JSON.stringify(partials(blobs)));
+    const from = server.bodies.length;
+    const rerun = await runCli(args(['--dataset', 'hf:acme/shapes']), env);
+    assert.equal(rerun.status, 0, rerun.stderr);
+    const resumed = server.bodies.slice(from).filter((r) => r.file === shard);
+    assert.deepEqual(resumed.map((r) => [r.status, r.start >= kept, r.complete]), [[206, true, true]]);
+    assert.match(rerun.stderr, /downloading acme\/shapes test\/0\.tar: resuming at [\d.]+ of 0\.03 MB/);
+    const snap = path.join(hubCache, 'datasets--acme--shapes', 'snapshots', COMMIT);
+    assert.equal(path.basename(fs.readlinkSync(path.join(snap, shard))), sha256(fs.readFileSync(path.join(SHAPES, shard))));
+    assert.deepEqual(partials(blobs), {});
+    const local = await runCli(args(['--dataset', 'wds', '--dataset-root', SHAPES]), env);
+    assert.equal(local.status, 0, local.stderr);
+    const metrics = (out: string) => (JSON.parse(out) as { prompts: string; n_images: number; top1: number; top5: number }[]).map((r) => [r.prompts, r.n_images, r.top1, r.top5]);
+    assert.deepEqual(metrics(rerun.stdout), metrics(local.stdout));
+  } finally {
+    await server.close();
+  }
+});
+
 test('a connection cut mid-body is resumed with Range within the same run', async () => {
   const server = await startHubServer({ 'acme/tiny-ids': MODEL }, COMMIT, { cut: { afterBytes: 200_000, responses: 1 } });
   const cacheDir = tmpDir('resume-cut');
