@@ -286,7 +286,7 @@ async function fetchAttempt(ref: HubRef, file: string, repoDir: string, opts: Hu
         hop--;
         continue;
       }
-      if ((res.status !== 200 && !range) || !res.body) {
+      if ((res.status !== 200 && range?.start !== resumeAt) || !res.body) {
         await res.body?.cancel();
         throw new UserError(`${url}: HTTP ${res.status}`);
       }
@@ -362,9 +362,10 @@ async function downloadBlob(
   const { file, shown, claim, total } = what;
   const sha256 = createHash('sha256');
   const git = claim?.kind === 'git-sha1' ? gitBlobHasher(total) : null;
-  if (start > 0) await hashPrefix(partial.path, start, [sha256, git]);
   let done = start;
+  // said before the prefix is hashed (seconds for a large one)
   opts.onProgress?.(shown, done, total, start);
+  if (start > 0) await hashPrefix(partial.path, start, [sha256, git]);
   const fh = await fsp.open(partial.path, start > 0 ? 'a' : 'w');
   let failure: unknown = null;
   let local = false;
