@@ -128,10 +128,14 @@ test('a connection cut mid-body is resumed with Range within the same run', asyn
   const server = await startHubServer({ 'acme/tiny-ids': MODEL }, COMMIT, { cut: { afterBytes: 200_000, responses: 1 } });
   const cacheDir = tmpDir('resume-cut');
   const lines: string[] = [];
-  const hub: HubOptions = { endpoint: server.endpoint, cacheDir, offline: false, log: (l) => lines.push(l) };
+  const hub: HubOptions = { endpoint: server.endpoint, cacheDir, offline: false, token: 'secret', log: (l) => lines.push(l) };
   try {
     const snap = await fetchHubFiles({ repoId: 'acme/tiny-ids', revision: 'main' }, [[TEXT]], hub);
     assert.ok(fs.readFileSync(path.join(snap, TEXT)).equals(fs.readFileSync(path.join(MODEL, TEXT))));
+    // HF_TOKEN to the hub only, also on the retry; the resumed request goes to storage without it
+    assert.ok(server.requests.filter((r) => r.url.includes('/resolve/')).every((r) => r.auth === 'Bearer secret'));
+    assert.ok(server.requests.filter((r) => r.url.startsWith('/cdn/')).every((r) => r.auth === undefined && r.host.startsWith('localhost')));
+    assert.equal(server.requests.filter((r) => r.url.includes('/resolve/')).length, 2);
     const got = bodyRequests(server);
     assert.deepEqual(got.map((r) => [r.status, rangeStart(r) !== null]), [[200, false], [206, true]]);
     assert.ok(rangeStart(got[1])! > 0 && rangeStart(got[1])! <= 200_000, got[1].range);
