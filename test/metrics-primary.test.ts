@@ -16,6 +16,8 @@ import { classWeights, zeroshotLogits } from '../src/eval/zeroshot.js';
 import { classificationMetrics } from '../src/eval/metrics.js';
 import { meanApRanked, ranked, rankedColumns, rocAuc, rocAucRanked, vocAp11, vocAp11Ranked, vocMeanAp11 } from '../src/eval/ranking.js';
 import { fitLogReg, predictScores } from '../src/eval/logreg.js';
+import { scorePrimary } from '../src/eval/primary.js';
+import { primaryIntervals } from '../src/eval/intervals.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
@@ -160,4 +162,19 @@ test('Kinetics700-like user data: the primary metric is the mean of top-1 and to
   assert.equal(lp!.primary_metric, 'mean_top1_top5');
   close(lp!.primary, ((lp!.top1 as number) + (lp!.top5 as number)) / 2, 1e-9, 'probe mean(top1, top5)');
   assert.ok((lp!.primary_lo as number) <= (lp!.primary as number) && (lp!.primary as number) <= (lp!.primary_hi as number));
+});
+
+test('primary metrics undefined on the images are blank, never NaN: ROC AUC with one class, mean(top1, top5) under 5 classes', () => {
+  const scores = Float32Array.from([0.1, 0.9, 0.3, 0.7, 0.8, 0.2]);
+  const one = classificationMetrics(scores, Int32Array.from([1, 1, 1]), 3, 2);
+  const auc = scorePrimary('roc_auc', scores, one, 2);
+  assert.equal(auc.value, null);
+  assert.deepEqual(primaryIntervals(auc, one.outcomes), { primary_lo: null, primary_hi: null });
+  const both = classificationMetrics(scores, Int32Array.from([0, 1, 0]), 3, 2);
+  // the positive image outscores one negative and loses to the other: 1/2
+  close(scorePrimary('roc_auc', scores, both, 2).value, 50, 1e-12, 'AUC');
+  const k = scorePrimary('mean_top1_top5', scores, both, 2);
+  assert.equal(k.value, null);
+  assert.deepEqual(primaryIntervals(k, both.outcomes), { primary_lo: null, primary_hi: null });
+  assert.throws(() => scorePrimary('roc_auc', Float32Array.from([1, 2, 3]), classificationMetrics(Float32Array.from([1, 2, 3]), Int32Array.from([0]), 1, 3), 3), /2-class dataset/);
 });
