@@ -50,6 +50,11 @@ const bodyRequests = (server: HubServer, from = 0) => server.requests.slice(from
 const rangeStart = (r: { range?: string }): number | null => (r.range ? Number(/^bytes=(\d+)-$/.exec(r.range)![1]) : null);
 
 /** The whole CLI: a zeroshot killed by SIGKILL while the text model downloads, then run again. */
+
+/** The zero-shot rows of a `--json` run, as [prompts, images, top1, top5]: what two runs on the same data must share. */
+const zeroshotMetrics = (out: string) =>
+  (JSON.parse(out) as { prompts: string; n_images: number; top1: number; top5: number }[]).map((r) => [r.prompts, r.n_images, r.top1, r.top5]);
+
 test('a clip-bench killed mid-download (SIGKILL) resumes it with Range on the next run, and gives the uninterrupted result', async () => {
   const server = await startHubServer({ 'acme/tiny-ids': MODEL }, COMMIT, { throttle: { bytes: 16_384, ms: 10, file: TEXT } });
   const hubCache = tmpDir('resume-kill');
@@ -83,8 +88,7 @@ test('a clip-bench killed mid-download (SIGKILL) resumes it with Range on the ne
     assert.ok(fs.readFileSync(path.join(snap, TEXT)).equals(bytes));
     const local = await runCli(args(MODEL), env);
     assert.equal(local.status, 0, local.stderr);
-    const metrics = (out: string) => (JSON.parse(out) as { prompts: string; n_images: number; top1: number; top5: number }[]).map((r) => [r.prompts, r.n_images, r.top1, r.top5]);
-    assert.deepEqual(metrics(rerun.stdout), metrics(local.stdout));
+    assert.deepEqual(zeroshotMetrics(rerun.stdout), zeroshotMetrics(local.stdout));
   } finally {
     await server.close();
   }
@@ -117,8 +121,7 @@ test('a dataset package: a clip-bench killed mid-shard resumes the shard with Ra
     assert.deepEqual(partials(blobs), {});
     const local = await runCli(args(['--dataset', 'wds', '--dataset-root', SHAPES]), env);
     assert.equal(local.status, 0, local.stderr);
-    const metrics = (out: string) => (JSON.parse(out) as { prompts: string; n_images: number; top1: number; top5: number }[]).map((r) => [r.prompts, r.n_images, r.top1, r.top5]);
-    assert.deepEqual(metrics(rerun.stdout), metrics(local.stdout));
+    assert.deepEqual(zeroshotMetrics(rerun.stdout), zeroshotMetrics(local.stdout));
   } finally {
     await server.close();
   }
