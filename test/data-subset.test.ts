@@ -62,3 +62,18 @@ test('stratifiedSubset: every class at least once when limit >= classes; limit >
   assert.equal(s2.length, 2);
   assert.throws(() => stratifiedSubset(Int32Array.from([0, 5]), 2, 1, 1), RangeError);
 });
+
+test('rng.fillInt gives the numbers of as many int(n) calls, and leaves the generator where they would', () => {
+  for (const n of [1, 2, 7, 10_000, 65_537, 2 ** 31 - 1, 2 ** 31]) {
+    for (const seed of [0, 1, 12345]) {
+      const a = makeRng(seed);
+      const b = makeRng(seed);
+      const out = new Int32Array(5000);
+      a.fillInt(out, n);
+      const expect = Int32Array.from({ length: out.length }, () => b.int(n));
+      assert.deepEqual(out, expect, `n=${n} seed=${seed}`);
+      assert.equal(a.nextU32(), b.nextU32(), `state after n=${n} seed=${seed}`);
+    }
+  }
+  assert.throws(() => makeRng(0).fillInt(new Int32Array(1), 2 ** 31 + 1), RangeError);
+});

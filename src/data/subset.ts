@@ -9,6 +9,8 @@ export interface Rng {
   float(): number;
   /** unbiased integer in [0, n) for 1 <= n <= 2^32 */
   int(n: number): number;
+  /** `out.length` draws of int(n), in order (the same numbers as that many int(n) calls, in one tight loop) */
+  fillInt(out: Int32Array, n: number): void;
   /** in-place Fisher-Yates shuffle; returns the same array */
   shuffle<T extends { length: number; [i: number]: any }>(a: T): T;
 }
@@ -46,8 +48,39 @@ export function makeRng(seed: number): Rng {
       if (r < lim) return r % n;
     }
   };
+  const fillInt = (out: Int32Array, n: number): void => {
+    if (!(n >= 1 && n <= 2147483648) || !Number.isInteger(n)) throw new RangeError(`rng.fillInt: bad bound ${n}`);
+    const lim = 4294967296 - (4294967296 % n);
+    const inv = 1 / n;
+    // the state in locals: a bootstrap draws millions of these
+    let [sa, sb, sc, sd] = [a, b, c, d];
+    for (let i = 0; i < out.length; i++) {
+      for (;;) {
+        const m = Math.imul(sb, 5);
+        const r = Math.imul((m << 7) | (m >>> 25), 9) >>> 0;
+        const t = sb << 9;
+        sc ^= sa;
+        sd ^= sb;
+        sb ^= sc;
+        sa ^= sd;
+        sc ^= t;
+        sd = (sd << 11) | (sd >>> 21);
+        if (r < lim) {
+          // r % n without a floating-point remainder (slow for r >= 2^31): a quotient from the reciprocal is off
+          // by at most one, and the correction makes the remainder exact
+          let m = r - Math.floor(r * inv) * n;
+          if (m >= n) m -= n;
+          else if (m < 0) m += n;
+          out[i] = m;
+          break;
+        }
+      }
+    }
+    [a, b, c, d] = [sa, sb, sc, sd];
+  };
   return {
     nextU32,
+    fillInt,
     float: () => ((nextU32() >>> 5) * 67108864 + (nextU32() >>> 6)) / 9007199254740992,
     int,
     shuffle(arr) {

@@ -125,7 +125,7 @@ function resampleDistributions(n: number, stats: ResampleStatistic[], resamples:
   const dists = stats.map(() => new Float64Array(resamples));
   const counts = stats.map(() => 0);
   for (let r = 0; r < resamples; r++) {
-    for (let i = 0; i < n; i++) idx[i] = rng.int(n);
+    rng.fillInt(idx, n);
     stats.forEach((s, k) => {
       const v = s(idx);
       if (Number.isFinite(v)) dists[k]![counts[k]!++] = v;
@@ -198,22 +198,19 @@ export function accuracyStatistic(correct: Uint8Array): ResampleStatistic {
 /** Mean per-class recall over the classes present in the resample (as metrics.ts counts it), from 0/1 outcomes. */
 export function meanPerClassStatistic(correct: Uint8Array, labels: Int32Array, nClasses: number): ResampleStatistic {
   if (correct.length !== labels.length) throw new RangeError(`meanPerClassStatistic: ${correct.length} outcomes vs ${labels.length} labels`);
-  const hit = new Float64Array(nClasses);
-  const cnt = new Float64Array(nClasses);
+  // one read per drawn image: (label, correct) as label * 2 + correct, tallied in integers
+  const code = new Int32Array(labels.length);
+  for (let j = 0; j < labels.length; j++) code[j] = labels[j]! * 2 + (correct[j]! ? 1 : 0);
+  const tally = new Int32Array(2 * nClasses);
   return (idx) => {
-    hit.fill(0);
-    cnt.fill(0);
-    for (let i = 0; i < idx.length; i++) {
-      const j = idx[i]!;
-      const y = labels[j]!;
-      cnt[y]++;
-      hit[y] += correct[j]!;
-    }
+    tally.fill(0);
+    for (let i = 0; i < idx.length; i++) tally[code[idx[i]!]!]!++;
     let sum = 0;
     let present = 0;
     for (let c = 0; c < nClasses; c++) {
-      if (cnt[c]! > 0) {
-        sum += hit[c]! / cnt[c]!;
+      const cnt = tally[2 * c]! + tally[2 * c + 1]!;
+      if (cnt > 0) {
+        sum += tally[2 * c + 1]! / cnt;
         present++;
       }
     }
