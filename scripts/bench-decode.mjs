@@ -24,6 +24,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
+import { median } from './bench-util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -48,10 +49,6 @@ const sharp = (await import('sharp')).default;
 const { decodeImage, viaSharp } = await import(path.join(root, 'dist/src/model/decode.js'));
 const { turbojpeg } = await import(path.join(root, 'dist/src/model/decoders/turbojpeg.js'));
 const log = (m) => process.stderr.write(`${m}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** n generated w x h JPEGs (written once into --work): their names and bytes. */
 function images(n, w, h) {

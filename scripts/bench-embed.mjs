@@ -25,12 +25,13 @@
  *      inference model at 1 and N cores (scripts/bench-preprocess.mjs)
  * The model (scripts/make_vitb32.py) and images are generated on first use into --work (git-ignored).
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
+import { median, runProcess } from './bench-util.mjs';
 import { IMAGENET_SIZES, makeJpegs, mulberry32 } from './bench-images.mjs';
 import { preprocessBench } from './bench-preprocess.mjs';
 
@@ -75,10 +76,6 @@ const cfg = {
 const cli = path.join(root, 'bin/clip-bench');
 const modelDir = path.join(cfg.work, 'vitb32');
 const log = (m) => process.stderr.write(`${m}\n`);
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 const hasTimeV = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-v', 'true']).status === 0;
 
 log(`bench-embed: ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
@@ -98,25 +95,12 @@ const makeImages = (n) => makeJpegs(path.join(cfg.work, `images-${n}`), n, IMAGE
 
 // ---------------------------------------------------------------- child processes
 /** Run a command, returning stdout, stderr, wall seconds and (with /usr/bin/time -v) peak RSS in bytes. */
-function runChild(cmd, argv, { env, timeRss = true } = {}) {
-  return new Promise((resolve, reject) => {
-    const useTime = timeRss && hasTimeV;
-    const [c, a] = useTime ? ['/usr/bin/time', ['-v', cmd, ...argv]] : [cmd, argv];
-    const started = performance.now();
-    const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const wall = (performance.now() - started) / 1000;
-      const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(err);
-      const rss = m ? Number(m[1]) * 1024 : null;
-      if (code !== 0) reject(new Error(`${cmd} ${argv.join(' ')} exited with ${code}:\n${err.slice(-3000)}`));
-      else resolve({ out, err, wall, rss });
-    });
-  });
+async function runChild(cmd, argv, { env, timeRss = true } = {}) {
+  const useTime = timeRss && hasTimeV;
+  const [c, a] = useTime ? ['/usr/bin/time', ['-v', cmd, ...argv]] : [cmd, argv];
+  const r = await runProcess(c, a, { env, what: `${cmd} ${argv.join(' ')}` });
+  const m = /Maximum resident set size \(kbytes\): (\d+)/.exec(r.err);
+  return { ...r, rss: m ? Number(m[1]) * 1024 : null };
 }
 
 // ---------------------------------------------------------------- (a) raw runtime

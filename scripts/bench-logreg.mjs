@@ -25,6 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
+import { median } from './bench-util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -181,10 +182,6 @@ try {
     oursTimes.push((performance.now() - t0) / 1000);
     console.log(`    ours fit ${fmt(oursTimes.at(-1))} s, ${ours.iterations} it`);
   }
-  const median = (a) => {
-    const b = [...a].sort((x, y) => x - y);
-    return b.length % 2 ? b[(b.length - 1) / 2] : (b[b.length / 2 - 1] + b[b.length / 2]) / 2;
-  };
   const oursS = median(oursTimes);
   if (sk) {
     sk.fit_s = median(skTimes);

@@ -13,35 +13,24 @@
  *      against a PyTorch DataLoader (0 workers on 1 core, N workers on N cores), images/s, at 1 core and N cores;
  *      scaling = rate(N) / (N x rate(1)) [goal >= 0.85]
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
+import { median, runProcess } from './bench-util.mjs';
 import { makeJpegs } from './bench-images.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const cli = path.join(root, 'bin/clip-bench');
 const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 /** Run cmd pinned to the first `cores` CPUs; resolves to stdout + stderr. */
 function pinned(cores, cmd, argv, env = {}) {
   const [c, a] = hasTaskset ? ['taskset', ['-c', cores === 1 ? '0' : `0-${cores - 1}`, cmd, ...argv]] : [cmd, argv];
-  return new Promise((resolve, reject) => {
-    const child = spawn(c, a, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    child.stdout.on('data', (d) => (out += d));
-    child.stderr.on('data', (d) => (err += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve({ out, err }) : reject(new Error(`${cmd} ${argv.join(' ')} exited with ${code}:\n${err.slice(-3000)}`))));
-  });
+  return runProcess(c, a, { env, what: `${cmd} ${argv.join(' ')}` });
 }
 const lastJson = (s) => JSON.parse(s.trim().split('\n').pop());
 

@@ -4,12 +4,12 @@
 // the medians, the ratio and the load average, and checks that both produce the same embeddings.npy.
 // usage: npm run build && node scripts/bench-shard.mjs [--shards 4] [--runs 3] [--split train] [--model mini]
 //        [--limit N] [--threads T]   (--threads applies to every process; default: onnxruntime's, all cores)
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
+import { median, runProcess } from './bench-util.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shards = flag('shards', 4);
@@ -23,23 +23,12 @@ const base = ['embed', '--model', model, '--split', split, '--no-progress'];
 if (limit > 0) base.push('--limit', String(limit));
 if (threads > 0) base.push('--threads', String(threads));
 
-function cli(args) {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repo, 'bin', 'clip-bench'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(stdout.trim()) : reject(new Error(`clip-bench ${args.join(' ')}: exit ${code}\n${stderr}`))));
-  });
+async function cli(args) {
+  const r = await runProcess(process.execPath, [path.join(repo, 'bin', 'clip-bench'), ...args], { what: `clip-bench ${args.join(' ')}` });
+  return r.out.trim();
 }
 
 const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bench-shard-'));
-const median = (xs) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-};
 
 async function single() {
   const dir = tmp();

@@ -3,25 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { entryDir, loadEntry, openWriter } from '../src/cache/index.js';
-import { baseKey, rowsOf, labelsOf, runChild, tmpCacheDir, writeChildScript, writeEntry } from './fixtures/cache-util.js';
+import { assertSameEntry, baseKey, rowsOf, labelsOf, runChild, tmpCacheDir, writeChildScript, writeEntry } from './fixtures/cache-util.js';
 
 const [N, DIM, CHUNK] = [40, 8, 4];
-
-function sameFiles(a: string, b: string): void {
-  for (const f of ['embeddings.npy', 'labels.npy']) assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), f);
-  const strip = (d: string) => {
-    const m = JSON.parse(fs.readFileSync(path.join(d, 'meta.json'), 'utf8'));
-    delete m.created;
-    delete m.started;
-    return m;
-  };
-  assert.deepEqual(strip(a), strip(b));
-}
-
-/** no temp files, no chunks, no lock: exactly the three files */
-function assertClean(dir: string): void {
-  assert.deepEqual(fs.readdirSync(dir).sort(), ['embeddings.npy', 'labels.npy', 'meta.json']);
-}
 
 test('a child killed with SIGKILL mid-write leaves complete chunks; the resumed entry equals an uninterrupted one', async (t) => {
   const tmp = tmpCacheDir(t);
@@ -62,8 +46,7 @@ test('a child killed with SIGKILL mid-write leaves complete chunks; the resumed 
     await w.writeChunk(c.start, rowsOf(c.start, c.end, DIM));
   }
   await w.finish(labelsOf(N), { skipped: [{ index: 3, source: 'x.png', reason: 'bad png' }], note: 'hi' });
-  sameFiles(edir, entryDir(refDir, key));
-  assertClean(edir);
+  assertSameEntry(edir, entryDir(refDir, key));
   const e = await loadEntry(cacheDir, key);
   assert.ok(e);
   assert.deepEqual(e.embeddings, rowsOf(0, N, DIM));
@@ -86,8 +69,7 @@ test('two child processes writing the same key at once produce one valid entry, 
   assert.deepEqual(chunkCounts, [0, N / CHUNK]);
   assert.deepEqual(finished.map((f) => f.wasComplete).sort(), [false, true]);
   const edir = entryDir(cacheDir, key);
-  sameFiles(edir, entryDir(refDir, key));
-  assertClean(edir);
+  assertSameEntry(edir, entryDir(refDir, key));
   const e = await loadEntry(cacheDir, key);
   assert.ok(e);
   assert.deepEqual(e.embeddings, rowsOf(0, N, DIM));
@@ -115,6 +97,5 @@ test('a writer resumes the chunks of a child killed while another child waits fo
   assert.ok((open.done as number) >= 4 * CHUNK, 'b took over a\'s chunks');
   assert.equal(fin.written, (N - (open.done as number)) / CHUNK);
   const edir = entryDir(cacheDir, key);
-  sameFiles(edir, entryDir(refDir, key));
-  assertClean(edir);
+  assertSameEntry(edir, entryDir(refDir, key));
 });

@@ -5,31 +5,23 @@ import { test } from 'node:test';
 import { entryDir, listEntries, loadEntry, openWriter } from '../src/cache/index.js';
 import { finishEntry } from '../src/cache/store.js';
 import { tryLock } from '../src/cache/lock.js';
-import { baseKey, isBadRow, labelsOf, rowsOf, runChild, tmpCacheDir, writeShardChildScript, writeShardReference } from './fixtures/cache-util.js';
+import { assertSameEntry, baseKey, isBadRow, labelsOf, rowsOf, runChild, tmpCacheDir, writeShardChildScript, writeShardReference } from './fixtures/cache-util.js';
 
 const [N, DIM, CHUNK] = [100, 8, 8]; // 13 grid chunks
 
-function sameEntry(a: string, b: string): void {
-  for (const f of ['embeddings.npy', 'labels.npy']) assert.ok(fs.readFileSync(path.join(a, f)).equals(fs.readFileSync(path.join(b, f))), f);
-  const strip = (d: string) => {
-    const m = JSON.parse(fs.readFileSync(path.join(d, 'meta.json'), 'utf8'));
-    delete m.created;
-    delete m.started;
-    return m;
-  };
-  assert.deepEqual(strip(a), strip(b));
-  assert.deepEqual(fs.readdirSync(a).sort(), ['embeddings.npy', 'labels.npy', 'meta.json'], 'no chunks, claims, lock or temp files left');
+/** The shard child script, a key, the single-process reference entry of it and an empty cache beside it. */
+async function shardSetup(t: { after(fn: () => void): void }, dataset: string) {
+  const tmp = tmpCacheDir(t);
+  const key = baseKey({ dataset });
+  const refDir = path.join(tmp, 'ref');
+  await writeShardReference(refDir, key, N, DIM, CHUNK);
+  return { script: writeShardChildScript(tmp), key, refDir, cacheDir: path.join(tmp, 'cache') };
 }
 
 const badRows = () => Array.from({ length: N }, (_, r) => r).filter(isBadRow);
 
 test('4 shard processes fill one entry at once, each its own block of the grid; the last to finish assembles it, byte-identical to one process', async (t) => {
-  const tmp = tmpCacheDir(t);
-  const script = writeShardChildScript(tmp);
-  const key = baseKey({ dataset: 'sharded' });
-  const refDir = path.join(tmp, 'ref');
-  await writeShardReference(refDir, key, N, DIM, CHUNK);
-  const cacheDir = path.join(tmp, 'cache');
+  const { script, key, refDir, cacheDir } = await shardSetup(t, 'sharded');
   const runs = [0, 1, 2, 3].map((i) => runChild(script, [cacheDir, JSON.stringify(key), String(N), String(DIM), String(CHUNK), '15', String(i), '4']));
   const results = await Promise.all(runs.map((r) => r.exited));
   for (const r of results) assert.equal(r.code, 0, r.stderr);
@@ -47,7 +39,7 @@ test('4 shard processes fill one entry at once, each its own block of the grid; 
   assert.deepEqual(finished.map((f) => f.written), [3, 3, 3, 4]);
   assert.equal(finished.filter((f) => f.assembled).length, 1, JSON.stringify(finished));
   const edir = entryDir(cacheDir, key);
-  sameEntry(edir, entryDir(refDir, key));
+  assertSameEntry(edir, entryDir(refDir, key));
   const e = await loadEntry(cacheDir, key);
   assert.ok(e);
   assert.deepEqual(e.embeddings, rowsOf(0, N, DIM));
@@ -58,12 +50,7 @@ test('4 shard processes fill one entry at once, each its own block of the grid; 
 });
 
 test('a shard killed mid-run leaves nothing half-assembled; resubmitted, it computes only its missing chunks and assembles the entry', async (t) => {
-  const tmp = tmpCacheDir(t);
-  const script = writeShardChildScript(tmp);
-  const key = baseKey({ dataset: 'killed' });
-  const refDir = path.join(tmp, 'ref');
-  await writeShardReference(refDir, key, N, DIM, CHUNK);
-  const cacheDir = path.join(tmp, 'cache');
+  const { script, key, refDir, cacheDir } = await shardSetup(t, 'killed');
   const args = (i: number, delay: number) => [cacheDir, JSON.stringify(key), String(N), String(DIM), String(CHUNK), String(delay), String(i), '3'];
   const slow = runChild(script, args(1, 150));
   await slow.until((ev) => ev.filter((e) => e.event === 'chunk').length >= 2);
@@ -94,7 +81,7 @@ test('a shard killed mid-run leaves nothing half-assembled; resubmitted, it comp
   assert.equal((open.pending as unknown[]).length, shareChunks - written);
   const fin = again.events.find((e) => e.event === 'finished')!;
   assert.deepEqual([fin.written, fin.status, fin.assembled], [shareChunks - written, 'complete', true]);
-  sameEntry(edir, entryDir(refDir, key));
+  assertSameEntry(edir, entryDir(refDir, key));
 });
 
 test('claims: a live claim of another host is waited for and a silent one taken over; a later unsharded run completes the entry', async (t) => {
@@ -163,7 +150,7 @@ test('cache finish assembles an entry whose chunks are all present, from the sto
   const r = await finishEntry(row.dir, row.hash, '0.0.0-test');
   assert.equal(r.status, 'complete');
   assert.ok(r.status === 'complete' && r.assembled);
-  sameEntry(row.dir, entryDir(ref, key));
+  assertSameEntry(row.dir, entryDir(ref, key));
   assert.deepEqual((await finishEntry(row.dir, row.hash, '0.0.0-test')).status, 'complete');
 });
 

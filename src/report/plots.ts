@@ -160,9 +160,12 @@ export function supervisedGapSpec(data: Datum[], nModels: number, baselineLabel:
   });
 }
 
+/** The x axis of the plots against compute (model scaling, Figure 10). */
+const GFLOPS_X = { field: 'gflops', type: 'quantitative', title: 'image encoder GFLOPs per image (log scale)', scale: { type: 'log' } };
+
 /** Scaling: GFLOPs per image (log) vs mean accuracy, one line per evaluation. */
 export function scalingSpec(data: Datum[]): TopLevelSpec {
-  const x = { field: 'gflops', type: 'quantitative', title: 'image encoder GFLOPs per image (log scale)', scale: { type: 'log' } };
+  const x = GFLOPS_X;
   const y = { field: 'accuracy', type: 'quantitative', title: 'mean accuracy over shared datasets (%)', scale: { zero: false } };
   const color = { field: 'evaluation', type: 'nominal', title: 'evaluation', legend: { orient: 'bottom', direction: 'horizontal' } };
   return {
@@ -260,7 +263,7 @@ export function fewshotAverageSpec(ours: Datum[], oursZeroshot: Datum[], paper: 
 
 /** Figure 10: mean linear-probe score against image GFLOPs, ours and the paper's Table 10 averages. */
 export function representationSpec(data: Datum[]): TopLevelSpec {
-  const x = { field: 'gflops', type: 'quantitative', title: 'image encoder GFLOPs per image (log scale)', scale: { type: 'log' } };
+  const x = GFLOPS_X;
   const y = { field: 'average', type: 'quantitative', title: 'average linear-probe score (%)', scale: { zero: false } };
   const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1, labelLimit: 400 } };
   return {

@@ -3,29 +3,15 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import { ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
-import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
+import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
-export interface LinearProbeRow extends BaseRow {
+export interface LinearProbeRow extends BaseRow, RunScores {
   n_train: number;
   n_val: number;
   n_test: number;
   C: number | null;
-  top1: number | null;
-  top5: number | null;
-  mean_per_class: number | null;
   solver: string;
   seconds: number | null;
-  /** 95% intervals, as in the zeroshot table */
-  top1_lo?: number | null;
-  top1_hi?: number | null;
-  top5_lo?: number | null;
-  top5_hi?: number | null;
-  mean_per_class_lo?: number | null;
-  mean_per_class_hi?: number | null;
-  /** the dataset's primary metric (percent) and its 95% interval (Clopper-Pearson for accuracy, else the bootstrap over images) */
-  primary?: number | null;
-  primary_lo?: number | null;
-  primary_hi?: number | null;
 }
 
 export interface LinearProbeFlags extends RunFlags {

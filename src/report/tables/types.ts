@@ -42,6 +42,24 @@ export interface BaseRow extends Subset {
   primary_metric: PrimaryMetric;
 }
 
+/** The scores of one evaluated run, as zeroshot and linear_probe rows hold them: percent, null = not measured. */
+export interface RunScores {
+  top1: number | null;
+  top5: number | null;
+  mean_per_class: number | null;
+  /** 95% intervals (Clopper-Pearson for top-1/top-5, seeded bootstrap over images for mean per class) */
+  top1_lo?: number | null;
+  top1_hi?: number | null;
+  top5_lo?: number | null;
+  top5_hi?: number | null;
+  mean_per_class_lo?: number | null;
+  mean_per_class_hi?: number | null;
+  /** the dataset's primary metric (percent) and its 95% interval (Clopper-Pearson for accuracy, else the bootstrap over images) */
+  primary?: number | null;
+  primary_lo?: number | null;
+  primary_hi?: number | null;
+}
+
 /** The flags every evaluation command shares, as the run config records them. */
 export interface RunFlags {
   limit?: number;

@@ -4,30 +4,16 @@ import type { ZeroshotResult } from '../../eval/run-zeroshot.js';
 import { PROMPT_MODES, parsePromptModes, type PromptMode } from '../../eval/prompts.js';
 import { compareStrings } from '../../util/compare.js';
 import { ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
-import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
+import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
 /** Accuracies are in percent; null = not measured (blank in the CSV). */
-export interface ZeroshotRow extends BaseRow {
+export interface ZeroshotRow extends BaseRow, RunScores {
   split: string;
   prompts: PromptMode;
   n_templates: number;
   n_images: number;
-  top1: number | null;
-  top5: number | null;
-  mean_per_class: number | null;
   /** points, primary metric; recomputed on every write from the contextless row of the same model/dataset/split/subset */
   gain_vs_contextless: number | null;
-  /** 95% intervals (Clopper-Pearson for top-1/top-5, seeded bootstrap over images for mean per class) */
-  top1_lo?: number | null;
-  top1_hi?: number | null;
-  top5_lo?: number | null;
-  top5_hi?: number | null;
-  mean_per_class_lo?: number | null;
-  mean_per_class_hi?: number | null;
-  /** the dataset's primary metric (percent) and its 95% interval (Clopper-Pearson for accuracy, else the bootstrap over images) */
-  primary?: number | null;
-  primary_lo?: number | null;
-  primary_hi?: number | null;
 }
 
 export interface ZeroshotFlags extends RunFlags {
