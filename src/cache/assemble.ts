@@ -6,8 +6,9 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { atomicWriteFile, fsyncDir, readExactly, TMP_RE, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
-import { tryLock, type EntryLock, type LockInfo } from './lock.js';
+import { tryLock, type LockInfo } from './lock.js';
 import { encodeNpy, npyHeader } from './npy.js';
 import {
   CACHE_FORMAT,
@@ -195,43 +196,48 @@ export type FinishResult =
  * held it re-reads the chunks every `waitMs`: some missing, it reports them (their writer comes later and checks
  * again); all present, it waits for the lock and then assembles the entry or finds it complete.
  */
-export async function finishEntry(dir: string, hash: string, toolVersion: string, held: EntryLock | null = null, waitMs?: number): Promise<FinishResult> {
-  let lock = held;
-  while (!lock) {
-    const r = await tryLock(path.join(dir, 'lock'), { progressDir: path.join(dir, CHUNKS_DIR), recreateDir: false });
+export async function finishEntry(dir: string, hash: string, toolVersion: string, waitMs?: number): Promise<FinishResult> {
+  const chunksDir = path.join(dir, CHUNKS_DIR);
+  const readLayout = async () => (await readJson(path.join(chunksDir, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined;
+  let layout: Layout | undefined; // fixed once written: read once while waiting
+  for (;;) {
+    const r = await tryLock(path.join(dir, 'lock'), { progressDir: chunksDir, recreateDir: false });
     if ('gone' in r && r.gone) return { status: 'absent' };
     if ('lock' in r) {
-      lock = r.lock;
-      break;
+      try {
+        return await finishLocked(dir, hash, toolVersion);
+      } finally {
+        await r.lock.release();
+      }
     }
     if (waitMs === undefined) return { status: 'busy', holder: r.holder };
     const meta = await checkComplete(dir, hash).catch(() => undefined);
     if (meta) return { status: 'complete', meta, assembled: false };
-    const layout = (await readJson(path.join(dir, CHUNKS_DIR, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined;
+    layout ??= await readLayout();
     if (layout) {
-      const missing = missingRows(await scanChunks(path.join(dir, CHUNKS_DIR), layout.n, layout.dim), layout.n);
+      const missing = missingRows(await scanChunks(chunksDir, layout.n, layout.dim), layout.n);
       if (missing.length > 0) return { status: 'incomplete', missing, n: layout.n };
     }
-    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    await sleep(waitMs);
   }
+}
+
+/** finishEntry's work once it holds the entry's lock. */
+async function finishLocked(dir: string, hash: string, toolVersion: string): Promise<FinishResult> {
   try {
-    try {
-      const meta = await checkComplete(dir, hash);
-      if (meta) return { status: 'complete', meta, assembled: false };
-    } catch (e) {
-      if (!(e instanceof CorruptEntry)) throw e;
-      await fsp.rm(path.join(dir, META_FILE), { force: true });
-    }
-    const chunksDir = path.join(dir, CHUNKS_DIR);
-    const layout = (await readJson(path.join(chunksDir, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined;
-    if (!layout) return { status: 'absent' };
-    const chunks = await scanChunks(chunksDir, layout.n, layout.dim);
-    const missing = missingRows(chunks, layout.n);
-    if (missing.length > 0) return { status: 'incomplete', missing, n: layout.n };
-    const meta = await assembleLocked({ dir, hash, layout, chunks, labels: null, skipped: [], extra: {}, toolVersion });
-    return { status: 'complete', meta, assembled: true };
-  } finally {
-    if (!held) await lock.release();
+    const meta = await checkComplete(dir, hash);
+    if (meta) return { status: 'complete', meta, assembled: false };
+  } catch (e) {
+    if (!(e instanceof CorruptEntry)) throw e;
+    await fsp.rm(path.join(dir, META_FILE), { force: true });
   }
+  const chunksDir = path.join(dir, CHUNKS_DIR);
+  const layout = (await readJson(path.join(chunksDir, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined;
+  if (!layout) return { status: 'absent' };
+  const chunks = await scanChunks(chunksDir, layout.n, layout.dim);
+  const missing = missingRows(chunks, layout.n);
+  if (missing.length > 0) return { status: 'incomplete', missing, n: layout.n };
+  const meta = await assembleLocked({ dir, hash, layout, chunks, labels: null, skipped: [], extra: {}, toolVersion });
+  return { status: 'complete', meta, assembled: true };
 }
 

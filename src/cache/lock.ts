@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { UserError } from '../errors.js';
 import { isErrno, userFsError } from '../util/fs.js';
 import { pidAlive } from '../util/process.js';
@@ -99,6 +100,8 @@ async function staleness(lock: { info: LockInfo | null; mtimeMs: number }, progr
   const now = Date.now();
   if (!info) return now - lock.mtimeMs > UNPARSEABLE_GRACE_MS ? 'unreadable lock file' : null;
   if (info.hostname === os.hostname() && !pidAlive(info.pid)) return `pid ${info.pid} is not running`;
+  // a lock touched within staleMs is live whatever the chunks say: no need to stat them all (this runs in poll loops)
+  if (now - lock.mtimeMs <= staleMs) return null;
   const progress = Math.max(lock.mtimeMs, progressDir === null ? 0 : await newestMtime(progressDir));
   if (now - progress > staleMs) return `no progress for ${Math.round((now - progress) / 1000)} s`;
   return null;
@@ -139,7 +142,6 @@ export class EntryLock {
   }
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 export interface TryLockOptions {
   /** a lock with no progress for this long is stale; default DEFAULT_STALE_MS */

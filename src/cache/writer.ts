@@ -7,6 +7,7 @@
  */
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { toolVersion as packageToolVersion } from '../version.js';
 import { atomicWriteFile, ensureDir, TMP_RE, userFsError } from '../util/fs.js';
 import { DEFAULTS } from '../defaults.js';
@@ -139,7 +140,6 @@ interface WriterState {
   onWaitForOthers?: (rows: RowRange[]) => void;
 }
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 class Writer implements CacheWriter {
   private chunks: RowRange[] = [];
@@ -189,9 +189,10 @@ class Writer implements CacheWriter {
     return out;
   }
 
-  private missingIn(r: RowRange): RowRange[] {
+  /** the missing rows within `r`; `missing`: this.missingRanges(), when the caller already has it (loops over chunks) */
+  private missingIn(r: RowRange, missing = this.missingRanges()): RowRange[] {
     const out: RowRange[] = [];
-    for (const m of this.missingRanges()) {
+    for (const m of missing) {
       const start = Math.max(m.start, r.start);
       const end = Math.min(m.end, r.end);
       if (start < end) out.push({ start, end });
@@ -211,8 +212,9 @@ class Writer implements CacheWriter {
   async claimFree(): Promise<void> {
     const claims = this.s.claims!;
     const mine: RowRange[] = [];
+    const missing = this.missingRanges();
     for (const g of this.grid(this.share)) {
-      if (this.missingIn(g).length === 0) {
+      if (this.missingIn(g, missing).length === 0) {
         await claims.release(g);
         continue;
       }
@@ -247,7 +249,8 @@ class Writer implements CacheWriter {
 
   pendingChunks(): RowRange[] {
     if (this.complete || this.finished) return [];
-    return this.s.claims!.ranges().flatMap((g) => this.missingIn(g));
+    const missing = this.missingRanges();
+    return this.s.claims!.ranges().flatMap((g) => this.missingIn(g, missing));
   }
 
   async nextWork(): Promise<RowRange[]> {
@@ -292,7 +295,8 @@ class Writer implements CacheWriter {
     this.chunks.push(r);
     await this.s.lock?.touch();
     // a grid chunk now complete needs its claim no more
-    for (const g of this.grid(r)) if (this.missingIn(g).length === 0) await this.s.claims!.release(g);
+    const missing = this.missingRanges();
+    for (const g of this.grid(r)) if (this.missingIn(g, missing).length === 0) await this.s.claims!.release(g);
   }
 
   async finish(labels: Int32Array | null, extraMeta: FinishMeta = {}): Promise<CacheMeta> {
@@ -327,7 +331,7 @@ class Writer implements CacheWriter {
     const left = this.missingIn(this.share);
     if (left.length > 0) throw new Error(`cache writer: rows of this shard not written: ${left.map((r) => `${r.start}-${r.end}`).join(', ')}`);
     await this.close();
-    return finishEntry(this.dir, this.hash, this.s.toolVersion, this.s.lock, Math.max(50, Math.min(this.s.pollMs, 200)));
+    return finishEntry(this.dir, this.hash, this.s.toolVersion, Math.max(50, Math.min(this.s.pollMs, 200)));
   }
 
   async close(): Promise<void> {

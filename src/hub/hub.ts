@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { hubEnv } from '../defaults.js';
 import { UserError } from '../errors.js';
 import { atomicWriteFileSync, ensureDir, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
@@ -174,7 +175,6 @@ export function etagClaim(linked: string | null, etag: string | null): EtagClaim
 /** Attempts per file in one run: a dropped connection is retried (resuming with Range) this many times in all. */
 const ATTEMPTS = 4;
 const RETRY_MS = 250;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A download cut short (connection dropped, body truncated): its partial file is kept, the next attempt resumes it. */
 class DownloadInterrupted extends UserError {

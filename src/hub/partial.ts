@@ -10,6 +10,7 @@ import { createHash, type Hash } from 'node:crypto';
 import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { tryLock, type EntryLock } from '../cache/lock.js';
 import { UserError } from '../errors.js';
 import { atomicWriteFileSync, isErrno } from '../util/fs.js';
@@ -127,7 +128,6 @@ export function partialFor(blobs: string, file: string, resolveUrl: string, sha2
 /** Thrown after waiting for another process's download of the same partial: the caller starts again (it is likely cached now). */
 export class WaitedForOther extends Error {}
 
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /**
  * Take the partial's lock. When another live process holds it, wait until it is released (a dead holder's lock is
