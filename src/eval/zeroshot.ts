@@ -1,4 +1,3 @@
-import { classificationMetrics, type Metrics } from './metrics.js';
 import { l2NormalizeRows } from './normalize.js';
 
 /**
@@ -37,16 +36,4 @@ export function zeroshotLogits(imageEmb: Float32Array, n: number, dim: number, w
     }
   }
   return logits;
-}
-
-/** Zero-shot metrics of cached image embeddings against class weights. */
-export function zeroshotMetrics(
-  imageEmb: Float32Array,
-  labels: Int32Array,
-  n: number,
-  dim: number,
-  weights: Float32Array,
-  nClasses: number,
-): Metrics {
-  return classificationMetrics(zeroshotLogits(imageEmb, n, dim, weights, nClasses), labels, n, nClasses);
 }

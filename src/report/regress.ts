@@ -6,6 +6,7 @@ import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { PREDICTIONS_DIR, predictionsPathOf } from './predictions.js';
+import { formatP } from './paired-rows.js';
 import {
   TABLES,
   columnsOf,
@@ -148,12 +149,10 @@ export function failed(rows: readonly RegressRow[]): boolean {
 
 const n2 = (v: number | null, sign = false) => (v == null ? '' : `${sign && v > 0 ? '+' : ''}${v.toFixed(2).replace(/^-0\.00$/, '0.00')}`);
 
-const pval = (p: number) => (p === 0 ? '0' : p < 1e-4 ? p.toExponential(2) : p.toPrecision(4).replace(/\.?0+$/, ''));
-
 /** `[-0.16, +0.01]`, `p=0.1671 p_holm=0.5013 (McNemar)`: a row's --significance numbers, or ''. */
 function significanceText(s: RowSignificance | undefined): { ci95: string; p: string; p_holm: string } {
   if (!s) return { ci95: '', p: '', p_holm: '' };
-  return { ci95: `[${n2(s.lo, true)}, ${n2(s.hi, true)}]`, p: pval(s.p), p_holm: pval(s.p_holm) };
+  return { ci95: `[${n2(s.lo, true)}, ${n2(s.hi, true)}]`, p: formatP(s.p), p_holm: formatP(s.p_holm) };
 }
 
 /** Rows for formatTable: table, identity, old, new, delta, (with --significance: ci95, p, p_holm,) status. */
@@ -208,7 +207,7 @@ export function junitXml(rows: readonly RegressRow[], tolerance: number, metric:
   for (const r of rows) {
     const open = `    <testcase classname="${xmlEscape(`${r.table}.${r.model}`)}" name="${xmlEscape(r.name)}" time="0"`;
     const s = r.significance;
-    const sig = s ? ` ci95=[${n2(s.lo, true)}, ${n2(s.hi, true)}] p=${pval(s.p)} p_holm=${pval(s.p_holm)} (${s.test}, alpha ${s.alpha})` : '';
+    const sig = s ? ` ci95=[${n2(s.lo, true)}, ${n2(s.hi, true)}] p=${formatP(s.p)} p_holm=${formatP(s.p_holm)} (${s.test}, alpha ${s.alpha})` : '';
     const detail = `old=${n2(r.old) || 'n/a'} new=${n2(r.new) || 'n/a'} delta=${n2(r.delta, true) || 'n/a'}${sig} (${metric}, tolerance ${tolerance})`;
     if (r.status === 'DROP') {
       lines.push(`${open}>`, `      <failure type="DROP" message="${xmlEscape(`dropped by ${n2(-(r.delta ?? 0))} points: ${detail}`)}">${xmlEscape(detail)}</failure>`, '    </testcase>');

@@ -4,9 +4,8 @@
  * `<out>/<table>.lock` (crash-safe: a dead holder's lock is taken over), so concurrent runs sharing an --out
  * lose no row: each reads the files only once it holds the lock.
  */
-import { mkdirSync } from 'node:fs';
 import path from 'node:path';
-import { atomicWriteFilesSync } from '../util/fs.js';
+import { atomicWriteFilesSync, ensureDir } from '../util/fs.js';
 import { compareStrings } from '../util/compare.js';
 import { withFileLockSync } from '../util/file-lock.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
@@ -55,7 +54,7 @@ export function writeResults<T extends TableName>(
   }
   runs.forEach((r, i) => assertFiniteDeep(r, `${table} runs[${i}]`));
 
-  mkdirSync(outDir, { recursive: true });
+  ensureDir(outDir);
   withFileLockSync(resultsLockFile(outDir, table), () => {
     fresh.forEach((r, i) => {
       const sets = outcomes?.[i];
