@@ -31,7 +31,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
-import { median, runProcess } from './bench-util.mjs';
+import { hasTaskset, lastJson, median, runProcess } from './bench-util.mjs';
 import { IMAGENET_SIZES, makeJpegs, mulberry32 } from './bench-images.mjs';
 import { preprocessBench } from './bench-preprocess.mjs';
 
@@ -44,7 +44,7 @@ const root = path.resolve(here, '..');
   const cores = flag('cores', 0);
   if (cores > os.cpus().length) throw new Error(`--cores ${cores}: this machine has ${os.cpus().length}`);
   if (cores > 0 && os.availableParallelism() !== cores) {
-    if (spawnSync('sh', ['-c', 'command -v taskset']).status !== 0) throw new Error('--cores needs taskset (util-linux)');
+    if (!hasTaskset) throw new Error('--cores needs taskset (util-linux)');
     const r = spawnSync('taskset', ['-c', `0-${cores - 1}`, process.execPath, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
     process.exit(r.status ?? 1);
   }
@@ -150,7 +150,7 @@ async function torchPeer(imageRoot) {
     '--batch-size', String(cfg.batchSize), '--threads', String(cfg.threads), '--workers', String(cfg.torchWorkers),
     '--compare', compareFile,
   ], { timeRss: true });
-  const res = JSON.parse(r.out.trim().split('\n').pop());
+  const res = lastJson(r.out);
   return { ...res, wall: r.wall, rss: r.rss };
 }
 
@@ -160,7 +160,7 @@ async function torchRaw(nImages) {
     path.join(here, 'bench_embed_torch.py'), '--root', '.', '--model-dir', modelDir, '--batch-size', String(cfg.batchSize),
     '--threads', String(cfg.threads), '--raw', String(nImages),
   ], { timeRss: false });
-  return JSON.parse(r.out.trim().split('\n').pop());
+  return lastJson(r.out);
 }
 
 // ---------------------------------------------------------------- (d) warm zeroshot

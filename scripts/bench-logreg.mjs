@@ -25,7 +25,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
-import { median } from './bench-util.mjs';
+import { lastJson, median } from './bench-util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -166,7 +166,7 @@ try {
         console.error(r.stderr);
         throw new Error(`python side failed (status ${r.status})`);
       }
-      sk = JSON.parse(r.stdout.trim().split('\n').pop());
+      sk = lastJson(r.stdout);
       skTimes.push(sk.fit_s);
       console.log(`    sklearn fit ${fmt(sk.fit_s)} s, ${sk.n_iter} it`);
     }

@@ -13,26 +13,23 @@
  *      against a PyTorch DataLoader (0 workers on 1 core, N workers on N cores), images/s, at 1 core and N cores;
  *      scaling = rate(N) / (N x rate(1)) [goal >= 0.85]
  */
-import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
-import { median, runProcess } from './bench-util.mjs';
+import { hasTaskset, lastJson, median, runProcess } from './bench-util.mjs';
 import { makeJpegs } from './bench-images.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const cli = path.join(root, 'bin/clip-bench');
-const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
 
 /** Run cmd pinned to the first `cores` CPUs; resolves to stdout + stderr. */
 function pinned(cores, cmd, argv, env = {}) {
   const [c, a] = hasTaskset ? ['taskset', ['-c', cores === 1 ? '0' : `0-${cores - 1}`, cmd, ...argv]] : [cmd, argv];
   return runProcess(c, a, { env, what: `${cmd} ${argv.join(' ')}` });
 }
-const lastJson = (s) => JSON.parse(s.trim().split('\n').pop());
 
 /** A 224-px image model whose inference is negligible: embeddings = the per-channel mean, [n, 3]. */
 async function negligibleModel(work) {

@@ -1,5 +1,12 @@
-// What the benchmark scripts share: the median, and running a child process with its output collected.
-import { spawn } from 'node:child_process';
+// What the benchmark scripts share: the median, taskset, running a child process with its output collected, and
+// reading the JSON line a child prints last.
+import { spawn, spawnSync } from 'node:child_process';
+
+/** Whether `taskset` (util-linux) is there to pin processes to cores. */
+export const hasTaskset = spawnSync('sh', ['-c', 'command -v taskset']).status === 0;
+
+/** The last line of a child's output, parsed as JSON. */
+export const lastJson = (s) => JSON.parse(s.trim().split('\n').pop());
 
 /** The median (the mean of the two middle values for an even count). */
 export function median(xs) {

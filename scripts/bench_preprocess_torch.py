@@ -19,28 +19,17 @@ import time
 
 import torch
 from PIL import Image
-from torchvision import datasets, transforms
-from torchvision.transforms import InterpolationMode
+from torchvision import datasets
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from clip_common import CLIP_MEAN, CLIP_STD  # noqa: E402
-
-
-def transform(n):
-    return transforms.Compose([
-        transforms.Resize(n, interpolation=InterpolationMode.BICUBIC),
-        transforms.CenterCrop(n),
-        lambda im: im.convert('RGB'),
-        transforms.ToTensor(),
-        transforms.Normalize(CLIP_MEAN, CLIP_STD),
-    ])
+from clip_common import clip_transform  # noqa: E402
 
 
 def stages(args):
     files = sorted(glob.glob(os.path.join(args.dir, '**', '*.jpg'), recursive=True))
     if len(files) <= args.warmup:
         raise SystemExit(f'{args.dir}: need more than {args.warmup} JPEGs')
-    tf = transform(args.size)
+    tf = clip_transform(args.size)
     t = dict(decodeWall=0.0, decodeCpu=0.0, preWall=0.0, preCpu=0.0)
     for i, f in enumerate(files):
         w0, c0 = time.perf_counter(), time.process_time()
@@ -63,7 +52,7 @@ def stages(args):
 
 
 def pipeline(args):
-    ds = datasets.ImageFolder(os.path.join(args.dir, 'test'), transform=transform(args.size))
+    ds = datasets.ImageFolder(os.path.join(args.dir, 'test'), transform=clip_transform(args.size))
     loader = torch.utils.data.DataLoader(ds, batch_size=args.batch_size, shuffle=False, num_workers=args.workers,
                                          prefetch_factor=4 if args.workers > 0 else 2)
     t0 = time.perf_counter()

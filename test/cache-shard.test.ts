@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import { entryDir, listEntries, loadEntry, openWriter } from '../src/cache/index.js';
 import { finishEntry } from '../src/cache/store.js';
 import { tryLock } from '../src/cache/lock.js';
-import { assertSameEntry, baseKey, isBadRow, labelsOf, rowsOf, runChild, tmpCacheDir, writeShardChildScript, writeShardReference } from './fixtures/cache-util.js';
+import { assertSameEntry, baseKey, isBadRow, skippedOf, labelsOf, rowsOf, runChild, tmpCacheDir, writeShardChildScript, writeShardReference } from './fixtures/cache-util.js';
 
 const [N, DIM, CHUNK] = [100, 8, 8]; // 13 grid chunks
 
@@ -137,11 +137,7 @@ test('cache finish assembles an entry whose chunks are all present, from the sto
   const cache = path.join(cacheDir, 'cache');
   for (const index of [0, 1]) {
     const w = await openWriter(cache, { key, label: { modelName: 'mini' } }, { n: N, dim: DIM, chunkSize: CHUNK, labels: labelsOf(N), toolVersion: '0.0.0-test', shard: { index, count: 2 } });
-    for (const c of w.pendingChunks()) {
-      const skipped = [];
-      for (let r = c.start; r < c.end; r++) if (isBadRow(r)) skipped.push({ index: r, source: `img-${r}.png` });
-      await w.writeChunk(c.start, rowsOf(c.start, c.end, DIM), { skipped });
-    }
+    for (const c of w.pendingChunks()) await w.writeChunk(c.start, rowsOf(c.start, c.end, DIM), { skipped: skippedOf(c.start, c.end) });
     // as if the shard died before its own assembly attempt
     await w.close();
   }

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { repoRoot } from './helpers.js';
+import { tmpDir } from './fixtures/data/helpers.js';
 import { decodeImage, viaSharp } from '../src/model/decode.js';
 import { decodeJpegTurbo, turbojpeg } from '../src/model/decoders/turbojpeg.js';
 import { preprocess } from '../src/model/preprocess.js';
@@ -159,7 +160,7 @@ test('JPEG through libjpeg-turbo directly gives the same pixels as through sharp
   bomb.writeUInt16BE(20000, sof + 5);
   bomb.writeUInt16BE(20000, sof + 7);
   assert.equal(await decodeJpegTurbo(bomb), null);
-  const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bomb-')), 'bomb.jpg');
+  const file = path.join(tmpDir('bomb'), 'bomb.jpg');
   fs.writeFileSync(file, bomb);
   await assert.rejects(decodeImage(file), (e: unknown) => e instanceof UserError && /bomb\.jpg: cannot decode image \(Input image exceeds pixel limit\)$/.test(e.message));
 });

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync } from 'node:fs';
-import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
+import { tmpDir } from './fixtures/data/helpers.js';
 
 const tiny = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-ids');
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'clip-bench-shard-'));
+const tmp = () => tmpDir('shard');
 // 2100 images: chunks of 1024, 1024 and 52 rows, one per shard of 3
 const common = ['--model', tiny, '--split', 'test', '--limit', '2100', '--threads', '1', '--no-progress'];
 const noScheduler = { SLURM_ARRAY_TASK_ID: undefined, JOB_COMPLETION_INDEX: undefined, CLIP_BENCH_SHARDS: undefined };

@@ -7,7 +7,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fetchHubFiles, repoCacheDir, type HubOptions } from '../src/hub/hub.js';
 import { repoRoot } from './helpers.js';
-import { runCli, type CliResult } from './fixtures/cli.js';
+import { runCli, spawnCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { startHubServer, type HubServer, type HubServerOptions } from './fixtures/hub-server.js';
 
@@ -32,18 +32,6 @@ async function until(what: string, cond: () => boolean, ms = 30_000): Promise<vo
   }
 }
 
-function spawnCli(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; done: Promise<CliResult> } {
-  const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'clip-bench'), ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  const done = new Promise<CliResult>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (status) => resolve({ status, stdout, stderr }));
-  });
-  return { child, done };
-}
 
 /** requests for `file`'s bytes (the storage redirect's target in hub mode): their Range start, status */
 const bodyRequests = (server: HubServer, from = 0) => server.requests.slice(from).filter((r) => r.status === 200 || r.status === 206 || r.status === 416);

@@ -1,10 +1,8 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from './helpers.js';
-import { runCli } from './fixtures/cli.js';
+import { runCli, spawnCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { startHubServer } from './fixtures/hub-server.js';
 import { labelsOf, writeWdsPackage } from './fixtures/wds-package.js';
@@ -21,21 +19,15 @@ async function environment(repos: Record<string, string>) {
 }
 
 /** Run the CLI until a stderr line matches `until`, then SIGKILL it. */
-function runUntilKilled(args: string[], env: NodeJS.ProcessEnv, until: RegExp): Promise<{ stderr: string; signal: NodeJS.Signals | null }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin', 'clip-bench'), ...args], { cwd: repoRoot, env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => {
-      stderr += d;
-      if (until.test(stderr)) child.kill('SIGKILL');
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (_code, signal) => {
-      clearTimeout(timer);
-      resolve({ stderr, signal });
-    });
+async function runUntilKilled(args: string[], env: NodeJS.ProcessEnv, until: RegExp): Promise<{ stderr: string; signal: NodeJS.Signals | null }> {
+  const run = spawnCli(args, env);
+  let seen = '';
+  run.child.stderr!.on('data', (d: string) => {
+    seen += d;
+    if (until.test(seen)) run.child.kill('SIGKILL');
   });
+  const { stderr, signal } = await run.done;
+  return { stderr, signal };
 }
 
 const stepLines = (stderr: string): string[] => stderr.split('\n').filter((l) => l.startsWith('suite ['));
