@@ -3,8 +3,7 @@
  * all with the same C, chosen by the paper's parametric search on validation 11-point mAP; scored by mAP on test.
  */
 import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
-import { classificationMetrics, type Metrics } from './metrics.js';
-import { scorePrimary } from './primary.js';
+import { scoredMetrics } from './primary.js';
 import { concatFeatures, fitTransform, parametricSearch, type Features } from './probe.js';
 import { holdOut, type LinearProbeOptions, type LinearProbeResult } from './linear-probe.js';
 
@@ -62,17 +61,8 @@ export async function oneVsRestScores(m: OneVsRest, f: Features, threads?: numbe
   return out;
 }
 
-/**
- * Metrics of multilabel scores: the primary metric is 11-point mAP over the targets. The single-label columns have
- * no meaning here; they are computed against each image's lowest positive class only to fill the Metrics shape
- * (the tables leave them blank for map11 rows) and the per-image outcomes are dropped.
- */
-export function multilabelMetrics(scores: Float32Array, f: Features, nClasses: number): Metrics {
-  const m = classificationMetrics(scores, f.y, f.n, nClasses);
-  m.primary = scorePrimary('map11', scores, m, nClasses, f.targets);
-  delete m.outcomes;
-  return m;
-}
+/** Metrics of one-vs-rest scores, primary 11-point mAP over the targets. */
+const mapMetrics = (scores: Float32Array, f: Features, nClasses: number) => scoredMetrics('map11', scores, f.y, f.n, nClasses, f.targets);
 
 /** The paper's protocol (as linearProbe) with one-vs-rest binary probes and validation mAP. */
 export async function multilabelLinearProbe(trainAll: Features, ownVal: Features | null, test: Features, opts: LinearProbeOptions): Promise<LinearProbeResult> {
@@ -87,7 +77,7 @@ export async function multilabelLinearProbe(trainAll: Features, ownVal: Features
     const nearest = [...fitted].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
     const m = await fitOneVsRest(tr, opts.nClasses, C, opts, nearest?.m);
     fitted.push({ log: l, m });
-    const s = multilabelMetrics(await oneVsRestScores(m, va, opts.threads), va, opts.nClasses).primary!.value ?? -Infinity;
+    const s = mapMetrics(await oneVsRestScores(m, va, opts.threads), va, opts.nClasses).primary!.value ?? -Infinity;
     opts.onFit?.(C, s);
     return s;
   });
@@ -95,5 +85,5 @@ export async function multilabelLinearProbe(trainAll: Features, ownVal: Features
   const tf = fitTransform(opts.transform, full);
   const final = await fitOneVsRest(tf(full), opts.nClasses, search.C, opts);
   const tt = tf(test);
-  return { C: search.C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: multilabelMetrics(await oneVsRestScores(final, tt, opts.threads), tt, opts.nClasses), tried: search.tried };
+  return { C: search.C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: mapMetrics(await oneVsRestScores(final, tt, opts.threads), tt, opts.nClasses), tried: search.tried };
 }

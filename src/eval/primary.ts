@@ -5,7 +5,7 @@
  * are ranked once here and re-walked with bootstrap weights (no sort per resample).
  */
 import type { PrimaryMetric } from '../data/types.js';
-import { correctAt, meanTop1Top5, type Metrics } from './metrics.js';
+import { classificationMetrics, correctAt, meanTop1Top5, type Metrics } from './metrics.js';
 import { meanApRanked, ranked, rankedColumns, rocAucRanked } from './ranking.js';
 import { accuracyStatistic, meanPerClassStatistic, type ResampleStatistic } from './stats.js';
 
@@ -45,6 +45,18 @@ export function positiveClassScores(scores: Float32Array, n: number): Float64Arr
   const out = new Float64Array(n);
   for (let i = 0; i < n; i++) out[i] = scores[i * 2 + 1]! - scores[i * 2]!;
   return out;
+}
+
+/**
+ * Classification metrics of scores [n, nClasses] with the dataset's primary metric: what every evaluator reports.
+ * A multilabel split (map11) keeps no per-image outcomes: an image has no single true class to compare on (its
+ * single-label columns, against its lowest positive class, only fill the shape; the tables leave them blank).
+ */
+export function scoredMetrics(metric: PrimaryMetric, scores: Float32Array, labels: Int32Array, n: number, nClasses: number, targets?: Uint8Array): Metrics {
+  const m = classificationMetrics(scores, labels, n, nClasses);
+  m.primary = scorePrimary(metric, scores, m, nClasses, targets);
+  if (metric === 'map11') delete m.outcomes;
+  return m;
 }
 
 /**

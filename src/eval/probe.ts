@@ -1,9 +1,9 @@
-import { classificationMetrics, type Metrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
 import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
 import { fitMljs } from './logreg-mljs.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { l2NormalizeRows } from './normalize.js';
-import { primaryForSelection, scorePrimary } from './primary.js';
+import { primaryForSelection, scoredMetrics } from './primary.js';
 
 /** Labelled features: X [n, dim] row-major, y [n]; a multilabel split also has its 0/1 targets [n, nClasses]. */
 export interface Features {
@@ -55,10 +55,7 @@ export async function classifierScores(model: LogRegModel, test: Features, threa
 
 /** Metrics of a classifier on labelled features, with the dataset's primary metric. */
 export async function evaluate(model: LogRegModel, test: Features, opts: Pick<ProbeOptions, 'nClasses' | 'primaryMetric' | 'threads'>): Promise<Metrics> {
-  const scores = await classifierScores(model, test, opts.threads);
-  const m = classificationMetrics(scores, test.y, test.n, opts.nClasses);
-  m.primary = scorePrimary(opts.primaryMetric, scores, m, opts.nClasses, test.targets);
-  return m;
+  return scoredMetrics(opts.primaryMetric, await classifierScores(model, test, opts.threads), test.y, test.n, opts.nClasses, test.targets);
 }
 
 /**

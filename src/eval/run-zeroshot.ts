@@ -3,8 +3,8 @@ import type { ClipModel } from '../model/types.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { fillPrompts, templatesFor, type PromptMode } from './prompts.js';
 import { classWeights, zeroshotLogits } from './zeroshot.js';
-import { classificationMetrics, type Metrics } from './metrics.js';
-import { scorePrimary } from './primary.js';
+import type { Metrics } from './metrics.js';
+import { scoredMetrics } from './primary.js';
 
 export interface ZeroshotSetup {
   modes: PromptMode[];
@@ -42,10 +42,7 @@ export async function runZeroshot(model: ClipModel, images: ImageEmbeddings, set
     const nClasses = setup.classNames.length;
     // each class scored by its cosine logit: classification metrics by argmax, ROC AUC and mAP by ranking
     const logits = zeroshotLogits(images.embeddings, images.n, images.dim, weights, nClasses);
-    const metrics = classificationMetrics(logits, images.labels, images.n, nClasses);
-    metrics.primary = scorePrimary(setup.primaryMetric, logits, metrics, nClasses, images.targets);
-    // a multilabel image has no single true class: no top-1 outcomes to keep or compare
-    if (setup.primaryMetric === 'map11') delete metrics.outcomes;
+    const metrics = scoredMetrics(setup.primaryMetric, logits, images.labels, images.n, nClasses, images.targets);
     results.push({ mode, templates, metrics, gainVsContextless: null });
   }
   const base = results.find((r) => r.mode === 'contextless');

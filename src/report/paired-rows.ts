@@ -127,6 +127,11 @@ export function signed(v: number): string {
   return v > 0 && s !== '0.00' ? `+${s}` : s;
 }
 
+/** A change of `delta` points is a drop beyond the tolerance (1e-9: printed values that only round to it are not). */
+export function isDrop(delta: number, tolerance: number): boolean {
+  return delta < -tolerance - 1e-9;
+}
+
 /** A p-value for tables: 4 significant digits, small ones in exponent form. */
 export function formatP(p: number): string {
   if (p === 0) return '0';
@@ -172,7 +177,7 @@ export function applySignificance(
     const c = compared[i];
     if (!c) return r;
     const significant = adjusted[i]! <= alpha;
-    const dropped = r.delta! < -tolerance - 1e-9;
+    const dropped = isDrop(r.delta!, tolerance);
     return {
       ...r,
       status: dropped && significant ? 'DROP' : 'ok',

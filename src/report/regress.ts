@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { PREDICTIONS_DIR, predictionsPathOf } from './predictions.js';
-import { formatP } from './paired-rows.js';
+import { formatP, isDrop } from './paired-rows.js';
 import {
   TABLES,
   columnsOf,
@@ -127,7 +127,7 @@ export function compareTable(
     }
     const n = metricValue(table, c, metric);
     if (o != null && n == null) out.push(mk(r, o, n, 'missing'));
-    else if (o != null && n != null && n - o < -tolerance - 1e-9) out.push(mk(r, o, n, 'DROP'));
+    else if (o != null && n != null && isDrop(n - o, tolerance)) out.push(mk(r, o, n, 'DROP'));
     else out.push(mk(r, o, n, 'ok'));
   }
   return out;
@@ -171,7 +171,7 @@ export function displayColumns(rows: readonly RegressRow[]): readonly string[] {
 export function summary(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric, alpha?: number): string {
   const count = (s: RegressStatus) => rows.filter((r) => r.status === s).length;
   const sig = alpha === undefined ? '' : `, significance ${alpha} (Holm over ${rows.filter((r) => r.significance).length} rows)`;
-  const noise = rows.filter((r) => r.status === 'ok' && r.significance && r.delta != null && r.delta < -tolerance - 1e-9).length;
+  const noise = rows.filter((r) => r.status === 'ok' && r.significance && r.delta != null && isDrop(r.delta, tolerance)).length;
   const within = noise ? `, ${noise} ${noise === 1 ? 'drop' : 'drops'} beyond the tolerance but not significant` : '';
   return `${rows.length} rows (metric ${metric}, tolerance ${tolerance} points${sig}): ${count('ok')} ok, ${count('DROP')} DROP, ${count('missing')} missing, ${count('new')} new${within} -> ${failed(rows) ? 'FAIL' : 'PASS'}`;
 }
@@ -216,7 +216,7 @@ export function junitXml(rows: readonly RegressRow[], tolerance: number, metric:
     } else if (r.status === 'new') {
       lines.push(`${open}>`, `      <system-out>${xmlEscape(`new row (not in the baseline): ${detail}`)}</system-out>`, '    </testcase>');
     } else if (s) {
-      const why = r.delta != null && r.delta < -tolerance - 1e-9 ? 'drop beyond the tolerance but not significant' : s.significant ? 'significant change, within the tolerance' : 'no significant change';
+      const why = r.delta != null && isDrop(r.delta, tolerance) ? 'drop beyond the tolerance but not significant' : s.significant ? 'significant change, within the tolerance' : 'no significant change';
       lines.push(`${open}>`, `      <system-out>${xmlEscape(`${why}: ${detail}`)}</system-out>`, '    </testcase>');
     } else lines.push(`${open}/>`);
   }
