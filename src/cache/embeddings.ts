@@ -164,8 +164,7 @@ function waitingNote(req: ImageEmbeddingRequest): (rows: RowRange[]) => void {
 async function fillShare(req: ImageEmbeddingRequest, writer: CacheWriter, indices: Int32Array, dim: number, shard: Shard | null): Promise<number> {
   const { share } = writer;
   const shareRows = share.end - share.start;
-  const missingInShare = () => writer.missingRanges().reduce((a, m) => a + Math.max(0, Math.min(m.end, share.end) - Math.max(m.start, share.start)), 0);
-  const cachedRows = shareRows - missingInShare();
+  const cachedRows = shareRows - writer.missingIn(share).reduce((a, m) => a + m.end - m.start, 0);
   // a bar on a terminal; start and end lines in logs
   const bar = req.progress && process.stderr.isTTY ? embeddingBar(shareRows, cachedRows) : null;
   const started = performance.now();

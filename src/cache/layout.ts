@@ -36,18 +36,26 @@ export async function writePendingLabels(chunksDir: string, labels: Int32Array):
   await atomicWriteFile(path.join(chunksDir, PENDING_LABELS_FILE), encodeNpy('<i4', [labels.length], labels));
 }
 
-/** chunks/labels.npy, or null when the entry has none stored */
-export async function readPendingLabels(chunksDir: string, n: number): Promise<Int32Array | null> {
+/** A pending .npy (labels.npy, targets.npy) and its header, or null when the entry has none stored. */
+async function readPendingNpy(file: string): Promise<{ bytes: Buffer; h: ReturnType<typeof parseNpyHeader> } | null> {
   let bytes: Buffer;
   try {
-    bytes = await fsp.readFile(path.join(chunksDir, PENDING_LABELS_FILE));
+    bytes = await fsp.readFile(file);
   } catch (e) {
     if (isErrno(e, 'ENOENT')) return null;
     throw e;
   }
-  const h = parseNpyHeader(bytes);
+  return { bytes, h: parseNpyHeader(bytes) };
+}
+
+/** chunks/labels.npy, or null when the entry has none stored */
+export async function readPendingLabels(chunksDir: string, n: number): Promise<Int32Array | null> {
+  const file = path.join(chunksDir, PENDING_LABELS_FILE);
+  const npy = await readPendingNpy(file);
+  if (!npy) return null;
+  const { bytes, h } = npy;
   if (h.descr !== '<i4' || h.shape.length !== 1 || h.shape[0] !== n || bytes.length !== h.dataOffset + n * 4)
-    throw new Error(`cache entry: ${path.join(chunksDir, PENDING_LABELS_FILE)} does not hold ${n} int32 labels`);
+    throw new Error(`cache entry: ${file} does not hold ${n} int32 labels`);
   return new Int32Array(bytes.buffer.slice(bytes.byteOffset + h.dataOffset, bytes.byteOffset + h.dataOffset + n * 4));
 }
 
@@ -58,14 +66,9 @@ export async function writePendingTargets(chunksDir: string, t: Targets): Promis
 /** chunks/targets.npy, or null when the entry has none stored */
 export async function readPendingTargets(chunksDir: string, n: number): Promise<Targets | null> {
   const file = path.join(chunksDir, PENDING_TARGETS_FILE);
-  let bytes: Buffer;
-  try {
-    bytes = await fsp.readFile(file);
-  } catch (e) {
-    if (isErrno(e, 'ENOENT')) return null;
-    throw e;
-  }
-  const h = parseNpyHeader(bytes);
+  const npy = await readPendingNpy(file);
+  if (!npy) return null;
+  const { bytes, h } = npy;
   const k = h.shape[1] ?? 0;
   if (h.descr !== '|u1' || h.fortranOrder || h.shape.length !== 2 || h.shape[0] !== n || k < 1 || bytes.length !== h.dataOffset + n * k)
     throw new Error(`cache entry: ${file} does not hold ${n} rows of uint8 targets`);

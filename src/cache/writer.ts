@@ -95,6 +95,8 @@ export interface CacheWriter {
   isDone(start: number, end: number): boolean;
   /** maximal row ranges not yet covered */
   missingRanges(): RowRange[];
+  /** the missing rows within `r` (the writer's share, say) */
+  missingIn(r: RowRange): RowRange[];
   /** the missing rows of the chunks this writer has claimed, cut on the chunk grid: write each with one writeChunk() */
   pendingChunks(): RowRange[];
   /**
@@ -190,7 +192,7 @@ class Writer implements CacheWriter {
   }
 
   /** the missing rows within `r`; `missing`: this.missingRanges(), when the caller already has it (loops over chunks) */
-  private missingIn(r: RowRange, missing = this.missingRanges()): RowRange[] {
+  missingIn(r: RowRange, missing = this.missingRanges()): RowRange[] {
     const out: RowRange[] = [];
     for (const m of missing) {
       const start = Math.max(m.start, r.start);
