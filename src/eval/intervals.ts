@@ -5,7 +5,7 @@
  */
 import { correctAt, type ImageOutcomes } from './metrics.js';
 import type { PrimaryScore } from './primary.js';
-import { bootstrapPercentile, clopperPearson, meanPerClassStatistic, seedMeanInterval, type Interval, type ResampleStatistic } from './stats.js';
+import { bootstrapPercentile, clopperPearson, meanPerClassStatistic, seedMeanInterval, type ResampleStatistic } from './stats.js';
 
 /** Level of every interval column. */
 export const INTERVAL_CONFIDENCE = 0.95;
@@ -107,19 +107,14 @@ export interface PrimaryIntervals {
 }
 
 /**
- * The interval of one run's primary metric: Clopper-Pearson for accuracy (the top-1 columns' interval), the seeded
- * percentile bootstrap over images for every other metric (for mean per class the same resamples as its columns).
- * Null (blank) where the metric is undefined.
+ * The interval of one run's primary metric where its own columns have none (ROC AUC, mAP, mean of top-1 and
+ * top-5): the seeded percentile bootstrap over images. Accuracy and mean per class take their columns' intervals
+ * (primaryColumnsOf in src/report/tables/common.ts). Null (blank) where the metric is undefined.
  */
-export function primaryIntervals(p: PrimaryScore, o?: ImageOutcomes): PrimaryIntervals {
+export function primaryIntervals(p: PrimaryScore): PrimaryIntervals {
   const none = { primary_lo: null, primary_hi: null };
   if (p.value === null || !p.statistic || p.n === 0) return none;
-  let iv: Interval | null;
-  if (p.metric === 'accuracy' && o) {
-    let k = 0;
-    for (const v of correctAt(o, 1)) k += v;
-    iv = clopperPearson(k, o.n, 1 - INTERVAL_CONFIDENCE);
-  } else iv = bootstrapOrNull(p.n, p.statistic);
+  const iv = bootstrapOrNull(p.n, p.statistic);
   return iv ? { primary_lo: 100 * iv.lo, primary_hi: 100 * iv.hi } : none;
 }
 

@@ -121,7 +121,7 @@ export function primaryColumnsOf(m: Metrics, run: { [K in keyof RunIntervals]: R
   if (!p) return { primary: null, primary_lo: null, primary_hi: null };
   if (p.metric === 'accuracy') return { primary: p.value, primary_lo: run.top1_lo, primary_hi: run.top1_hi };
   if (p.metric === 'mean_per_class') return { primary: p.value, primary_lo: run.mean_per_class_lo, primary_hi: run.mean_per_class_hi };
-  return { primary: p.value, ...primaryIntervals(p, m.outcomes) };
+  return { primary: p.value, ...primaryIntervals(p) };
 }
 
 /** A few-shot point's primary columns over its seeds (null where a seed's metric is undefined). */
