@@ -15,10 +15,10 @@ import type { PrimaryMetric } from '../data/types.js';
 import type { Features } from '../eval/probe.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitPrimaryMetric, splitTemplates, type DataFlags } from './data-options.js';
 import { UserError } from '../errors.js';
-import { addModelOptions, forEachModelAndDataset, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
-import { runMetadata, writeAndPrint } from './results-output.js';
+import { addModelOptions, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
+import { evaluateEach, runMetadata } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
-import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
+import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
 export interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
@@ -51,19 +51,7 @@ export function register(program: Command): void {
     const shard = shardOf(f);
     parseShots(f.shots);
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit }, expandDatasets(f.dataset));
-    const rows: FewshotRow[] = [];
-    const outcomes: ImageOutcomes[][] = [];
-    const runs: RunEntry[] = [];
-    await forEachModelAndDataset(f, !f.withZeroshot, async (model, modelSpec, dataset) => {
-      // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
-      if (shard && !(await sharesReady(model, dataset, [f.trainSplit, f.testSplit], f, shard))) return;
-      const step = await fewshotStep(model, modelSpec, dataset, f, tunedOnTest);
-      rows.push(...step.rows);
-      outcomes.push(...step.outcomes);
-      runs.push(step.run);
-    });
-    if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-    writeAndPrint('fewshot', f.out, rows, runs, f.json, outcomes);
+    await evaluateEach('fewshot', f, { imageOnly: !f.withZeroshot, splits: [f.trainSplit, f.testSplit], shard }, (model, modelSpec, dataset) => fewshotStep(model, modelSpec, dataset, f, tunedOnTest));
   });
 }
 

@@ -9,10 +9,10 @@ import { UserError } from '../errors.js';
 import { type LinearProbeRow, type RunEntry } from '../report/results.js';
 import { linearProbeTable } from '../report/tables/linear-probe.js';
 import { DATASETS_HELP, addDataOptions, openSplit, splitPrimaryMetric, type DataFlags } from './data-options.js';
-import { addModelOptions, forEachModelAndDataset, numberIn, type ModelFlags } from './model-options.js';
-import { runMetadata, writeAndPrint } from './results-output.js';
+import { addModelOptions, numberIn, type ModelFlags } from './model-options.js';
+import { evaluateEach, runMetadata } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
-import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
+import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
 
 export interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
@@ -40,20 +40,7 @@ export function register(program: Command): void {
     checkOutputDir('--out', f.out);
     const tunedOnTest = testSplitSelection(f, { '--train-split': f.trainSplit, '--val-split': f.valSplit }, expandDatasets(f.dataset));
     const shard = shardOf(f);
-    const rows: LinearProbeRow[] = [];
-    const outcomes: ImageOutcomes[][] = [];
-    const runs: RunEntry[] = [];
-    // any ONNX image tower can be probed: a text tower is not needed
-    await forEachModelAndDataset(f, true, async (model, modelSpec, dataset) => {
-      // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
-      if (shard && !(await sharesReady(model, dataset, [f.trainSplit, ...(f.valSplit ? [f.valSplit] : []), f.testSplit], f, shard))) return;
-      const step = await linearProbeStep(model, modelSpec, dataset, f, tunedOnTest);
-      rows.push(...step.rows);
-      outcomes.push(...step.outcomes);
-      runs.push(step.run);
-    });
-    if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-    writeAndPrint('linear_probe', f.out, rows, runs, f.json, outcomes);
+    await evaluateEach('linear_probe', f, { imageOnly: true, splits: [f.trainSplit, ...(f.valSplit ? [f.valSplit] : []), f.testSplit], shard }, (model, modelSpec, dataset) => linearProbeStep(model, modelSpec, dataset, f, tunedOnTest));
   });
 }
 

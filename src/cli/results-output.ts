@@ -4,6 +4,10 @@ import type { OnnxClipModel } from '../model/clip-model.js';
 import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
 import { toolVersion } from '../version.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
+import type { Shard } from '../util/shard.js';
+import type { DataFlags } from './data-options.js';
+import { forEachModelAndDataset, type ModelFlags } from './model-options.js';
+import { sharesReady } from './shard-options.js';
 
 const hashConfig = (config: Record<string, unknown>): string => createHash('sha256').update(JSON.stringify(config)).digest('hex').slice(0, 16);
 
@@ -49,4 +53,36 @@ export function writeAndPrint<T extends TableName>(
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
   else process.stdout.write(formatResultsTable(table, rows));
   process.stderr.write(`results written to ${out}/${table}.csv and ${table}.json\n`);
+}
+
+/** What one model x dataset evaluation gives: its rows, their per-image outcomes, its run entry. */
+export interface EvaluationStep<T extends TableName> {
+  rows: RowTypes[T][];
+  outcomes: ImageOutcomes[][];
+  run: RunEntry;
+}
+
+/**
+ * The body of every evaluation command: `step` for each --model x --dataset (with --shard, only where this shard
+ * completed the embeddings of `splits`: one evaluation per unit, not N), then the rows merged into --out and printed.
+ * `imageOnly`: the models need no text tower.
+ */
+export async function evaluateEach<T extends TableName>(
+  table: T,
+  f: ModelFlags & DataFlags & { dataset: string; out: string; json: boolean },
+  opts: { imageOnly: boolean; splits: string[]; shard: Shard | null },
+  step: (model: OnnxClipModel, modelSpec: string, dataset: string) => Promise<EvaluationStep<T>>,
+): Promise<void> {
+  const rows: RowTypes[T][] = [];
+  const outcomes: ImageOutcomes[][] = [];
+  const runs: RunEntry[] = [];
+  await forEachModelAndDataset(f, opts.imageOnly, async (model, modelSpec, dataset) => {
+    if (opts.shard && !(await sharesReady(model, dataset, opts.splits, f, opts.shard))) return;
+    const r = await step(model, modelSpec, dataset);
+    rows.push(...r.rows);
+    outcomes.push(...r.outcomes);
+    runs.push(r.run);
+  });
+  if (opts.shard && rows.length === 0) return; // nothing evaluated here: no rows to write
+  writeAndPrint(table, f.out, rows, runs, f.json, outcomes);
 }

@@ -8,10 +8,10 @@ import { runZeroshot } from '../eval/run-zeroshot.js';
 import { subsetOf, type RunEntry, type ZeroshotRow } from '../report/results.js';
 import { zeroshotTable } from '../report/tables/zeroshot.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, effectiveLimit, openSplit, splitEmbeddings, splitPrimaryMetric, splitTemplates, type DataFlags } from './data-options.js';
-import { addModelOptions, forEachModelAndDataset, type ModelFlags } from './model-options.js';
-import { runMetadata, writeAndPrint } from './results-output.js';
+import { addModelOptions, type ModelFlags } from './model-options.js';
+import { evaluateEach, runMetadata } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
-import { addShardOptions, sharesReady, shardOf, type ShardFlags } from './shard-options.js';
+import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 
 export interface ZeroshotFlags extends ModelFlags, DataFlags, ShardFlags {
   dataset: string;
@@ -41,19 +41,7 @@ export function register(program: Command): void {
     // flags checked before any work
     parsePromptModes(f.prompts);
     if (f.templates) loadTemplates(f.templates);
-    const rows: ZeroshotRow[] = [];
-    const outcomes: ImageOutcomes[][] = [];
-    const runs: RunEntry[] = [];
-    await forEachModelAndDataset(f, false, async (model, modelSpec, datasetName) => {
-      // --shard: embed this shard's part; only the shard that completes the embeddings evaluates
-      if (shard && !(await sharesReady(model, datasetName, [f.split], f, shard))) return;
-      const step = await zeroshotStep(model, modelSpec, datasetName, f);
-      rows.push(...step.rows);
-      outcomes.push(...step.outcomes);
-      runs.push(step.run);
-    });
-    if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-    writeAndPrint('zeroshot', f.out, rows, runs, f.json, outcomes);
+    await evaluateEach('zeroshot', f, { imageOnly: false, splits: [f.split], shard }, (model, modelSpec, dataset) => zeroshotStep(model, modelSpec, dataset, f));
   });
 }
 
