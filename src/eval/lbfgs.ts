@@ -71,6 +71,43 @@ function maxAbs(a: Float64Array): number {
   return m;
 }
 
+// The vector loops live in small functions of their own: inside the long async lbfgs body V8 optimises them
+// poorly (most of a small fit's time went there).
+
+/** d = -g. */
+function negate(g: Float64Array, d: Float64Array): void {
+  for (let i = 0; i < d.length; i++) d[i] = -g[i]!;
+}
+
+/** d -= a * v. */
+function subtractScaled(d: Float64Array, a: number, v: Float64Array): void {
+  for (let i = 0; i < d.length; i++) d[i] -= a * v[i]!;
+}
+
+/** d += a * v. */
+function addScaled(d: Float64Array, a: number, v: Float64Array): void {
+  for (let i = 0; i < d.length; i++) d[i] += a * v[i]!;
+}
+
+/** d *= h. */
+function scale(d: Float64Array, h: number): void {
+  for (let i = 0; i < d.length; i++) d[i] *= h;
+}
+
+/** x = t + stp * d (written as scipy computes it: t + d when stp is 1). */
+function step(x: Float64Array, t: Float64Array, stp: number, d: Float64Array): void {
+  if (stp === 1) for (let i = 0; i < x.length; i++) x[i] = t[i]! + d[i]!;
+  else for (let i = 0; i < x.length; i++) x[i] = stp * d[i]! + t[i]!;
+}
+
+/** The memory pair s = stp * d, y = g - r. */
+function pair(s: Float64Array, yv: Float64Array, stp: number, d: Float64Array, g: Float64Array, r: Float64Array): void {
+  for (let i = 0; i < s.length; i++) {
+    s[i] = stp * d[i]!;
+    yv[i] = g[i]! - r[i]!;
+  }
+}
+
 // ---------------------------------------------------------------------------
 // MINPACK-2 dcsrch / dcstep (Moré & Thuente 1994), as shipped in L-BFGS-B 3.0.
 
@@ -306,25 +343,21 @@ export async function lbfgs(fg: FG, x0: Float64Array, opts: LbfgsOptions): Promi
 
   for (;;) {
     // Search direction: two-loop recursion (newest pair last).
-    for (let i = 0; i < n; i++) d[i] = -g[i]!;
+    negate(g, d);
     const k = S.length;
     for (let j = k - 1; j >= 0; j--) {
       const a = rho[j]! * dot(S[j]!, d);
       alpha[j] = a;
-      const yj = Y[j]!;
-      for (let i = 0; i < n; i++) d[i] -= a * yj[i]!;
+      subtractScaled(d, a, Y[j]!);
     }
     if (k > 0) {
       const sy = 1 / rho[k - 1]!;
       const yy = dot(Y[k - 1]!, Y[k - 1]!);
-      const h0 = sy / yy;
-      for (let i = 0; i < n; i++) d[i] *= h0;
+      scale(d, sy / yy);
     }
     for (let j = 0; j < k; j++) {
       const bcoef = rho[j]! * dot(Y[j]!, d);
-      const a = alpha[j]! - bcoef;
-      const sj = S[j]!;
-      for (let i = 0; i < n; i++) d[i] += a * sj[i]!;
+      addScaled(d, alpha[j]! - bcoef, S[j]!);
     }
 
     // Line search (lnsrlb).
@@ -346,8 +379,7 @@ export async function lbfgs(fg: FG, x0: Float64Array, opts: LbfgsOptions): Promi
           failed = true;
           break;
         }
-        if (stp === 1) for (let i = 0; i < n; i++) x[i] = t[i]! + d[i]!;
-        else for (let i = 0; i < n; i++) x[i] = stp * d[i]! + t[i]!;
+        step(x, t, stp, d);
         f = await fg(x, g);
         nfev++;
         ifun++;
@@ -402,10 +434,7 @@ export async function lbfgs(fg: FG, x0: Float64Array, opts: LbfgsOptions): Promi
       s = new Float64Array(n);
       yv = new Float64Array(n);
     }
-    for (let i = 0; i < n; i++) {
-      s[i] = stp * d[i]!;
-      yv[i] = g[i]! - r[i]!;
-    }
+    pair(s, yv, stp, d, g, r);
     S.push(s);
     Y.push(yv);
     rho.push(1 / dr);

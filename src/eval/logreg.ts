@@ -45,6 +45,7 @@ import os from 'node:os';
 import { lbfgs } from './lbfgs.js';
 import { gemmBias, gemmTNAccumulate } from './matmul.js';
 import { OrtDataTerm, ortLogits } from './logreg-ort.js';
+import { WasmGemm } from './gemm-wasm.js';
 
 export interface LogRegModel {
   nClasses: number;
@@ -96,37 +97,55 @@ function checkInputs(X: Float32Array, y: Int32Array, n: number, dim: number, k: 
   }
 }
 
-/** Float64 JS data term: Σ −log p_y, and its gradient wrt W and b. */
-function jsDataTerm(X: Float32Array, y: Int32Array, n: number, dim: number, k: number): DataTerm {
-  const Z = new Float64Array(n * k);
+/** Float64 JS data term: Σ −log p_y, and its gradient wrt W and b; the products in WebAssembly where it loads. */
+function jsDataTerm(X: Float32Array, y: Int32Array, n: number, dim: number, k: number, kernels: 'wasm' | 'js' = 'wasm'): DataTerm {
+  const wasm = kernels === 'wasm' ? WasmGemm.create(X, n, dim, k) : null;
+  const Z = wasm ? wasm.Z : new Float64Array(n * k);
   return (W, b, gW, gb) => {
-    gemmBias(X, n, dim, W, k, b, Z);
-    let nll = 0;
-    gb.fill(0);
-    for (let i = 0; i < n; i++) {
-      const o = i * k;
-      let mx = -Infinity;
-      for (let c = 0; c < k; c++) if (Z[o + c]! > mx) mx = Z[o + c]!;
-      let se = 0;
-      for (let c = 0; c < k; c++) {
-        const e = Math.exp(Z[o + c]! - mx);
-        Z[o + c] = e;
-        se += e;
-      }
-      const yi = y[i]!;
-      // nll_i = log Σ exp(z) − z_y = log(se) + mx − z_y = log(se) − log(e_y)
-      nll += Math.log(se) - Math.log(Z[o + yi]!);
-      const inv = 1 / se;
-      for (let c = 0; c < k; c++) {
-        const p = Z[o + c]! * inv - (c === yi ? 1 : 0);
-        Z[o + c] = p;
-        gb[c] += p;
-      }
+    if (wasm) {
+      wasm.W.set(W);
+      wasm.b.set(b);
+      wasm.logits();
+    } else {
+      gemmBias(X, n, dim, W, k, b, Z);
     }
-    gW.fill(0);
-    gemmTNAccumulate(X, n, dim, Z, k, gW);
+    const nll = softmaxGradient(Z, y, n, k, gb);
+    if (wasm) {
+      wasm.gradient();
+      gW.set(wasm.gW);
+    } else {
+      gW.fill(0);
+      gemmTNAccumulate(X, n, dim, Z, k, gW);
+    }
     return nll;
   };
+}
+
+/** Logits Z [n, k] in, P − Y out (in place); returns Σ −log p_y and sets gb to the column sums of P − Y. */
+function softmaxGradient(Z: Float64Array, y: Int32Array, n: number, k: number, gb: Float64Array): number {
+  let nll = 0;
+  gb.fill(0);
+  for (let i = 0; i < n; i++) {
+    const o = i * k;
+    let mx = -Infinity;
+    for (let c = 0; c < k; c++) if (Z[o + c]! > mx) mx = Z[o + c]!;
+    let se = 0;
+    for (let c = 0; c < k; c++) {
+      const e = Math.exp(Z[o + c]! - mx);
+      Z[o + c] = e;
+      se += e;
+    }
+    const yi = y[i]!;
+    // nll_i = log Σ exp(z) − z_y = log(se) + mx − z_y = log(se) − log(e_y)
+    nll += Math.log(se) - Math.log(Z[o + yi]!);
+    const inv = 1 / se;
+    for (let c = 0; c < k; c++) {
+      const p = Z[o + c]! * inv - (c === yi ? 1 : 0);
+      Z[o + c] = p;
+      gb[c] += p;
+    }
+  }
+  return nll;
 }
 
 async function ortDataTerm(
@@ -291,7 +310,7 @@ export function logRegObjective(
   const W = Float64Array.from(model.W);
   const b = Float64Array.from(model.b);
   const g = new Float64Array(nw + k);
-  const nll = jsDataTerm(X, y, n, dim, k)(W, b, g.subarray(0, nw), g.subarray(nw)) as number;
+  const nll = jsDataTerm(X, y, n, dim, k, 'js')(W, b, g.subarray(0, nw), g.subarray(nw)) as number;
   let sq = 0;
   for (let i = 0; i < nw; i++) {
     sq += W[i]! * W[i]!;
