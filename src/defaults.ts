@@ -52,6 +52,7 @@ export const ENV_VARS = {
   HF_HUB_CACHE: 'the Hugging Face hub cache (shared with huggingface_hub)',
   HF_HUB_OFFLINE: '1/true/yes/on: use the hub cache only, never the network',
   HF_TOKEN: 'a token sent to the hub host only (never to redirect targets)',
+  HF_HUB_DOWNLOAD_TIMEOUT: 'seconds a hub download may wait for an answer or its next bytes before that attempt fails (huggingface_hub\'s meaning; default 10)',
 } as const;
 
 /**
@@ -98,4 +99,15 @@ export function hubEnv(env: NodeJS.ProcessEnv = process.env): { endpoint: string
     offline: ['1', 'true', 'yes', 'on'].includes((env.HF_HUB_OFFLINE ?? '').toLowerCase()),
     token: env.HF_TOKEN || undefined,
   };
+}
+
+/**
+ * $HF_HUB_DOWNLOAD_TIMEOUT as huggingface_hub reads it: whole seconds a download waits for the server's answer or its
+ * next bytes (requests' connect/read timeout, not a limit on the whole file); unset, empty or 0: the default 10.
+ */
+export function hubDownloadTimeoutMs(env: NodeJS.ProcessEnv = process.env): number {
+  const v = env.HF_HUB_DOWNLOAD_TIMEOUT?.trim();
+  if (!v) return 10_000;
+  if (!/^\d+$/.test(v)) throw new UserError(`HF_HUB_DOWNLOAD_TIMEOUT: expected whole seconds, found ${JSON.stringify(v.slice(0, 20))}`);
+  return (Number(v) || 10) * 1000;
 }

@@ -16,3 +16,15 @@ export class DatasetUnavailable extends UserError {
     this.name = 'DatasetUnavailable';
   }
 }
+
+/**
+ * A download that did not complete: the server unreachable or silent, an HTTP error, a transfer interrupted or
+ * stalled after its retries, a corrupt body. Always a failure (a suite's step fails, exit 1): only a source that does
+ * not have the data is a DatasetUnavailable.
+ */
+export class TransferFailed extends UserError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'TransferFailed';
+  }
+}

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { DatasetUnavailable, UserError } from '../errors.js';
+import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, parseHubId, type HubRef } from '../hub/hub.js';
 import type { DatasetDef } from './descriptor.js';
 import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
@@ -144,8 +144,9 @@ export function hubPackageCached(source: { repoId: string; revision?: string }, 
 /**
  * The snapshot folder holding `split` of a hub package: taken from the Hugging Face cache when it is complete
  * there, else fetched (its metadata files, `<split>/nshards.txt`, then the shards). `download: false`
- * (--no-download) and HF_HUB_OFFLINE use the cache only; what is missing then, or an unreachable hub, is a
- * DatasetUnavailable (a suite skips it and says so).
+ * (--no-download) and HF_HUB_OFFLINE use the cache only; what is missing then, or what the hub does not have, is a
+ * DatasetUnavailable (a suite skips it and says so); a download that fails (unreachable, stalled, interrupted after
+ * its retries, an HTTP error) is a TransferFailed (a suite's failure).
  */
 export async function ensureHubDataset(source: { repoId: string; revision?: string }, name: string, split: string, download: boolean): Promise<string> {
   const ref: HubRef = { repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' };
@@ -156,7 +157,9 @@ export async function ensureHubDataset(source: { repoId: string; revision?: stri
   try {
     return await fetchWdsPackage(ref, [split], opts);
   } catch (e) {
+    // the source does not have it (or offline without a copy): not available; a transfer that failed is a failure
     if (e instanceof HubUnavailable) throw new DatasetUnavailable(`${name}: ${e.message}`);
+    if (e instanceof TransferFailed) throw new TransferFailed(`${name}: ${e.message}`);
     throw e;
   }
 }

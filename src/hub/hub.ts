@@ -3,8 +3,9 @@ import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, ut
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { hubEnv } from '../defaults.js';
-import { UserError } from '../errors.js';
+import { hubDownloadTimeoutMs, hubEnv } from '../defaults.js';
+import { TransferFailed, UserError } from '../errors.js';
+import { InactivityTimer } from '../util/inactivity.js';
 import { atomicWriteFileSync, ensureDir, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
 import { byteProgress } from '../util/progress.js';
 import { hashPrefix, lockPartial, partialFor, removeOtherPartials, strongEtag, WaitedForOther, type Partial } from './partial.js';
@@ -23,6 +24,8 @@ export interface HubOptions {
   log?: (line: string) => void;
   /** attempts per file in one run, resuming after a dropped connection (default 4) */
   attempts?: number;
+  /** how long an attempt waits for an answer or for its next bytes (default: $HF_HUB_DOWNLOAD_TIMEOUT, else 10 s) */
+  timeoutMs?: number;
 }
 
 export const offlineReason = (o: HubOptions): string => o.offlineReason ?? 'HF_HUB_OFFLINE is set';
@@ -38,7 +41,10 @@ export function hubOptionsWithProgress(env: NodeJS.ProcessEnv = process.env): Hu
 
 export type RepoType = 'model' | 'dataset';
 
-/** A file that cannot be had now: offline (HF_HUB_OFFLINE or no downloads) and not cached, the hub unreachable, or not in the repository. */
+/**
+ * A file the source does not have: not in the repository, or offline (HF_HUB_OFFLINE or no downloads) and not cached.
+ * A transfer that fails (unreachable, silent, interrupted, an HTTP error) is a TransferFailed instead.
+ */
 export class HubUnavailable extends UserError {
   constructor(message: string) {
     super(message);
@@ -172,20 +178,20 @@ export function etagClaim(linked: string | null, etag: string | null): EtagClaim
   return null;
 }
 
-/** Attempts per file in one run: a dropped connection is retried (resuming with Range) this many times in all. */
+/** Attempts per file in one run: a dropped or stalled connection is retried (resuming with Range) this many times in all. */
 const ATTEMPTS = 4;
 const RETRY_MS = 250;
 
-/** A download cut short (connection dropped, body truncated): its partial file is kept, the next attempt resumes it. */
+/**
+ * An attempt cut short (connection dropped, body truncated, no answer or no bytes for the inactivity timeout): its
+ * partial file, if any, is kept and the next attempt resumes it.
+ */
 class DownloadInterrupted extends UserError {
   constructor(
-    readonly file: string,
-    readonly done: number,
-    readonly total: number | undefined,
-    readonly reason: string,
-    readonly partial: string,
+    message: string,
+    readonly partial: string | null,
   ) {
-    super(`download of ${file} interrupted at ${mb(done)}${total ? ` of ${mb(total)}` : ''} MB (${reason})`);
+    super(message);
   }
 }
 
@@ -193,14 +199,14 @@ const mb = (b: number): string => (b / 1e6).toFixed(2);
 
 /**
  * Download one file unless its blob is cached; returns the commit it belongs to and whether the repo has it. A
- * dropped connection is retried, continuing the partial file; after `attempts` the error says the partial is
- * kept for the next run.
+ * dropped or stalled connection is retried, continuing the partial file; after `attempts` it is a TransferFailed
+ * saying the partial is kept for the next run.
  */
-async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOptions): Promise<{ commit: string | null; found: boolean }> {
+async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOptions): Promise<Fetched> {
   const attempts = opts.attempts ?? ATTEMPTS;
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fetchAttempt(ref, file, repoDir, opts);
+      return await fetchAttempt(new Download(ref, file, repoDir, opts));
     } catch (e) {
       if (e instanceof WaitedForOther) {
         attempt--; // another process had it: look again (it is likely in the cache now)
@@ -208,7 +214,8 @@ async function fetchOne(ref: HubRef, file: string, repoDir: string, opts: HubOpt
       }
       if (!(e instanceof DownloadInterrupted)) throw e;
       if (attempt >= attempts) {
-        throw new UserError(`${e.message}${attempts > 1 ? ` after ${attempts} attempts` : ''}; run again to resume from there (kept in ${e.partial})`);
+        const kept = e.partial ? `; run again to resume from there (kept in ${e.partial})` : '; run again';
+        throw new TransferFailed(`${e.message}${attempts > 1 ? ` after ${attempts} attempts` : ''}${kept}`);
       }
       opts.log?.(`${e.message}; retrying (attempt ${attempt + 1} of ${attempts})`);
       await sleep(RETRY_MS * 2 ** (attempt - 1));
@@ -222,107 +229,171 @@ function contentRange(v: string | null): { start: number; total: number | undefi
   return m ? { start: Number(m[1]), total: m[3] === '*' ? undefined : Number(m[3]) } : null;
 }
 
-async function fetchAttempt(ref: HubRef, file: string, repoDir: string, opts: HubOptions): Promise<{ commit: string | null; found: boolean }> {
-  const hubHost = new URL(opts.endpoint).host;
-  const first = resolveUrl(opts.endpoint, ref, file);
-  const blobs = path.join(repoDir, 'blobs');
-  const shown = `${ref.repoId} ${file}`;
-  let url = first;
-  let commit: string | null = null;
-  let claim: EtagClaim | null = null;
-  let held: { partial: Partial; lock: { release(): Promise<void> } } | null = null;
-  // a resumed request the server answered oddly (416, a changed file) is asked again once, from the start
-  let fromStart = false;
+interface Fetched {
+  commit: string | null;
+  found: boolean;
+}
+
+/** One attempt at one file: where it is asked for, what the responses said so far, the partial it writes (locked). */
+class Download {
+  readonly first: string;
+  readonly blobs: string;
+  readonly shown: string;
+  url: string;
+  commit: string | null = null;
+  claim: EtagClaim | null = null;
+  /** a resumed request the server answered oddly (416, a changed file) is asked again once, from the start */
+  fromStart = false;
+  private held: { partial: Partial; lock: { release(): Promise<void> } } | null = null;
+
+  constructor(
+    readonly ref: HubRef,
+    readonly file: string,
+    readonly repoDir: string,
+    readonly opts: HubOptions,
+  ) {
+    this.first = resolveUrl(opts.endpoint, ref, file);
+    this.url = this.first;
+    this.blobs = path.join(repoDir, 'blobs');
+    this.shown = `${ref.repoId} ${file}`;
+  }
+
+  /** The partial the next request writes, locked before its size is read (by the hub's sha256 once it has named it). */
+  async partial(): Promise<Partial> {
+    const partial = partialFor(this.blobs, this.file, this.first, this.claim?.strict && this.claim.kind === 'sha256' ? this.claim.value : null);
+    if (this.held?.partial.key !== partial.key) {
+      await this.release();
+      ensureDir(this.blobs);
+      this.held = { partial, lock: await lockPartial(partial, (who) => this.opts.log?.(`waiting for ${who}, which is downloading ${this.shown}`)) };
+    }
+    return partial;
+  }
+
+  async release(): Promise<void> {
+    const h = this.held;
+    this.held = null;
+    await h?.lock.release();
+  }
+
+  cachedBlob(): boolean {
+    return this.claim !== null && existsSync(path.join(this.blobs, this.claim.value));
+  }
+
+  found(blob: string): Fetched {
+    linkSnapshot(this.repoDir, this.commit!, this.file, blob);
+    return { commit: this.commit, found: true };
+  }
+}
+
+async function fetchAttempt(d: Download): Promise<Fetched> {
   try {
     for (let hop = 0; hop < 6; hop++) {
-      // the partial this request would write, locked before its size is read
-      const partial = partialFor(blobs, file, first, claim?.strict && claim.kind === 'sha256' ? claim.value : null);
-      if (held?.partial.key !== partial.key) {
-        await held?.lock.release();
-        held = null;
-        ensureDir(blobs);
-        held = { partial, lock: await lockPartial(partial, (who) => opts.log?.(`waiting for ${who}, which is downloading ${shown}`)) };
-      }
-      const resumeAt = fromStart ? (partial.discard(), 0) : partial.resumableBytes();
-      const headers: Record<string, string> = {};
-      // the token goes to the hub only, never to the storage hosts it redirects to
-      if (opts.token && new URL(url).host === hubHost) headers.authorization = `Bearer ${opts.token}`;
-      if (resumeAt > 0) {
-        headers.range = `bytes=${resumeAt}-`;
-        const v = partial.ifRange();
-        if (v) headers['if-range'] = v;
-      }
-      let res: Response;
-      try {
-        res = await fetch(url, { headers, redirect: 'manual' });
-      } catch (e) {
-        throw new HubUnavailable(`cannot reach ${new URL(url).origin} for ${repoLabel(ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
-      }
-      commit ??= res.headers.get('x-repo-commit');
-      claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
-      if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+      const partial = await d.partial();
+      const resumeAt = d.fromStart ? (partial.discard(), 0) : partial.resumableBytes();
+      const timer = new InactivityTimer(d.opts.timeoutMs ?? hubDownloadTimeoutMs());
+      const res = await request(d, partial, resumeAt, timer);
+      d.commit ??= res.headers.get('x-repo-commit');
+      d.claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
+      const next = answer(d, res, partial, resumeAt);
+      if (next === 'redirect' || next === 'again') {
+        timer.stop();
         await res.body?.cancel();
         // a redirect to storage names the blob: a cached blob needs no download
-        if (commit && claim && existsSync(path.join(blobs, claim.value))) {
-          linkSnapshot(repoDir, commit, file, claim.value);
-          return { commit, found: true };
-        }
-        url = new URL(res.headers.get('location')!, url).toString();
+        if (next === 'redirect' && d.commit && d.cachedBlob()) return d.found(d.claim!.value);
+        if (next === 'again') hop--;
         continue;
       }
-      if (res.status === 404) {
+      if (next !== 'body') {
+        timer.stop();
         await res.body?.cancel();
-        return { commit, found: false };
+        return next;
       }
-      if (res.status === 401 || res.status === 403) {
-        await res.body?.cancel();
-        throw new UserError(`${repoLabel(ref)}: access denied (HTTP ${res.status}); set HF_TOKEN for gated or private repositories`);
+      try {
+        return await receive(d, res, partial, resumeAt, timer);
+      } finally {
+        timer.stop();
       }
-      const range = res.status === 206 ? contentRange(res.headers.get('content-range')) : null;
-      if (resumeAt > 0 && !fromStart && (res.status === 416 || (res.status === 206 && (range?.start !== resumeAt || !partial.sameValidator(res.headers))))) {
-        // the partial does not fit what the server has now: never splice, start over
-        await res.body?.cancel();
-        fromStart = true;
-        hop--;
-        continue;
-      }
-      if ((res.status !== 200 && range?.start !== resumeAt) || !res.body) {
-        await res.body?.cancel();
-        throw new UserError(`${url}: HTTP ${res.status}`);
-      }
-      commit ??= ref.revision;
-      const start = range ? resumeAt : 0;
-      const total = range ? range.total : Number(res.headers.get('content-length')) || undefined;
-      const lastModified = Date.parse(res.headers.get('last-modified') ?? '');
-      if (claim && existsSync(path.join(blobs, claim.value))) {
-        await res.body.cancel();
-        partial.discard();
-        linkSnapshot(repoDir, commit, file, claim.value);
-        return { commit, found: true };
-      }
-      if (!range && !claim?.strict && reusableUnvalidated(repoDir, commit, file, total, lastModified)) {
-        await res.body.cancel();
-        return { commit, found: true };
-      }
-      if (!range) {
-        // a full body (also the answer of a server that ignores Range, or of If-Range to a changed file)
-        partial.discard();
-        partial.writeMeta({ file, url: first, etag: strongEtag(res.headers.get('etag')), lastModified: res.headers.get('last-modified') ?? undefined });
-      }
-      const blobName = await downloadBlob(res.body, partial, start, { file, shown, claim, total }, opts);
-      if (blobName !== claim?.value && Number.isFinite(lastModified)) {
-        // what a later run compares with, since a server without ETag gives nothing else to compare
-        const t = new Date(lastModified);
-        utimesSync(path.join(blobs, blobName), t, t);
-      }
-      linkSnapshot(repoDir, commit, file, blobName);
-      await removeOtherPartials(blobs, file, partial);
-      return { commit, found: true };
     }
-    throw new UserError(`${url}: too many redirects`);
+    throw new TransferFailed(`${d.url}: too many redirects`);
   } finally {
-    await held?.lock.release();
+    await d.release();
   }
+}
+
+/** GET the current URL (from `resumeAt` with Range and If-Range), waiting at most the inactivity timeout for the answer. */
+async function request(d: Download, partial: Partial, resumeAt: number, timer: InactivityTimer): Promise<Response> {
+  const headers: Record<string, string> = {};
+  // the token goes to the hub only, never to the storage hosts it redirects to
+  if (d.opts.token && new URL(d.url).host === new URL(d.opts.endpoint).host) headers.authorization = `Bearer ${d.opts.token}`;
+  if (resumeAt > 0) {
+    headers.range = `bytes=${resumeAt}-`;
+    const v = partial.ifRange();
+    if (v) headers['if-range'] = v;
+  }
+  const origin = new URL(d.url).origin;
+  timer.touch(`an answer from ${origin} for ${d.file}`);
+  try {
+    return await fetch(d.url, { headers, redirect: 'manual', signal: timer.signal });
+  } catch (e) {
+    timer.stop();
+    if (timer.fired) throw new DownloadInterrupted(`no answer from ${origin} for ${d.file} in ${timer.seconds} (HF_HUB_DOWNLOAD_TIMEOUT)`, resumeAt > 0 ? partial.path : null);
+    throw new TransferFailed(`cannot reach ${origin} for ${repoLabel(d.ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
+  }
+}
+
+/**
+ * What a response means: a redirect to follow, a resumed request to ask again from the start (the partial does not
+ * fit what the server has now: never splice), a body to receive, or the end of this file (not in the repository).
+ * Errors: access denied, any other status.
+ */
+function answer(d: Download, res: Response, partial: Partial, resumeAt: number): 'redirect' | 'again' | 'body' | Fetched {
+  if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+    d.url = new URL(res.headers.get('location')!, d.url).toString();
+    return 'redirect';
+  }
+  if (res.status === 404) return { commit: d.commit, found: false };
+  if (res.status === 401 || res.status === 403) {
+    throw new UserError(`${repoLabel(d.ref)}: access denied (HTTP ${res.status}); set HF_TOKEN for gated or private repositories`);
+  }
+  const range = res.status === 206 ? contentRange(res.headers.get('content-range')) : null;
+  if (resumeAt > 0 && !d.fromStart && (res.status === 416 || (res.status === 206 && (range?.start !== resumeAt || !partial.sameValidator(res.headers))))) {
+    d.fromStart = true;
+    return 'again';
+  }
+  if ((res.status !== 200 && range?.start !== resumeAt) || !res.body) throw new TransferFailed(`${d.url}: HTTP ${res.status}`);
+  return 'body';
+}
+
+/** Take a 200 or 206 body: from the cache when it names a blob already there, else into the partial and then the blob. */
+async function receive(d: Download, res: Response, partial: Partial, resumeAt: number, timer: InactivityTimer): Promise<Fetched> {
+  const range = res.status === 206 ? contentRange(res.headers.get('content-range')) : null;
+  d.commit ??= d.ref.revision;
+  const start = range ? resumeAt : 0;
+  const total = range ? range.total : Number(res.headers.get('content-length')) || undefined;
+  const lastModified = Date.parse(res.headers.get('last-modified') ?? '');
+  if (d.cachedBlob()) {
+    await res.body!.cancel();
+    partial.discard();
+    return d.found(d.claim!.value);
+  }
+  if (!range && !d.claim?.strict && reusableUnvalidated(d.repoDir, d.commit, d.file, total, lastModified)) {
+    await res.body!.cancel();
+    return { commit: d.commit, found: true };
+  }
+  if (!range) {
+    // a full body (also the answer of a server that ignores Range, or of If-Range to a changed file)
+    partial.discard();
+    partial.writeMeta({ file: d.file, url: d.first, etag: strongEtag(res.headers.get('etag')), lastModified: res.headers.get('last-modified') ?? undefined });
+  }
+  const blobName = await downloadBlob(res.body!, partial, start, { file: d.file, shown: d.shown, claim: d.claim, total }, d.opts, timer);
+  if (blobName !== d.claim?.value && Number.isFinite(lastModified)) {
+    // what a later run compares with, since a server without ETag gives nothing else to compare
+    const t = new Date(lastModified);
+    utimesSync(path.join(d.blobs, blobName), t, t);
+  }
+  const got = d.found(blobName);
+  await removeOtherPartials(d.blobs, d.file, partial);
+  return got;
 }
 
 /**
@@ -358,6 +429,7 @@ async function downloadBlob(
   start: number,
   what: { file: string; shown: string; claim: EtagClaim | null; total: number | undefined },
   opts: HubOptions,
+  timer: InactivityTimer,
 ): Promise<string> {
   const { file, shown, claim, total } = what;
   const sha256 = createHash('sha256');
@@ -369,8 +441,10 @@ async function downloadBlob(
   const fh = await fsp.open(partial.path, start > 0 ? 'a' : 'w');
   let failure: unknown = null;
   let local = false;
+  timer.touch(`the next bytes of ${file}`);
   try {
     for await (const chunk of body as unknown as AsyncIterable<Uint8Array>) {
+      timer.touch();
       try {
         await writeAll(fh, chunk);
       } catch (e) {
@@ -395,10 +469,14 @@ async function downloadBlob(
     }
     if (total !== undefined && done > total) {
       partial.discard();
-      throw new UserError(`download of ${file}: the server sent ${done} bytes, more than the ${total} it announced`);
+      throw new TransferFailed(`download of ${file}: the server sent ${done} bytes, more than the ${total} it announced`);
     }
-    const cause = failure ? (((failure as Error).cause as Error | undefined)?.message ?? (failure as Error).message) : 'connection closed early';
-    throw new DownloadInterrupted(file, done, total, cause, partial.path);
+    const cause = timer.fired
+      ? `no bytes for ${timer.seconds} (HF_HUB_DOWNLOAD_TIMEOUT)`
+      : failure
+        ? (((failure as Error).cause as Error | undefined)?.message ?? (failure as Error).message)
+        : 'connection closed early';
+    throw new DownloadInterrupted(`download of ${file} interrupted at ${mb(done)}${total ? ` of ${mb(total)}` : ''} MB (${cause})`, partial.path);
   }
   const digest = sha256.digest('hex');
   let name = digest;
@@ -407,7 +485,7 @@ async function downloadBlob(
     else if (claim.strict) {
       partial.discard();
       const resumed = start > 0 ? ` (resumed at ${start} bytes; the partial download is deleted)` : '';
-      throw new UserError(`download of ${file} is corrupt: sha256 ${digest}, expected ${claim.value}${resumed}`);
+      throw new TransferFailed(`download of ${file} is corrupt: sha256 ${digest}, expected ${claim.value}${resumed}`);
     }
   } else if (claim?.kind === 'git-sha1' && git && git.digest('hex') === claim.value) {
     name = claim.value; // the name huggingface_hub gives git files: the caches stay shared
