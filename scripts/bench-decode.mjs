@@ -46,8 +46,8 @@ if (!cfg.noPin && !process.env.CLIP_BENCH_PINNED && spawnSync('taskset', ['-c', 
 }
 
 const sharp = (await import('sharp')).default;
-const { decodeImage, viaSharp } = await import(path.join(root, 'dist/src/model/decode.js'));
-const { turbojpeg } = await import(path.join(root, 'dist/src/model/decoders/turbojpeg.js'));
+const { decodeImage, viaSharp } = await import(path.join(root, 'dist/src/image/decode.js'));
+const { turbojpeg } = await import(path.join(root, 'dist/src/image/decoders/turbojpeg.js'));
 const log = (m) => process.stderr.write(`${m}\n`);
 
 /** n generated w x h JPEGs (written once into --work): their names and bytes. */

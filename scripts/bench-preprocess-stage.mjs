@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { flag } from './bench-args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-const { decodeImage } = await import(path.join(root, 'dist/src/model/decode.js'));
+const { decodeImage } = await import(path.join(root, 'dist/src/image/decode.js'));
 const { preprocess, activeResampler } = await import(path.join(root, 'dist/src/model/preprocess.js'));
 const { preprocessConfigForSize } = await import(path.join(root, 'dist/src/model/preprocess-config.js'));
 

@@ -99,7 +99,7 @@ export async function preprocessBench(opts) {
   const ratioPre = median(runs.pil.map((p, i) => p.preprocessCpuMs / runs.wasm[i].preprocessCpuMs));
   const yes = (ok) => (ok ? 'MET' : 'not met');
   // the decoder the timed stages used: libjpeg-turbo called directly where it loads (and CLIP_BENCH_TURBOJPEG is not off), else sharp
-  const { turbojpeg } = await import(path.join(root, 'dist/src/model/decoders/turbojpeg.js'));
+  const { turbojpeg } = await import(path.join(root, 'dist/src/image/decoders/turbojpeg.js'));
   const decoder = turbojpeg() ? 'libjpeg-turbo' : 'sharp';
   const f = (v) => v.toFixed(2);
   const rows = [

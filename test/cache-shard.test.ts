@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import { entryDir, listEntries, loadEntry, openWriter } from '../src/cache/index.js';
 import { finishEntry } from '../src/cache/store.js';
-import { tryLock } from '../src/cache/lock.js';
+import { tryLock } from '../src/util/lock.js';
 import { assertSameEntry, baseKey, isBadRow, skippedOf, labelsOf, rowsOf, runChild, tmpCacheDir, writeShardChildScript, writeShardReference } from './fixtures/cache-util.js';
 
 const [N, DIM, CHUNK] = [100, 8, 8]; // 13 grid chunks

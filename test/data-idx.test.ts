@@ -6,7 +6,7 @@ import zlib from 'node:zlib';
 import { repoRoot } from './helpers.js';
 import { UserError } from '../src/errors.js';
 import { defaultDatasetRoot, getDataset } from '../src/data/registry.js';
-import { fingerprintFiles } from '../src/data/fingerprint.js';
+import { fingerprintFiles } from '../src/util/fingerprint.js';
 import { idx, idxPixel, tmpDir, writeIdxSplit } from './fixtures/data/helpers.js';
 
 test('bundled Fashion-MNIST: 60000/10000 images, 10 classes, first test label 9 (ankle boot)', async () => {

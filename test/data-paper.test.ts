@@ -7,7 +7,7 @@ import { UserError } from '../src/errors.js';
 import { getDataset, listDatasets } from '../src/data/registry.js';
 import { paperPrompts } from '../src/data/prompts.js';
 import { expandDatasets, SUITES } from '../src/data/suites.js';
-import { paperTables } from '../src/report/paper.js';
+import { paperTables } from '../src/paper/paper.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { UserError } from '../src/errors.js';
 import { datasetNames, defaultDatasetRoot, getDataset, listDatasets, primaryMetricFor } from '../src/data/registry.js';
 import { imagenetTemplates, imagenetTemplateSubset, paperPrompts } from '../src/data/prompts.js';
-import { paperTables } from '../src/report/paper.js';
+import { paperTables } from '../src/paper/paper.js';
 
 test('registry: known names, unknown name lists them, aliases', () => {
   // the bundled default, the paper's 27 in Table 9's order (issue 11), the generic layouts

@@ -11,7 +11,7 @@ import { clipBenchmarkRepo } from '../src/data/wds-datasets.js';
 import { openWdsSplit, readWdsPackage } from '../src/data/loaders/wds.js';
 import { parseNpyVector } from '../src/data/loaders/wds-shard.js';
 import { scanTar } from '../src/data/tar-scan.js';
-import { decodeImage } from '../src/model/decode.js';
+import { decodeImage } from '../src/image/decode.js';
 import { repoRoot } from './helpers.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 

@@ -7,7 +7,7 @@ import { embedImages } from '../src/cache/embed-images.js';
 import { defaultPreprocessWorkers } from '../src/cache/preprocess-pool.js';
 import { openModel } from '../src/model/resolve.js';
 import type { ImageSource } from '../src/data/types.js';
-import type { RawImage } from '../src/model/types.js';
+import type { RawImage } from '../src/image/types.js';
 
 const tiny = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-ids');
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { imageEmbeddings, textEmbeddings } from '../src/cache/embeddings.js';
-import { parseNpyHeader } from '../src/cache/npy.js';
+import { parseNpyHeader } from '../src/util/npy.js';
 import { loadEntry, openWriter } from '../src/cache/index.js';
 import { baseKey, labelsOf, rowsOf } from './fixtures/cache-util.js';
 import { locateSplit } from '../src/data/ensure.js';

@@ -9,7 +9,8 @@ import { repoRoot } from './helpers.js';
 import { activeResampler, preprocess } from '../src/model/preprocess.js';
 import { preprocessConfigForSize } from '../src/model/preprocess-config.js';
 import { WASM_FILE } from '../src/model/preprocess-wasm.js';
-import type { PreprocessConfig, RawImage } from '../src/model/types.js';
+import type { PreprocessConfig } from '../src/model/types.js';
+import type { RawImage } from '../src/image/types.js';
 
 function rng(seed: number): () => number {
   return () => {

@@ -4,11 +4,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { repoRoot } from './helpers.js';
-import { decodeImage } from '../src/model/decode.js';
+import { decodeImage } from '../src/image/decode.js';
 import { preprocess } from '../src/model/preprocess.js';
 import { parsePreprocessorConfig, preprocessConfigForSize } from '../src/model/preprocess-config.js';
 import { UserError } from '../src/errors.js';
-import type { RawImage } from '../src/model/types.js';
+import type { RawImage } from '../src/image/types.js';
 
 const dir = path.join(repoRoot, 'test/fixtures/preprocess');
 

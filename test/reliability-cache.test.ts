@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
-import { fingerprintFiles, memoFileFor } from '../src/data/fingerprint.js';
+import { fingerprintFiles, memoFileFor } from '../src/util/fingerprint.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { repoRoot } from './helpers.js';

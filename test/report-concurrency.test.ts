@@ -6,7 +6,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { readResults, resultsLockFile, writeResults, type ZeroshotRow } from '../src/report/results.js';
 import { UserError } from '../src/errors.js';
-import { withFileLockSync } from '../src/util/file-lock.js';
+import { withFileLockSync } from '../src/util/lock.js';
 import { repoRoot } from './helpers.js';
 
 const writer = path.join(repoRoot, 'test', 'fixtures', 'report', 'write-rows.mjs');

@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { buildReport } from '../src/report/report.js';
-import { paperTables } from '../src/report/paper.js';
+import { paperTables } from '../src/paper/paper.js';
 import { parseCsv } from '../src/util/csv.js';
 import { repoRoot } from './helpers.js';
 

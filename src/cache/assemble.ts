@@ -8,8 +8,8 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { atomicWriteFile, fsyncDir, readExactly, TMP_RE, tmpSuffix, userFsError, writeAll } from '../util/fs.js';
-import { tryLock, type LockInfo } from './lock.js';
-import { encodeNpy, npyHeader } from './npy.js';
+import { tryLock, type LockInfo } from '../util/lock.js';
+import { encodeNpy, npyHeader } from '../util/npy.js';
 import {
   CACHE_FORMAT,
   CHUNK_RE,
@@ -201,7 +201,7 @@ export async function finishEntry(dir: string, hash: string, toolVersion: string
   const readLayout = async () => (await readJson(path.join(chunksDir, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined;
   let layout: Layout | undefined; // fixed once written: read once while waiting
   for (;;) {
-    const r = await tryLock(path.join(dir, 'lock'), { progressDir: chunksDir, recreateDir: false });
+    const r = tryLock(path.join(dir, 'lock'), { progressDir: chunksDir, recreateDir: false });
     if ('gone' in r && r.gone) return { status: 'absent' };
     if ('lock' in r) {
       try {

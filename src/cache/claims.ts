@@ -2,7 +2,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { DEFAULTS } from '../defaults.js';
 import type { RowRange } from './entry-format.js';
-import { lockStatus, tryLock, type EntryLock, type LockInfo } from './lock.js';
+import { lockStatus, tryLock, type EntryLock, type LockInfo } from '../util/lock.js';
 
 /**
  * Per-chunk claims, so that many processes (on many machines sharing one filesystem) fill one entry at once
@@ -45,7 +45,7 @@ export class ChunkClaims {
   /** 'claimed' (now ours), 'taken' (a live claim of someone else) or 'gone' (the chunks folder was removed: assembled) */
   async claim(r: RowRange): Promise<ClaimResult> {
     if (this.has(r)) return 'claimed';
-    const res = await tryLock(path.join(this.chunksDir, claimName(r)), { staleMs: this.opts.staleMs ?? CLAIM_STALE_MS, recreateDir: false, onSteal: this.opts.onSteal });
+    const res = tryLock(path.join(this.chunksDir, claimName(r)), { staleMs: this.opts.staleMs ?? CLAIM_STALE_MS, recreateDir: false, onSteal: this.opts.onSteal });
     if ('lock' in res) {
       this.held.set(claimName(r), { range: r, lock: res.lock });
       return 'claimed';
@@ -75,7 +75,7 @@ export async function anyLiveClaim(chunksDir: string, staleMs = CLAIM_STALE_MS):
   const names = await fsp.readdir(chunksDir).catch(() => [] as string[]);
   for (const name of names) {
     if (!CLAIM_RE.test(name)) continue;
-    if ((await lockStatus(chunksDir, null, staleMs, path.join(chunksDir, name))) === 'live') return true;
+    if (lockStatus(chunksDir, null, staleMs, path.join(chunksDir, name)) === 'live') return true;
   }
   return false;
 }

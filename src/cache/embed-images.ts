@@ -2,7 +2,8 @@ import { UserError } from '../errors.js';
 import type { ImageSource } from '../data/types.js';
 import { preprocess } from '../model/preprocess.js';
 import { modelInputSize } from '../model/preprocess-config.js';
-import type { ClipModel, RawImage } from '../model/types.js';
+import type { ClipModel } from '../model/types.js';
+import type { RawImage } from '../image/types.js';
 import { defaultPreprocessWorkers, PreprocessPool } from './preprocess-pool.js';
 
 export interface EmbedImagesOptions {

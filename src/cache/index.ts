@@ -18,5 +18,5 @@ export type {
   WarnFn,
   WriterOptions,
 } from './store.js';
-export type { LockInfo, LockOptions } from './lock.js';
-export { npyHeader, parseNpyHeader } from './npy.js';
+export type { LockInfo, LockOptions } from '../util/lock.js';
+export { npyHeader, parseNpyHeader } from '../util/npy.js';

@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { atomicWriteFile, isErrno, tmpSuffix, userFsError } from '../util/fs.js';
 import { LAYOUT_FILE, PENDING_LABELS_FILE, PENDING_TARGETS_FILE, readJson, type Layout, type Targets } from './entry-format.js';
-import { encodeNpy, parseNpyHeader } from './npy.js';
+import { encodeNpy, parseNpyHeader } from '../util/npy.js';
 
 export const layoutJson = (l: Layout) => Buffer.from(JSON.stringify(l, null, 2) + '\n');
 

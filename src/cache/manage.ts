@@ -6,7 +6,7 @@ import { UserError } from '../errors.js';
 import { duBytes, isErrno } from '../util/fs.js';
 import { canonicalJson, type CacheKey } from './key.js';
 import { anyLiveClaim } from './claims.js';
-import { lockStatus } from './lock.js';
+import { lockStatus } from '../util/lock.js';
 import { CHUNK_RE, CHUNKS_DIR, LAYOUT_FILE, mergeRanges, META_FILE, readJson, type CacheMeta, type Layout, type RowRange } from './entry-format.js';
 
 export interface CacheEntryRow {
@@ -70,7 +70,7 @@ export async function listEntries(cacheDir: string): Promise<CacheEntryRow[]> {
         created: null,
         complete: false,
         rowsDone: null,
-        writing: (await lockStatus(dir, path.join(dir, CHUNKS_DIR))) === 'live' || (await anyLiveClaim(path.join(dir, CHUNKS_DIR))),
+        writing: lockStatus(dir, path.join(dir, CHUNKS_DIR)) === 'live' || (await anyLiveClaim(path.join(dir, CHUNKS_DIR))),
       };
       const meta = (await readJson(path.join(dir, META_FILE)).catch(() => undefined)) as CacheMeta | undefined;
       const info = meta ?? ((await readJson(path.join(dir, CHUNKS_DIR, LAYOUT_FILE)).catch(() => undefined)) as Layout | undefined);

@@ -1,7 +1,8 @@
 import os from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { preprocessWorkersOverride } from '../defaults.js';
-import type { PreprocessConfig, RawImage } from '../model/types.js';
+import type { PreprocessConfig } from '../model/types.js';
+import type { RawImage } from '../image/types.js';
 import type { PreprocessReply, PreprocessRequest } from './preprocess-worker.js';
 
 /**

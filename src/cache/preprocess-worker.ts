@@ -2,7 +2,8 @@
 // float32 batch, so that the main thread only decodes (sharp works off-thread) and feeds the pipeline.
 import { parentPort } from 'node:worker_threads';
 import { preprocess } from '../model/preprocess.js';
-import type { PreprocessConfig, RawImage } from '../model/types.js';
+import type { PreprocessConfig } from '../model/types.js';
+import type { RawImage } from '../image/types.js';
 
 export interface PreprocessRequest {
   id: number;

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { isErrno, readExactly } from '../util/fs.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryRef } from './key.js';
 import { CACHE_FORMAT, CorruptEntry, defaultWarn, EMBEDDINGS_FILE, LABELS_FILE, META_FILE, TARGETS_FILE, readJson, type CacheMeta, type LoadedEntry, type LoadOptions } from './entry-format.js';
-import { LITTLE_ENDIAN, parseNpyHeader } from './npy.js';
+import { LITTLE_ENDIAN, parseNpyHeader } from '../util/npy.js';
 
 function checkMeta(m: unknown, hash: string): CacheMeta {
   const meta = m as CacheMeta;

@@ -16,7 +16,7 @@ import { shardLabel, shardRange, type Shard } from '../util/shard.js';
 import { assembleLocked, finishEntry, missingRows, scanChunks, type FinishResult } from './assemble.js';
 import { ChunkClaims, CLAIM_HEARTBEAT_MS, CLAIM_RE, type ClaimOptions } from './claims.js';
 import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
-import { acquireLock, type EntryLock, type LockOptions } from './lock.js';
+import { acquireLock, type EntryLock, type LockOptions } from '../util/lock.js';
 import { createLayoutOnce, layoutJson, writePendingLabels, writePendingTargets } from './layout.js';
 import {
   CACHE_FORMAT,

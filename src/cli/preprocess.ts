@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { decodeImage } from '../model/decode.js';
+import { decodeImage } from '../image/decode.js';
 import { preprocess } from '../model/preprocess.js';
 import { preprocessConfigForSize } from '../model/preprocess-config.js';
 import { readModelDir } from '../model/model-dir.js';

@@ -1,4 +1,4 @@
-import type { RawImage } from '../model/types.js';
+import type { RawImage } from '../image/types.js';
 
 /**
  * The metric of the paper's Table 9 a dataset is scored with: top-1 accuracy, mean per-class recall, the mean of
@@ -16,7 +16,7 @@ export interface ImageSource {
   labels: Int32Array;
   /** class names by index (identity is the index, names may repeat) */
   classes: string[];
-  /** fingerprint of the content of the source files (src/data/fingerprint.ts: every byte): part of the cache key */
+  /** fingerprint of the content of the source files (src/util/fingerprint.ts: every byte): part of the cache key */
   fingerprint: string;
   /** decode image i (0 <= i < n) */
   load(i: number): Promise<RawImage>;

@@ -3,7 +3,7 @@
  * `blobs/<sha256>.incomplete` when the hub names the blob before the download starts (an LFS redirect with
  * X-Linked-Etag: the name huggingface_hub gives it too), else `blobs/url-<hash of the resolve URL>.incomplete`.
  * Beside it `<partial>.json` says which file it is and the validator (strong ETag or Last-Modified) of the response
- * it came from, sent as If-Range so that a changed file is never spliced, and `<partial>.lock` (src/cache/lock.ts)
+ * it came from, sent as If-Range so that a changed file is never spliced, and `<partial>.lock` (src/util/lock.ts)
  * keeps two processes from writing it at once.
  */
 import { createHash, type Hash } from 'node:crypto';
@@ -11,7 +11,7 @@ import { createReadStream, readdirSync, readFileSync, rmSync, statSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { tryLock, type EntryLock } from '../cache/lock.js';
+import { tryLock, type EntryLock } from '../util/lock.js';
 import { UserError } from '../errors.js';
 import { atomicWriteFileSync, isErrno } from '../util/fs.js';
 
@@ -137,7 +137,7 @@ export class WaitedForOther extends Error {}
 export async function lockPartial(p: Partial, onWait?: (holder: string) => void): Promise<{ release(): Promise<void> }> {
   let waited = false;
   for (;;) {
-    const r = await tryLock(p.lockPath, { staleMs: STALE_MS, recreateDir: true });
+    const r = tryLock(p.lockPath, { staleMs: STALE_MS, recreateDir: true });
     if ('lock' in r) {
       if (waited) {
         await r.lock.release();
@@ -190,7 +190,7 @@ export async function removeOtherPartials(blobs: string, file: string, keep: Par
     if (!n.endsWith(PARTIAL_SUFFIX + '.json') || n === path.basename(keep.metaPath)) continue;
     if (readMeta(path.join(blobs, n))?.file !== file) continue;
     const other = new Partial(blobs, n.slice(0, -(PARTIAL_SUFFIX.length + 5)), false);
-    const r = await tryLock(other.lockPath, { staleMs: STALE_MS });
+    const r = tryLock(other.lockPath, { staleMs: STALE_MS });
     if (!('lock' in r)) continue; // being downloaded right now
     try {
       other.discard();

@@ -1,6 +1,6 @@
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
-import { fileDigests } from '../data/fingerprint.js';
+import { fileDigests } from '../util/fingerprint.js';
 
 /**
  * sha256 (hex) of a file's content. A file in the Hugging Face cache links to blobs/<sha256> (LFS files, verified

@@ -3,7 +3,8 @@
  * WebAssembly one, src/model/preprocess-wasm.ts) compute identically: torchvision's output geometry,
  * Pillow's fixed-point filter coefficients and NEAREST coordinates, and the normalisation table.
  */
-import type { PreprocessConfig, RawImage } from './types.js';
+import type { PreprocessConfig } from './types.js';
+import type { RawImage } from '../image/types.js';
 
 // Pillow: 8 bits for the result, 2 for overflow of negative lobes / sums above 1.
 export const PRECISION_BITS = 32 - 8 - 2;

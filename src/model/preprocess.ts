@@ -12,7 +12,8 @@ import { preprocessJs } from './preprocess-js.js';
 import { planFor, resizedSize } from './preprocess-plan.js';
 import { resizeInt32ToL } from './resample-int32.js';
 import { wasmPreprocessor } from './preprocess-wasm.js';
-import type { PreprocessConfig, RawImage } from './types.js';
+import type { PreprocessConfig } from './types.js';
+import type { RawImage } from '../image/types.js';
 
 export type Resampler = 'wasm' | 'js';
 

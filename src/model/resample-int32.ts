@@ -4,7 +4,7 @@
  * rounded with ROUND_UP to int32, no clipping), and only convert('RGB') after the crop clips to 0..255 (i2rgb).
  * Because of that clip after the resize, a 16-bit image cannot be reduced to 8 bits first.
  */
-import type { RawImage } from './types.js';
+import type { RawImage } from '../image/types.js';
 import { FILTERS } from './preprocess-plan.js';
 
 /** Pillow's precompute_coeffs for box (0, inSize), without the 8-bit fixed-point step. */

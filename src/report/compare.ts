@@ -3,7 +3,7 @@
  * Values are in percent / points; null = not available (blank in the CSV).
  */
 import { equivalentShotsValue, zeroshotEquivalentShots, type ShotPoint } from './efficiency.js';
-import type { PaperTables } from './paper.js';
+import type { PaperTables } from '../paper/paper.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { PROMPT_MODES, type PromptMode } from '../eval/prompts.js';
 import { compareStrings as cmp } from '../util/compare.js';

@@ -8,7 +8,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
-import { encodeNpy, LITTLE_ENDIAN, parseNpyHeader, type NpyDescr } from '../cache/npy.js';
+import { encodeNpy, LITTLE_ENDIAN, parseNpyHeader, type NpyDescr } from '../util/npy.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
 import { UserError } from '../errors.js';
 import { atomicWriteFileSync } from '../util/fs.js';

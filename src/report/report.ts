@@ -8,7 +8,7 @@ import { toolVersion } from '../version.js';
 import { gflopsByModel, type AllResults } from './compare.js';
 import { getDataset } from '../data/registry.js';
 import type { DatasetDescriptor } from '../data/types.js';
-import { paperTables } from './paper.js';
+import { paperTables } from '../paper/paper.js';
 import { writePlot } from './plots.js';
 import { TABLES, readResults } from './results.js';
 import { baselineProbeSection, ownProbeSection, probeDeltaSection, representationSection, scalingSection } from './sections/linear-probe.js';

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { atomicWriteFilesSync, ensureDir } from '../util/fs.js';
 import { compareStrings } from '../util/compare.js';
-import { withFileLockSync } from '../util/file-lock.js';
+import { withFileLockSync } from '../util/lock.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
 import { predictionsPathOf, writePredictions } from './predictions.js';
 import { readResults } from './read.js';

@@ -1,9 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
-import type { RawImage } from '../../model/types.js';
+import type { RawImage } from '../../image/types.js';
 import type { ImageSource } from '../types.js';
-import { fingerprintFiles } from '../fingerprint.js';
+import { fingerprintFiles } from '../../util/fingerprint.js';
 import { checkIndex, readAt, requireFiles, requireRoot, requireSplit } from './common.js';
 
 export interface CifarLayout {

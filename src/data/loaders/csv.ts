@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../../errors.js';
 import type { ImageSource } from '../types.js';
-import { fingerprintFiles } from '../fingerprint.js';
-import { decodeImageFile } from '../image-decode.js';
+import { fingerprintFiles } from '../../util/fingerprint.js';
+import { decodeImage } from '../../image/decode.js';
 import { checkIndex, requireRoot } from './common.js';
 import { parseCsv } from '../../util/csv.js';
 
@@ -74,7 +74,7 @@ export async function openCsv(dataset: string, root: string, split: string, clas
     fingerprint: fingerprintFiles(root, [path.relative(root, manifest), ...files.map((f) => path.relative(root, f))]),
     load(i) {
       checkIndex(i, n);
-      return decodeImageFile(files[i]!);
+      return decodeImage(files[i]!);
     },
     describe: (i) => files[i]!,
   };

@@ -2,9 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
 import { UserError } from '../../errors.js';
-import type { RawImage } from '../../model/types.js';
+import type { RawImage } from '../../image/types.js';
 import type { ImageSource } from '../types.js';
-import { fingerprintFiles } from '../fingerprint.js';
+import { fingerprintFiles } from '../../util/fingerprint.js';
 import { checkIndex, requireRoot, requireSplit } from './common.js';
 
 /** MNIST-style IDX files: `<prefix>-images-idx3-ubyte[.gz]` + `<prefix>-labels-idx1-ubyte[.gz]`, prefix train / t10k. */

@@ -3,11 +3,11 @@ import path from 'node:path';
 import { UserError } from '../../errors.js';
 import { compareStrings } from '../../util/compare.js';
 import type { ImageSource } from '../types.js';
-import { fingerprintFiles } from '../fingerprint.js';
-import { decodeImageFile } from '../image-decode.js';
+import { fingerprintFiles } from '../../util/fingerprint.js';
+import { decodeImage } from '../../image/decode.js';
 import { checkIndex, requireRoot } from './common.js';
 
-/** torchvision's IMG_EXTENSIONS (what ImageFolder lists) and .gif; every one decodes (src/model/decode.ts). */
+/** torchvision's IMG_EXTENSIONS (what ImageFolder lists) and .gif; every one decodes (src/image/decode.ts). */
 export const IMAGE_EXTENSIONS = ['.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif', '.tiff', '.webp', '.gif'];
 /** Split folder names looked at to make class indices agree between splits. */
 export const IMAGEFOLDER_SPLITS = ['train', 'val', 'test'];
@@ -103,7 +103,7 @@ export async function openImageFolder(
     fingerprint: fingerprintFiles(root, rels),
     load(i) {
       checkIndex(i, n);
-      return decodeImageFile(files[i]!);
+      return decodeImage(files[i]!);
     },
     describe: (i) => files[i]!,
   };

@@ -5,7 +5,7 @@ import { userCacheBase } from '../../defaults.js';
 import { UserError } from '../../errors.js';
 import { atomicWriteFileSync } from '../../util/fs.js';
 import { scanTar, TarFormatError, type TarMember } from '../tar-scan.js';
-import { parseNpyHeader } from '../../cache/npy.js';
+import { parseNpyHeader } from '../../util/npy.js';
 
 export const WDS_IMAGE_EXTENSIONS = ['webp', 'jpg', 'jpeg', 'png'];
 

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { UserError } from '../../errors.js';
 import type { ImageSource } from '../types.js';
 import { mapClassesByName } from '../class-map.js';
-import { decodeImageData } from '../image-decode.js';
+import { decodeImage } from '../../image/decode.js';
 import { checkIndex, requireRoot } from './common.js';
 import { defaultIndexDir, shardIndex, type ShardIndex } from './wds-shard.js';
 
@@ -276,7 +276,7 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
         throw new UserError(`${describe(i)}: cannot read (${(e as Error).message}); the shard changed since it was indexed`);
       }
       try {
-        return await decodeImageData(bytes);
+        return await decodeImage(bytes);
       } catch (e) {
         throw new UserError(`${describe(i)}: ${(e as Error).message.replace(/^image buffer: /, '')}`);
       }

@@ -27,7 +27,7 @@ export const againstPaperSection: ReportSection = {
     } else {
       skip('against the paper (Table 10)', "no linear-probe result of a model named like a row of the paper's Table 10 (the 9 CLIP models, `ResNet 50`, ...) on one of its datasets", 'against_paper_linear_probe.csv');
     }
-    md.push('Paper numbers: see `PAPER_TABLES_SOURCES.md` in the clip-bench package (src/report/) for their provenance.', '');
+    md.push('Paper numbers: see `PAPER_TABLES_SOURCES.md` in the clip-bench package (src/paper/) for their provenance.', '');
   },
 };
 

@@ -1,7 +1,7 @@
 /** What a section of report.md is, and what it works with. */
 import type { DatasetDescriptor } from '../../data/types.js';
 import type { AllResults, Comparison } from '../compare.js';
-import type { PaperTables } from '../paper.js';
+import type { PaperTables } from '../../paper/paper.js';
 import type { writePlot } from '../plots.js';
 import { describeSubset, type Subset } from '../results.js';
 

@@ -2,7 +2,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { userCacheBase } from '../defaults.js';
-import { atomicWriteFileSync } from '../util/fs.js';
+import { atomicWriteFileSync } from './fs.js';
 
 const MIB = 1 << 20;
 const MEMO_VERSION = 1;

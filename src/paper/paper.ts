@@ -1,4 +1,4 @@
-/** The paper's reference numbers (Tables 9, 10, 11; Figures 6, 7, 9), shipped as src/report/paper_tables.json. */
+/** The paper's reference numbers (Tables 9, 10, 11; Figures 6, 7, 9), shipped as src/paper/paper_tables.json. */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { packageRoot } from '../version.js';
@@ -30,7 +30,7 @@ export interface PaperTables {
   figure9_model_scaling: { note: string; models: string[]; gflops: number[]; zeroshot_error_read_from_plot: number[] };
 }
 
-export const PAPER_TABLES_PATH = path.join(packageRoot, 'src', 'report', 'paper_tables.json');
+export const PAPER_TABLES_PATH = path.join(packageRoot, 'src', 'paper', 'paper_tables.json');
 
 let cached: PaperTables | undefined;
 export function paperTables(): PaperTables {

@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import sharp from 'sharp';
+import type { Sharp, SharpOptions } from 'sharp';
 import { UserError } from '../errors.js';
 import type { RawImage } from './types.js';
 import { gifFirstFrame, readHeader, sniff, type Format, type GifFrame, type PilMode } from './decoders/header.js';
@@ -69,9 +69,16 @@ async function decodeBytes(bytes: Buffer, format: Format): Promise<RawImage> {
 
 const OPTIONS = { ignoreIcc: true, failOn: 'error' as const, autoOrient: false };
 
+/** sharp (libvips) is loaded on first use: the binary-format datasets and the libjpeg-turbo path never touch it. */
+let sharpLoaded: Promise<(input: Buffer, options: SharpOptions) => Sharp> | undefined;
+function loadSharp(): Promise<(input: Buffer, options: SharpOptions) => Sharp> {
+  sharpLoaded ??= import('sharp').then((m) => m.default);
+  return sharpLoaded;
+}
+
 /** JPEG, PNG, GIF, WebP and TIFF through libvips, asked for the layout of the PIL mode (exported for tests). */
 export async function viaSharp(bytes: Buffer, mode: PilMode | undefined): Promise<RawImage> {
-  let s = sharp(bytes, OPTIONS);
+  let s = (await loadSharp())(bytes, OPTIONS);
   if (mode === 'L' || mode === '1') s = s.toColourspace('b-w'); // drops a tRNS alpha, as convert('RGB') ignores it
   else if (mode === 'I') s = s.removeAlpha().toColourspace('grey16'); // a tRNS alpha too
   // CMYK samples as stored (libvips inverts Adobe JPEGs, as PIL's CMYK;I does), converted after the resize
