@@ -64,6 +64,15 @@ test('a packed tarball installs offline in a clean folder, quietly, and runs the
     assert.ok(files.includes('dist/src/cli/main.js'), 'the compiled CLI is in the tarball');
     assert.ok(files.includes('models/mini/onnx/vision_model.onnx'), 'the built-in model is in the tarball');
     assert.deepEqual(files.filter((f) => /^(test|dist\/test|scripts)\//.test(f)), [], 'no tests or scripts are packed');
+    // files read at run time beside the compiled code: WebAssembly kernels and the data under src/
+    const runtime = [
+      ...fs.readdirSync(path.join(repoRoot, 'wasm')).filter((f) => f.endsWith('.wasm')).map((f) => `wasm/${f}`),
+      ...(fs.readdirSync(path.join(repoRoot, 'src'), { recursive: true }) as string[])
+        .filter((f) => f.endsWith('.json'))
+        .map((f) => `src/${f.split(path.sep).join('/')}`),
+    ];
+    assert.ok(runtime.length >= 2);
+    for (const f of runtime) assert.ok(files.includes(f), `${f} is in the tarball`);
 
     const project = path.join(work, 'consumer');
     fs.mkdirSync(project);
