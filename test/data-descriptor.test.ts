@@ -132,14 +132,14 @@ test('clip-bench datasets describes every dataset', async () => {
     const row = rows.get(d.name)!;
     assert.equal(row.paper_train_test, `${d.paper!.train}/${d.paper!.test}`, d.name);
     if (d.source.kind === 'hub') {
-      assert.equal(row.source, `hub ${d.source.repoId}`);
+      assert.equal(row.source, `hub ${d.source.repoId}${d.source.revision ? `@${d.source.revision}` : ''}`);
       assert.equal(row.present, 'fetched on first use');
       assert.equal(row.root, '(Hugging Face cache)');
     }
     if (d.protocolNote) assert.ok(notes!.includes(`  ${d.name}: ${d.protocolNote}`), d.name);
   }
   assert.equal(rows.get('food101')!.splits, 'train 75750, test 25250');
-  assert.equal(rows.get('birdsnap')!.source, 'you provide a package, ROOT/<split>.csv or ROOT/<split>/<class>/<image>');
+  assert.equal(rows.get('kinetics700')!.source, 'you provide a package, ROOT/<split>.csv or ROOT/<split>/<class>/<image>');
   assert.equal(rows.get('sun397')!.splits, 'test');
   const inet = rows.get('imagenet')!;
   assert.equal(inet.source, 'you provide ROOT/<split>/<wnid>/*.JPEG');

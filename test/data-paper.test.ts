@@ -25,6 +25,11 @@ const PACKAGE: Record<string, string | null> = {
   clevr_counts: 'wds_vtab-clevr_count_all', hateful_memes: null, rendered_sst2: 'wds_renderedsst2',
 };
 const BUILTIN = ['cifar10', 'cifar100', 'mnist', 'stl10', 'imagenet'];
+/** The two read from parquet copies on the hub (issue 23), at the revisions MTEB pins. */
+const PARQUET: Record<string, { repoId: string; revision: string }> = {
+  birdsnap: { repoId: 'isaacchung/birdsnap', revision: 'fd23015508be94f0b5b59d61630e4ea2536509e4' },
+  ucf101: { repoId: 'mteb/ucf101', revision: 'e0618988874f6ffbf90af69fa6dccecb9be3deb3' },
+};
 
 test("the paper's 27 datasets: Table 9 order, sources, class names, templates, metric, sizes", () => {
   assert.equal(TABLE9.length, 27);
@@ -43,12 +48,14 @@ test("the paper's 27 datasets: Table 9 order, sources, class names, templates, m
     if (d.roles.train) assert.ok(d.splits.includes(d.roles.train), d.name);
     if (BUILTIN.includes(d.name)) {
       assert.ok(d.source.kind === 'download' || d.source.kind === 'user', d.name);
+    } else if (PARQUET[d.name]) {
+      assert.deepEqual(d.source, { kind: 'hub', format: 'parquet', ...PARQUET[d.name] }, d.name);
     } else if (PACKAGE[d.name]) {
       assert.deepEqual(d.source, { kind: 'hub', repoId: `clip-benchmark/${PACKAGE[d.name]}` }, d.name);
     } else {
       assert.equal(PACKAGE[d.name], null, d.name);
       assert.ok(d.source.kind === 'user' && !d.source.generic, d.name);
-      assert.match(d.protocolNote!, /no public package/);
+      assert.match(d.protocolNote!, /no public (package|image copy)/);
     }
   }
   // Table 9's metrics are computed: no dataset's note says another metric is reported

@@ -9,17 +9,17 @@ import { paperTables } from '../src/paper/paper.js';
 
 test('registry: known names, unknown name lists them, aliases', () => {
   // the bundled default, the paper's 27 in Table 9's order (issue 11), the generic layouts
-  assert.deepEqual(datasetNames(), ['fashion-mnist', ...Object.keys(paperTables().table9_linear_probe_datasets), 'imagefolder', 'csv', 'wds']);
+  assert.deepEqual(datasetNames(), ['fashion-mnist', ...Object.keys(paperTables().table9_linear_probe_datasets), 'imagefolder', 'csv', 'wds', 'parquet']);
   assert.throws(() => getDataset('cifar11'), (e: unknown) => e instanceof UserError && /unknown dataset 'cifar11'/.test(e.message) && e.message.includes('cifar100, birdsnap'));
   assert.equal(getDataset('Fashion_MNIST').name, 'fashion-mnist');
   assert.equal(getDataset('CIFAR-10').name, 'cifar10');
   assert.throws(() => getDataset('cifar10', { classnamesFile: 'x.txt' }), UserError);
   const all = listDatasets();
-  assert.equal(all.length, 31);
+  assert.equal(all.length, 32);
   for (const d of all) {
     assert.ok(d.description.length > 0);
-    // a local WebDataset package brings its own templates
-    assert.ok(d.templates.length > 0 || d.name === 'wds', d.name);
+    // a local WebDataset package brings its own templates; a local parquet dataset takes ImageNet's
+    assert.ok(d.templates.length > 0 || d.name === 'wds' || d.name === 'parquet', d.name);
     assert.equal(d.primaryMetric, primaryMetricFor(d.name));
   }
 });

@@ -62,7 +62,7 @@ test('zeroshot on WebDataset packages: hf:<owner>/<repo> and wds/<name> from a s
 
     const missing = await run(['--dataset', 'hf:acme/nothing']);
     assert.equal(missing.status, 2);
-    assert.match(missing.stderr.trim(), /^clip-bench: .*dataset acme\/nothing@main has no classnames\.txt$/m);
+    assert.match(missing.stderr.trim(), /^clip-bench: .*dataset acme\/nothing@main has no classnames\.txt; nor can parquet shards be found: the hub lists no files there \(.*\)$/m);
     const noDownload = await runCli(['zeroshot', '--dataset', 'hf:acme/other', '--no-download', '--out', tmpDir('o'), '--cache-dir', tmpDir('c')], env);
     assert.equal(noDownload.status, 2);
     assert.match(noDownload.stderr, /downloads are off \(--no-download\)/);

@@ -100,11 +100,11 @@ test('suite: an unavailable dataset is skipped and listed, a failing one does no
     await writeWdsPackage(datasetDir('rendered_sst2'), { classes: ['negative', 'positive'], splits: { test: labelsOf(2, 3) } });
     // sun397's package has no train split: its probes are not run (the hub mirror has no sun397: not available)
     const out = tmpDir('suite-out');
-    const r = await runCli(['suite', ...SMALL, '--dataset', 'birdsnap,hateful_memes,rendered_sst2,sun397', '--tasks', 'zeroshot,linear-probe', '--out', out], env);
+    const r = await runCli(['suite', ...SMALL, '--dataset', 'kinetics700,hateful_memes,rendered_sst2,sun397', '--tasks', 'zeroshot,linear-probe', '--out', out], env);
     assert.equal(r.status, 1, r.stderr);
     assert.match(r.stderr, /suite: 8 steps: 1 computed, 0 reused, 5 skipped \(data not available\), 1 not applicable, 1 failed/);
-    assert.match(r.stderr, /\n {2}not available: mini x birdsnap x zeroshot: birdsnap: split 'test' not found/);
-    assert.match(r.stderr, /\n {2}not available: mini x birdsnap x linear-probe: /);
+    assert.match(r.stderr, /\n {2}not available: mini x kinetics700 x zeroshot: kinetics700: split 'test' not found/);
+    assert.match(r.stderr, /\n {2}not available: mini x kinetics700 x linear-probe: /);
     assert.match(r.stderr, /\n {2}not available: mini x sun397 x zeroshot: /);
     assert.match(r.stderr, /\n {2}not available: mini x rendered_sst2 x linear-probe: /);
     assert.match(r.stderr, /\n {2}failed: mini x hateful_memes x zeroshot: .*0\.tar/);

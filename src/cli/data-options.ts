@@ -16,6 +16,9 @@ import { positiveInt } from './model-options.js';
 export interface DataFlags {
   datasetRoot?: string;
   classnames?: string;
+  /** the label / image column of a parquet dataset */
+  labelColumn?: string;
+  imageColumn?: string;
   limit?: number;
   seed: number;
   download: boolean;
@@ -34,7 +37,9 @@ export function addDataOptions(cmd: Command, opts: { oneDataset?: boolean } = {}
   if (opts.oneDataset !== false) {
     cmd
       .option('--dataset-root <dir>', 'where the dataset files are, or where downloads go (default: per-user cache; fashion-mnist: bundled)')
-      .option('--classnames <file>', 'class names (JSON array or one per line), replacing the dataset\'s');
+      .option('--classnames <file>', 'class names (JSON array or one per line), replacing the dataset\'s')
+      .option('--label-column <name>', 'parquet datasets: the ClassLabel column holding the class (default: label, else the only ClassLabel)')
+      .option('--image-column <name>', 'parquet datasets: the Image column holding the pictures (default: image, else the only Image)');
   }
   return cmd
     .addOption(new Option('--limit <n>', 'evaluate a deterministic class-stratified subset of N images per split').argParser(positiveInt('--limit')))
@@ -86,7 +91,7 @@ export function forgetOpenedSplits(): void {
 
 /** Resolve a dataset name and open one split, downloading it first if it is missing (and allowed). */
 export function openSplit(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
-  const key = JSON.stringify([name, split, f.datasetRoot ?? null, f.classnames ?? null]);
+  const key = JSON.stringify([name, split, f.datasetRoot ?? null, f.classnames ?? null, f.labelColumn ?? null, f.imageColumn ?? null]);
   let s = opened.get(key);
   if (!s) {
     s = openSplitUncached(name, split, f);
@@ -98,7 +103,7 @@ export function openSplit(name: string, split: string, f: DataFlags): Promise<Op
 
 async function openSplitUncached(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
   // --classnames names the classes of every dataset (its count checked against the dataset's)
-  const spec = getDataset(name, { classnamesFile: f.classnames });
+  const spec = getDataset(name, { classnamesFile: f.classnames, labelColumn: f.labelColumn, imageColumn: f.imageColumn });
   if (spec.source.kind === 'user' && spec.source.generic && f.datasetRoot === undefined) {
     throw new UserError(`--dataset ${name}: pass --dataset-root DIR, the folder holding ${spec.source.layout}`);
   }

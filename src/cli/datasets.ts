@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { defaultDatasetRoot, listDatasets } from '../data/registry.js';
 import type { DatasetDescriptor } from '../data/types.js';
 import { hubPackageCached } from '../data/wds-datasets.js';
+import { hfDatasetCached } from '../data/hf-parquet.js';
 import { formatTable } from '../util/text-table.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
@@ -43,7 +44,8 @@ export function describeSplits(d: DatasetDescriptor): string {
 function presence(d: DatasetDescriptor, root: string | undefined): string {
   if (root === undefined) {
     if (d.source.kind !== 'hub') return '-';
-    return hubPackageCached(d.source, [d.roles.test]) ? `${d.roles.test} in the Hugging Face cache` : 'fetched on first use';
+    const cached = (d.source.format ?? 'wds') === 'wds' ? hubPackageCached(d.source, [d.roles.test]) : hfDatasetCached(d.source, [d.roles.test]);
+    return cached ? `${d.roles.test} in the Hugging Face cache` : 'fetched on first use';
   }
   if (d.isPresent(root)) return 'yes';
   return d.resources.length ? 'no (downloads on first use)' : 'no';

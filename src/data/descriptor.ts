@@ -14,6 +14,8 @@ export interface DatasetDef extends Omit<DatasetDescriptor, 'open' | 'resources'
   /** open a split; `classes` undefined: the data names them; `origin` names where `classes` come from, for errors */
   load(root: string, split: string, classes: string[] | undefined, origin: string): Promise<ImageSource>;
   isPresent?(root: string, split?: string): boolean;
+  /** the same dataset reading other columns (--label-column, --image-column); parquet datasets only */
+  withColumns?(columns: { label?: string; image?: string }): DatasetDef;
 }
 
 const exists = (root: string, rel: string): boolean => fs.existsSync(path.join(root, rel));
@@ -73,7 +75,7 @@ export function describe(def: DatasetDef, classnamesFile?: string): DatasetDescr
   const isPresent =
     def.isPresent ??
     ((root: string, split?: string) => (split ? [split] : def.splits).every((s) => (def.anySplit || def.splits.includes(s)) && def.requiredFiles(s).every((f) => exists(root, f))));
-  const { load: _load, ...fields } = def;
+  const { load: _load, withColumns: _withColumns, ...fields } = def;
   return {
     ...fields,
     resources,

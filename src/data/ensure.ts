@@ -6,6 +6,7 @@ import type { DatasetDescriptor, DatasetResource } from './types.js';
 import { downloadFile, extractTarGz } from './download.js';
 import { defaultDatasetRoot } from './registry.js';
 import { ensureHubDataset } from './wds-datasets.js';
+import { ensureHfDataset } from './hf-parquet.js';
 import { ensureDir } from '../util/fs.js';
 
 /** Env var: a base URL under which `<dataset>/<file>` is served, replacing every built-in dataset's own URLs. */
@@ -84,6 +85,8 @@ export async function locateSplit(spec: DatasetDescriptor, explicitRoot: string 
     const local = defaultDatasetRoot(spec.name);
     if (spec.isPresent(local, split)) return local;
     // else the split fetched into (or already in) the Hugging Face cache: its snapshot folder is the root
+    const format = spec.source.format ?? 'wds';
+    if (format !== 'wds') return ensureHfDataset(spec.source, spec.name, split, opts.download, format);
     return ensureHubDataset(spec.source, spec.name, split, opts.download);
   }
   const root = explicitRoot ?? defaultDatasetRoot(spec.name);

@@ -9,7 +9,7 @@ const SHARD_DOWNLOADS = 4;
  * Run `job` over `items`, at most `limit` at a time. A failure stops new jobs; once the running ones end, the error
  * of the first failed item in `items` order is thrown (the same message whatever finished first).
  */
-async function inParallel<T>(items: T[], limit: number, job: (item: T) => Promise<unknown>): Promise<void> {
+export async function inParallel<T>(items: T[], limit: number, job: (item: T) => Promise<unknown>): Promise<void> {
   let next = 0;
   const failures: { at: number; error: unknown }[] = [];
   const worker = async (): Promise<void> => {

@@ -48,11 +48,9 @@ const PACKAGES: PackageFacts[] = [
   { key: 'rendered_sst2', pkg: 'wds_renderedsst2', aliases: ['renderedsst2'], splits: { train: 6920, test: 1821 }, note: "the package's train split lacks the validation images the paper's 7,792 include" },
 ];
 
-/** Paper datasets with no public package: the user provides them under --dataset-root. */
+/** Paper datasets with no public image copy: the user provides them under --dataset-root (Birdsnap and UCF101: paper-parquet.ts). */
 const USER_PROVIDED: { key: string; note?: string }[] = [
-  { key: 'birdsnap', note: 'no public package (Birdsnap images are distributed as URLs; the paper used what was online in 2020)' },
-  { key: 'ucf101', note: 'no public package; the paper uses one middle frame per video' },
-  { key: 'kinetics700', note: 'no public package; the paper uses one middle frame per video' },
+  { key: 'kinetics700', note: 'no public image copy (the hub has Kinetics-700 as videos only, MIEB\'s included); the paper uses one middle frame per video' },
   { key: 'hateful_memes', note: "no public package (Facebook's licence)" },
 ];
 

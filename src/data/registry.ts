@@ -6,12 +6,14 @@ import { describe, table9PrimaryMetric, type DatasetDef } from './descriptor.js'
 import { builtinDatasets } from './builtin-datasets.js';
 import { paperDatasets } from './paper-datasets.js';
 import { resolveWdsName, wdsLocalDef } from './wds-datasets.js';
+import { parquetLocalDef, resolveHfName } from './hf-parquet.js';
+import { paperParquetDatasets } from './paper-parquet.js';
 
 export { DEFAULT_CLASSNAMES_FILES } from './builtin-datasets.js';
 
 /** Datasets in listing order: those outside the paper first (the bundled default), the paper's 27 in Table 9's order, then the generic layouts. */
 function ordered(): DatasetDef[] {
-  const all = [...builtinDatasets(), ...paperDatasets(), wdsLocalDef()];
+  const all = [...builtinDatasets(), ...paperDatasets(), ...paperParquetDatasets(), wdsLocalDef(), parquetLocalDef()];
   const rank = (d: DatasetDef): number => (d.paper ? 1 + d.paper.order : d.source.kind === 'user' && d.source.generic ? 1000 : 0);
   return all.map((d, i) => ({ d, i })).sort((a, b) => rank(a.d) - rank(b.d) || a.i - b.i).map((x) => x.d);
 }
@@ -24,8 +26,8 @@ const norm = (name: string): string => name.trim().toLowerCase();
 /** The definition named `name` or one of its aliases (case-insensitive), or undefined. */
 function findDef(name: string): DatasetDef | undefined {
   const n = norm(name);
-  // wds/<name> and hf:<owner>/<repo> name hub packages without a list entry
-  return allDefs().find((d) => d.name === n || d.aliases.includes(n)) ?? resolveWdsName(name);
+  // wds/<name> and hf:<owner>/<repo> name hub datasets without a list entry
+  return allDefs().find((d) => d.name === n || d.aliases.includes(n)) ?? resolveHfName(name) ?? resolveWdsName(name);
 }
 
 /** Every dataset name getDataset knows. */
@@ -38,9 +40,14 @@ export function datasetNames(): string[] {
  * classes by index, for every dataset: it is read now, and its count is checked now against a dataset whose labels
  * index a fixed class list, or at open time against the data (folders, a package's classnames.txt).
  */
-export function getDataset(name: string, opts: { classnamesFile?: string } = {}): DatasetDescriptor {
-  const d = findDef(name);
+export function getDataset(name: string, opts: { classnamesFile?: string; labelColumn?: string; imageColumn?: string } = {}): DatasetDescriptor {
+  let d = findDef(name);
   if (!d) throw new UserError(`unknown dataset '${name}' (known: ${datasetNames().join(', ')})`);
+  if (opts.labelColumn !== undefined || opts.imageColumn !== undefined) {
+    const flag = opts.labelColumn !== undefined ? '--label-column' : '--image-column';
+    if (!d.withColumns) throw new UserError(`${flag}: ${d.name} is not a parquet dataset (the flag names a column of parquet shards)`);
+    d = d.withColumns({ ...(opts.labelColumn !== undefined ? { label: opts.labelColumn } : {}), ...(opts.imageColumn !== undefined ? { image: opts.imageColumn } : {}) });
+  }
   return describe(d, opts.classnamesFile);
 }
 

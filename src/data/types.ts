@@ -64,8 +64,11 @@ export type DatasetSource =
    * data (imagefolder, csv): ROOT must be given with --dataset-root, and the classes come from the data
    */
   | { kind: 'user'; layout: string; generic: boolean }
-  /** a WebDataset package in a hub dataset repository (clip-benchmark layout) */
-  | { kind: 'hub'; repoId: string; revision?: string };
+  /**
+   * a hub dataset repository: a WebDataset package (clip-benchmark layout; `format` absent or 'wds'), parquet shards
+   * (the Hugging Face datasets layout, 'parquet'), or either, told apart by its files ('auto', hf:<owner>/<name>)
+   */
+  | { kind: 'hub'; repoId: string; revision?: string; format?: 'wds' | 'parquet' | 'auto' };
 
 /**
  * Where `classes` come from: the paper's list (datasets/prompts.json), a list shipped with the dataset, the data

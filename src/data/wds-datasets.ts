@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
-import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, parseHubId, type HubRef } from '../hub/hub.js';
+import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, type HubRef } from '../hub/hub.js';
 import type { DatasetDef } from './descriptor.js';
 import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
 import { fetchWdsPackage } from './hub-package.js';
@@ -118,7 +118,8 @@ export function wdsLocalDef(): DatasetDef {
 
 /**
  * Dataset names that are not in the registry's list but name a package: `wds/<name>` (CLIP_benchmark's naming,
- * hub repository clip-benchmark/wds_<name with / as ->) and `hf:<owner>/<repo>[@revision]`. Undefined otherwise.
+ * hub repository clip-benchmark/wds_<name with / as ->); `hf:<owner>/<repo>` is resolved in paper-parquet.ts.
+ * Undefined otherwise.
  */
 export function resolveWdsName(name: string): DatasetDef | undefined {
   const n = name.trim();
@@ -126,11 +127,6 @@ export function resolveWdsName(name: string): DatasetDef | undefined {
     const rest = n.slice(4).toLowerCase();
     if (!/^[a-z0-9][\w.-]*(\/[\w.-]+)*$/.test(rest)) throw new UserError(`--dataset ${name}: expected wds/<name> as CLIP_benchmark names its packages (e.g. wds/vtab/cifar10)`);
     return wdsHubDef({ name: `wds/${rest}`, repoId: clipBenchmarkRepo(rest) });
-  }
-  if (/^hf:/i.test(n)) {
-    const ref = parseHubId(n.slice(3), 'dataset');
-    if (!ref) throw new UserError(`--dataset ${name}: expected hf:<owner>/<repo>[@revision]`);
-    return wdsHubDef({ name: n, repoId: ref.repoId, revision: n.includes('@') ? ref.revision : undefined });
   }
   return undefined;
 }

@@ -1,0 +1,111 @@
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { test } from 'node:test';
+import sharp from 'sharp';
+import { getDataset } from '../src/data/registry.js';
+import { decodeImageData } from '../src/data/image-decode.js';
+import { runCli } from './fixtures/cli.js';
+import { tmpDir } from './fixtures/data/helpers.js';
+import { startHubServer } from './fixtures/hub-server.js';
+import { writeParquetDataset } from './fixtures/parquet-dataset.js';
+import { colour, labelsOf } from './fixtures/wds-package.js';
+
+const CLASSES = ['cat', 'dog', 'bird'];
+
+/** 3 classes x 5 test rows in 2 shards (snappy, then zstd) of row groups of 4; PNG and JPEG rows alternate. */
+async function small(dir: string, extra: Partial<Parameters<typeof writeParquetDataset>[1]> = {}): Promise<string> {
+  return writeParquetDataset(dir, { classes: CLASSES, splits: { test: labelsOf(3, 5), train: labelsOf(3, 4) }, shardSize: 9, rowGroupSize: 4, ...extra });
+}
+
+test('parquet: a local folder in the datasets layout: labels and names from the ClassLabel, images decoded from the bytes, random access across row groups', async () => {
+  const dir = await small(tmpDir('pq'));
+  assert.deepEqual(fs.readdirSync(path.join(dir, 'data')).sort(), ['test-00000-of-00002.parquet', 'test-00001-of-00002.parquet', 'train-00000-of-00002.parquet', 'train-00001-of-00002.parquet']);
+  const spec = getDataset('parquet');
+  assert.equal(spec.isPresent(dir, 'test'), true);
+  assert.equal(spec.isPresent(dir, 'val'), false);
+  const src = await spec.open(dir, 'test');
+  assert.equal(src.n, 15);
+  assert.deepEqual([...src.labels], labelsOf(3, 5));
+  assert.deepEqual(src.classes, CLASSES);
+  // every image, read backwards (each row group read on demand), equals its bytes decoded directly
+  for (let i = src.n - 1; i >= 0; i--) {
+    const img = await src.load(i);
+    assert.equal(img.width, 16 + (i % 3), src.describe(i));
+    assert.equal(img.height, 16 + (i % 2));
+    const c = colour(src.labels[i]!, 3);
+    const px = [img.data[0]!, img.data[1]!, img.data[2]!];
+    // PNG rows are exact, JPEG rows within a few levels
+    for (const [k, v] of [c.r, c.g, c.b].entries()) assert.ok(Math.abs(px[k]! - v) <= (i % 2 ? 6 : 0), `${src.describe(i)}: ${px} vs ${JSON.stringify(c)}`);
+  }
+  const direct = await decodeImageData(await sharp({ create: { width: 17, height: 17, channels: 3, background: colour(0, 3) } }).jpeg({ quality: 95 }).toBuffer());
+  assert.deepEqual((await src.load(1)).data, direct.data);
+  assert.match(src.describe(10), /test-00001-of-00002\.parquet#row1$/);
+  // the fingerprint follows the content: the same files give the same, one changed byte another
+  const again = await getDataset('parquet').open(dir, 'test');
+  assert.equal(again.fingerprint, src.fingerprint);
+  const copy = await small(tmpDir('pq'), { codec: () => 'ZSTD' });
+  assert.notEqual((await getDataset('parquet').open(copy, 'test')).fingerprint, src.fingerprint);
+});
+
+test('parquet: a label column of another name (found as the only ClassLabel, or named with --label-column), and the faults: unknown column, truncated shard, missing split, missing shard', async () => {
+  const dir = await writeParquetDataset(tmpDir('pq'), { classes: CLASSES, splits: { test: labelsOf(3, 2) }, labelColumn: 'common', imageColumn: 'picture', rowGroupSize: 2 });
+  const src = await getDataset('parquet').open(dir, 'test');
+  assert.deepEqual([...src.labels], labelsOf(3, 2));
+  const named = await getDataset('parquet', { labelColumn: 'common', imageColumn: 'picture' }).open(dir, 'test');
+  assert.equal(named.fingerprint, src.fingerprint);
+  await assert.rejects(getDataset('parquet', { labelColumn: 'label' }).open(dir, 'test'), /^UserError: --label-column label: .*test-00000-of-00001\.parquet has no such column \(columns: picture, common\)$/);
+  assert.throws(() => getDataset('cifar10', { labelColumn: 'x' }), /--label-column: cifar10 is not a parquet dataset/);
+  // no ClassLabel names in the metadata
+  const bare = await writeParquetDataset(tmpDir('pq'), { classes: CLASSES, splits: { test: [0, 1] }, noFeatures: true });
+  await assert.rejects(getDataset('parquet').open(bare, 'test'), /test-00000-of-00001\.parquet: column 'label' is not a ClassLabel with names in the 'huggingface' metadata/);
+  // a missing split names the ones there are
+  await assert.rejects(getDataset('parquet').open(dir, 'train'), /^UserError: parquet: no split 'train' in .* \(no train-00000-of-NNNNN\.parquet under data\/; it has 'test'\)$/);
+  // a truncated shard: one line naming the file
+  const cut = await small(tmpDir('pq'));
+  const shard = path.join(cut, 'data', 'test-00001-of-00002.parquet');
+  fs.truncateSync(shard, fs.statSync(shard).size - 100);
+  const e = await getDataset('parquet').open(cut, 'test').then(() => null, (x: Error) => x);
+  assert.ok(e && e.name === 'UserError', String(e));
+  assert.match(e.message, /test-00001-of-00002\.parquet: not a readable parquet file \(.*\); a truncated download\? delete it to fetch it again$/);
+  assert.equal(e.message.split('\n').length, 1);
+  // a shard missing from the sequence
+  fs.rmSync(shard);
+  await assert.rejects(getDataset('parquet').open(cut, 'test'), /split 'test' lacks shard 1 of 2$/);
+});
+
+test('zeroshot --dataset hf:OWNER/NAME: listed through the hub API (paged), fetched into the Hugging Face cache, then offline; a static mirror without the API and a missing split are one-line errors', async () => {
+  const dir = await small(tmpDir('pq-hub'));
+  const server = await startHubServer({ 'datasets/someone/pets': dir }, undefined, { treePageSize: 2 });
+  const cache = tmpDir('pq-cache');
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache };
+  const args = ['zeroshot', '--model', 'mini', '--dataset', 'hf:someone/pets', '--prompts', 'single', '--json', '--out', tmpDir('out')];
+  try {
+    const r = await runCli(args, env);
+    assert.equal(r.status, 0, r.stderr);
+    const [row] = JSON.parse(r.stdout) as { dataset: string; n_images: number }[];
+    assert.equal(row!.dataset, 'hf:someone/pets');
+    assert.equal(row!.n_images, 15);
+    // the listing came in pages; only the test split's shards were fetched, into datasets--someone--pets
+    assert.ok(server.requests.filter((q) => q.url === '/api/datasets/someone/pets/tree/main').length >= 2);
+    assert.ok(server.requests.some((q) => q.url === '/datasets/someone/pets/resolve/main/data/test-00001-of-00002.parquet'));
+    assert.ok(!server.requests.some((q) => q.url.includes('train-')));
+    const snap = path.join(cache, 'hub', 'datasets--someone--pets', 'snapshots');
+    assert.equal(fs.readdirSync(snap).length, 1);
+    const bad = await runCli(['zeroshot', '--model', 'mini', '--dataset', 'hf:someone/pets', '--split', 'val', '--out', tmpDir('out')], env);
+    assert.equal(bad.status, 2, bad.stderr);
+    assert.match(bad.stderr, /dataset someone\/pets@main has no split 'val' \(no data\/val-00000-of-NNNNN\.parquet; its splits: test, train\)/);
+  } finally {
+    await server.close();
+  }
+  const offline = await runCli(args, { ...env, HF_HUB_OFFLINE: '1' });
+  assert.equal(offline.status, 0, offline.stderr);
+  const staticServer = await startHubServer({ 'datasets/someone/pets': dir }, undefined, { mode: 'static' });
+  try {
+    const r = await runCli([...args.slice(0, 4), 'hf:someone/other', '--out', tmpDir('out')], { ...env, HF_ENDPOINT: staticServer.endpoint });
+    assert.equal(r.status, 2, r.stderr);
+    assert.match(r.stderr, /dataset someone\/other@main has no classnames\.txt; nor can parquet shards be found: the hub lists no files there \(.* answers 404: no such repository, revision or folder, or a static mirror without the hub's API\)$/m);
+  } finally {
+    await staticServer.close();
+  }
+});
