@@ -4,7 +4,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
 import { getDataset } from '../src/data/registry.js';
-import { decodeImageData } from '../src/data/image-decode.js';
+import { decodeImage } from '../src/image/decode.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { startHubServer } from './fixtures/hub-server.js';
@@ -38,7 +38,7 @@ test('parquet: a local folder in the datasets layout: labels and names from the 
     // PNG rows are exact, JPEG rows within a few levels
     for (const [k, v] of [c.r, c.g, c.b].entries()) assert.ok(Math.abs(px[k]! - v) <= (i % 2 ? 6 : 0), `${src.describe(i)}: ${px} vs ${JSON.stringify(c)}`);
   }
-  const direct = await decodeImageData(await sharp({ create: { width: 17, height: 17, channels: 3, background: colour(0, 3) } }).jpeg({ quality: 95 }).toBuffer());
+  const direct = await decodeImage(await sharp({ create: { width: 17, height: 17, channels: 3, background: colour(0, 3) } }).jpeg({ quality: 95 }).toBuffer());
   assert.deepEqual((await src.load(1)).data, direct.data);
   assert.match(src.describe(10), /test-00001-of-00002\.parquet#row1$/);
   // the fingerprint follows the content: the same files give the same, one changed byte another

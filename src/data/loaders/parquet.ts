@@ -6,8 +6,8 @@ import { compressors } from 'hyparquet-compressors';
 import { UserError } from '../../errors.js';
 import type { ImageSource } from '../types.js';
 import { mapClassesByName } from '../class-map.js';
-import { fileDigests } from '../fingerprint.js';
-import { decodeImageData } from '../image-decode.js';
+import { fileDigests } from '../../util/fingerprint.js';
+import { decodeImage } from '../../image/decode.js';
 import { checkIndex } from './common.js';
 
 /**
@@ -318,7 +318,7 @@ export async function openParquetSplit(files: string[], opts: OpenParquetOptions
       if (value === null || value === undefined) throw new UserError(`${describe(i)}: no image bytes in column '${imageCol}'`);
       if (typeof value === 'string') throw new UserError(`${describe(i)}: the image is a path (${value}), not bytes stored in the parquet file`);
       try {
-        return await decodeImageData(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
+        return await decodeImage(Buffer.from(value.buffer, value.byteOffset, value.byteLength));
       } catch (e) {
         throw new UserError(`${describe(i)}: ${(e as Error).message.replace(/^image buffer: /, '')}`);
       }
