@@ -3,6 +3,7 @@ import { makeRng } from '../data/subset.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { ImageOutcomes } from './metrics.js';
 import type { PrimaryScore } from './primary.js';
+import { fitPoolFor, mapWindow, type FitPool } from './fit-pool.js';
 import { evaluate, fitClassifier, fitTransform, parametricSearch, primaryOf, selectRows, type FeatureTransform, type Features, type Solver } from './probe.js';
 
 export interface FewshotOptions {
@@ -62,47 +63,80 @@ export function sampleSeed(baseSeed: number, k: number, rep: number): number {
  * Cross-validated C on a k-shot sample (k >= 2): min(k, 4) folds, each holding out the same shot positions of
  * every class, scored with the primary metric averaged over folds; C by the paper's parametric search.
  */
-export async function crossValidatedC(sample: Features, k: number, opts: FewshotOptions): Promise<number> {
+export async function crossValidatedC(sample: Features, k: number, opts: FewshotOptions, pool: FitPool | null = null): Promise<number> {
   const folds = Math.min(k, 4);
   const splits = Array.from({ length: folds }, (_, f) => {
     const tr: number[] = [];
     const va: number[] = [];
     for (let i = 0; i < sample.n; i++) ((i % k) % folds === f ? va : tr).push(i);
-    return [selectRows(sample, tr), selectRows(sample, va)] as const;
+    const t = fitTransform(opts.transform, selectRows(sample, tr));
+    return [t(selectRows(sample, tr)), t(selectRows(sample, va))] as const;
   });
-  const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads };
+  const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, pool };
+  // with a pool that takes these fits, every fold of every C of a batch is fitted side by side
+  const concurrent = !!pool?.takes(splits[0]![0].n, sample.dim, opts.nClasses);
   const { C } = await parametricSearch(async (C) => {
+    const foldScore = async ([tr, va]: (typeof splits)[number]) => primaryOf(await evaluate(await fitClassifier(tr, C, probe), va, probe));
+    const scores = concurrent ? await Promise.all(splits.map(foldScore)) : await mapWindow(splits, 1, foldScore);
+    // summed in fold order, as one after another
     let sum = 0;
-    for (const [tr, va] of splits) {
-      const t = fitTransform(opts.transform, tr);
-      sum += primaryOf(await evaluate(await fitClassifier(t(tr), C, probe), t(va), probe));
-    }
+    for (const s of scores) sum += s;
     return sum / folds;
-  });
+  }, concurrent);
   return C;
 }
 
-/** Few-shot linear probes: for each k and repetition, sample, choose C without touching test, fit, score on test. */
+/**
+ * Few-shot linear probes: for each k and repetition, sample, choose C without touching test, fit, score on test.
+ * With more than one thread, the small fits run on a pool of worker threads and as many samples as there are
+ * threads are worked on at once; every fit is a pure function of its inputs and everything is put together in
+ * the sequential order, so the results are the same bits as on one thread.
+ */
 export async function fewshot(train: Features, test: Features, opts: FewshotOptions): Promise<FewshotPoint[]> {
-  const points: FewshotPoint[] = [];
-  for (const k of opts.shots) {
-    const point: FewshotPoint = { shots: k, top1: [], meanPerClass: [], primary: [], C: [], outcomes: [] };
-    for (let rep = 0; rep < opts.seeds; rep++) {
-      const sample = selectRows(train, sampleShots(train.y, opts.nClasses, k, sampleSeed(opts.baseSeed, k, rep), opts.classNames));
-      const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads };
-      const C = opts.solver === 'mljs' ? null : k >= 2 ? await crossValidatedC(sample, k, opts) : opts.oneShotC;
+  const pool = opts.solver === 'lbfgs' ? fitPoolFor(opts.threads) : null;
+  try {
+    const units = opts.shots.flatMap((k) => Array.from({ length: opts.seeds }, (_, rep) => ({ k, rep })));
+    // samples side by side only where all their fits go to the pool (large fits use every core themselves)
+    const maxShots = Math.max(...opts.shots);
+    const width = pool?.takes(opts.nClasses * maxShots, train.dim, opts.nClasses) ? pool.size : 1;
+    // every draw first (in order, so a class short of k images is the same error as on one thread)
+    const draws = units.map(({ k, rep }) => sampleShots(train.y, opts.nClasses, k, sampleSeed(opts.baseSeed, k, rep), opts.classNames));
+    // one test evaluation at a time (its scores are the largest buffer)
+    let evaluated: Promise<unknown> = Promise.resolve();
+    const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, pool };
+    let reported = 0;
+    const done: ({ C: number | null; m: Awaited<ReturnType<typeof evaluate>> } | undefined)[] = [];
+    const results = await mapWindow(units, width, async ({ k }, i) => {
+      const sample = selectRows(train, draws[i]!);
+      const C = opts.solver === 'mljs' ? null : k >= 2 ? await crossValidatedC(sample, k, opts, pool) : opts.oneShotC;
       const t = fitTransform(opts.transform, sample);
-      const m = await evaluate(await fitClassifier(t(sample), C ?? 1, probe), t(test), probe);
-      point.top1.push(m.top1);
-      point.meanPerClass.push(m.meanPerClass);
-      point.primary.push(m.primary!);
-      point.C.push(C);
-      point.outcomes.push(m.outcomes!);
-      opts.onSample?.(k, rep, C, m.top1);
-    }
-    points.push(point);
+      const model = await fitClassifier(t(sample), C ?? 1, probe);
+      const turn = evaluated.then(() => evaluate(model, t(test), probe));
+      evaluated = turn.catch(() => {});
+      const m = await turn;
+      done[i] = { C, m };
+      // progress in the sequential order
+      while (reported < units.length && done[reported]) {
+        const u = units[reported]!;
+        opts.onSample?.(u.k, u.rep, done[reported]!.C, done[reported]!.m.top1);
+        reported++;
+      }
+      return { C, m };
+    });
+    return opts.shots.map((k, j) => {
+      const point: FewshotPoint = { shots: k, top1: [], meanPerClass: [], primary: [], C: [], outcomes: [] };
+      results.slice(j * opts.seeds, (j + 1) * opts.seeds).forEach(({ C, m }) => {
+        point.top1.push(m.top1);
+        point.meanPerClass.push(m.meanPerClass);
+        point.primary.push(m.primary!);
+        point.C.push(C);
+        point.outcomes.push(m.outcomes!);
+      });
+      return point;
+    });
+  } finally {
+    await pool?.close();
   }
-  return points;
 }
 
 /** Mean and sample standard deviation (null for a single value). */

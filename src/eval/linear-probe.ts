@@ -2,6 +2,7 @@ import { UserError } from '../errors.js';
 import { stratifiedSubset } from '../data/subset.js';
 import type { PrimaryMetric } from '../data/types.js';
 import type { Metrics } from './metrics.js';
+import { fitPoolFor } from './fit-pool.js';
 import {
   concatFeatures,
   evaluate,
@@ -58,10 +59,16 @@ export async function linearProbe(trainAll: Features, ownVal: Features | null, t
   let C: number | null = null;
   let tried: { C: number; score: number }[] = [];
   if (opts.solver === 'lbfgs') {
-    const t = fitTransform(opts.transform, train);
-    const search = await searchCOnValidation(t(train), t(val), probeOpts);
-    C = search.C;
-    tried = search.tried;
+    // a refinement pair's two fits side by side (small problems; the same models as one after another)
+    const pool = fitPoolFor(opts.threads);
+    try {
+      const t = fitTransform(opts.transform, train);
+      const search = await searchCOnValidation(t(train), t(val), { ...probeOpts, pool });
+      C = search.C;
+      tried = search.tried;
+    } finally {
+      await pool?.close();
+    }
   }
   const full = concatFeatures(train, val);
   const t = fitTransform(opts.transform, full);

@@ -44,7 +44,6 @@
 import os from 'node:os';
 import { lbfgs } from './lbfgs.js';
 import { gemmBias, gemmTNAccumulate } from './matmul.js';
-import { OrtDataTerm, ortLogits } from './logreg-ort.js';
 import { WasmGemm } from './gemm-wasm.js';
 
 export interface LogRegModel {
@@ -156,6 +155,8 @@ async function ortDataTerm(
   k: number,
   threads: number,
 ): Promise<{ fn: DataTerm; release: () => Promise<void> }> {
+  // loaded on first use: small fits (and the fit workers) never load onnxruntime
+  const { OrtDataTerm } = await import('./logreg-ort.js');
   const ort = await OrtDataTerm.create(X, y, n, dim, k, threads);
   const W32 = new Float32Array(dim * k);
   const b32 = new Float32Array(k);
@@ -170,6 +171,11 @@ async function ortDataTerm(
     },
     release: () => ort.release(),
   };
+}
+
+/** The 'auto' backend: float64 kernels (WebAssembly) up to n·dim·classes = 4e6, onnxruntime above. */
+export function logRegBackendFor(n: number, dim: number, nClasses: number): 'js' | 'ort' {
+  return n * dim * nClasses <= 4e6 ? 'js' : 'ort';
 }
 
 export async function fitLogReg(
@@ -188,7 +194,7 @@ export async function fitLogReg(
   const tol = opts.tol ?? 1e-4;
   const threads = Math.max(1, Math.floor(opts.threads ?? os.availableParallelism()));
   let backend = opts.backend ?? 'auto';
-  if (backend === 'auto') backend = n * dim * k <= 4e6 ? 'js' : 'ort';
+  if (backend === 'auto') backend = logRegBackendFor(n, dim, k);
 
   let data: DataTerm;
   let release: (() => Promise<void>) | undefined;
@@ -267,6 +273,7 @@ export async function predictScoresAsync(
 ): Promise<Float32Array> {
   const { dim, nClasses } = model;
   if (X.length < n * dim) throw new RangeError(`predictScoresAsync: X has ${X.length} values, need ${n * dim}`);
+  const { ortLogits } = await import('./logreg-ort.js');
   return ortLogits(X, n, dim, nClasses, model.W, model.b, threads);
 }
 

@@ -1,6 +1,7 @@
 import type { Metrics } from './metrics.js';
 import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
 import { fitMljs } from './logreg-mljs.js';
+import type { FitPool } from './fit-pool.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { l2NormalizeRows } from './normalize.js';
 import { primaryForSelection, scoredMetrics } from './primary.js';
@@ -23,6 +24,8 @@ export interface ProbeOptions {
   primaryMetric: PrimaryMetric;
   maxIter?: number;
   threads?: number;
+  /** worker threads for small fits (none: every fit on this thread, one after another) */
+  pool?: FitPool | null;
   onFit?: (C: number, score: number) => void;
 }
 
@@ -40,6 +43,7 @@ export function primaryOf(m: Metrics): number {
 export async function fitClassifier(train: Features, C: number, opts: ProbeOptions, warmStart?: LogRegModel): Promise<LogRegModel> {
   // ml-logistic-regression's default of 50,000 steps per class takes hours on real sizes
   if (opts.solver === 'mljs') return fitMljs(train.X, train.y, train.n, train.dim, opts.nClasses, { numSteps: MLJS_STEPS, learningRate: MLJS_LEARNING_RATE });
+  if (opts.pool?.takes(train.n, train.dim, opts.nClasses)) return opts.pool.fit(train.X, train.y, train.n, train.dim, opts.nClasses, C, opts.maxIter ?? 1000, warmStart);
   return fitLogReg(train.X, train.y, train.n, train.dim, opts.nClasses, { C, maxIter: opts.maxIter ?? 1000, threads: opts.threads, warmStart });
 }
 
@@ -61,47 +65,70 @@ export async function evaluate(model: LogRegModel, test: Features, opts: Pick<Pr
 /**
  * The paper's parametric search for C (Appendix A.3): score the starting grid, then repeatedly halve the step
  * (in log10 C) and try both neighbours of the best value, until the step is 1/8 decade. Ties go to the smaller C
- * (stronger regularisation), so the result is deterministic. `score` is called once per distinct C.
+ * (stronger regularisation), so the result is deterministic. `score` is called once per distinct C, in the
+ * search's order; with `concurrent`, the grid's and then each pair's calls are all made before any is awaited
+ * (the choices are made in the same order afterwards, so the result is the same).
  */
-export async function parametricSearch(score: (C: number) => Promise<number>): Promise<{ C: number; score: number; tried: { C: number; score: number }[] }> {
-  const scores = new Map<number, number>();
-  const tryLog = async (l: number): Promise<number> => {
+export async function parametricSearch(
+  score: (C: number) => Promise<number>,
+  concurrent = false,
+): Promise<{ C: number; score: number; tried: { C: number; score: number }[] }> {
+  const scores = new Map<number, Promise<number>>();
+  const start = (l: number): Promise<number> => {
     const key = Math.round(l * 1e6) / 1e6;
     let s = scores.get(key);
-    if (s === undefined) scores.set(key, (s = await score(10 ** key)));
+    if (s === undefined) {
+      scores.set(key, (s = score(10 ** key)));
+      // a failure is reported once, by whoever awaits it first
+      s.catch(() => {});
+    }
     return s;
+  };
+  const batch = async (logs: number[]): Promise<number[]> => {
+    if (concurrent) return Promise.all(logs.map(start));
+    const out: number[] = [];
+    for (const l of logs) out.push(await start(l));
+    return out;
   };
   const better = (a: number, sa: number, b: number, sb: number) => sa > sb || (sa === sb && a < b);
   let best = C_GRID_LOG10[0];
   let bestScore = -Infinity;
-  for (const l of C_GRID_LOG10) {
-    const s = await tryLog(l);
-    if (better(l, s, best, bestScore)) [best, bestScore] = [l, s];
-  }
+  const consider = async (logs: number[]): Promise<void> => {
+    const s = await batch(logs);
+    logs.forEach((l, i) => {
+      if (better(l, s[i]!, best, bestScore)) [best, bestScore] = [l, s[i]!];
+    });
+  };
+  await consider(C_GRID_LOG10);
   for (let step = (C_GRID_LOG10[1] - C_GRID_LOG10[0]) / 2; step >= C_RESOLUTION_LOG10; step /= 2) {
     const centre = best;
     // the search stays inside the starting grid's range
-    for (const l of [centre - step, centre + step].filter((x) => x >= C_GRID_LOG10[0] && x <= C_GRID_LOG10[C_GRID_LOG10.length - 1])) {
-      const s = await tryLog(l);
-      if (better(l, s, best, bestScore)) [best, bestScore] = [l, s];
-    }
+    await consider([centre - step, centre + step].filter((x) => x >= C_GRID_LOG10[0] && x <= C_GRID_LOG10[C_GRID_LOG10.length - 1]));
   }
-  const tried = [...scores.entries()].sort((a, b) => a[0] - b[0]).map(([l, sc]) => ({ C: 10 ** l, score: sc }));
+  const settled = await Promise.all([...scores.entries()].map(async ([l, sc]) => [l, await sc] as const));
+  const tried = settled.sort((a, b) => a[0] - b[0]).map(([l, sc]) => ({ C: 10 ** l, score: sc }));
   return { C: 10 ** best, score: bestScore, tried };
 }
 
-/** Choose C on a validation split; each fit warm-starts from the solution at the nearest C already fitted. */
+/**
+ * Choose C on a validation split; each fit warm-starts from the solution at the nearest C whose fit was started
+ * before it (in the search's order). With a pool that takes this size, a batch's fits run side by side: the grid
+ * is still a chain (each point's nearest is the one before it), but a refinement pair's two fits both start
+ * from their centre (the other one of the pair is twice as far), so they run at once and give the same models.
+ */
 export async function searchCOnValidation(train: Features, val: Features, opts: ProbeOptions): Promise<{ C: number; score: number; tried: { C: number; score: number }[] }> {
-  const fitted: { log: number; model: LogRegModel }[] = [];
+  const started: { log: number; model: Promise<LogRegModel> }[] = [];
+  const concurrent = opts.solver === 'lbfgs' && !!opts.pool?.takes(train.n, train.dim, opts.nClasses);
   return parametricSearch(async (C) => {
     const l = Math.log10(C);
-    const nearest = [...fitted].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
-    const model = await fitClassifier(train, C, opts, nearest?.model);
-    fitted.push({ log: l, model });
-    const s = primaryOf(await evaluate(model, val, opts));
+    const nearest = [...started].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
+    const model = (async () => fitClassifier(train, C, opts, nearest && (await nearest.model)))();
+    model.catch(() => {});
+    started.push({ log: l, model });
+    const s = primaryOf(await evaluate(await model, val, opts));
     opts.onFit?.(C, s);
     return s;
-  });
+  }, concurrent);
 }
 
 /** Concatenate two feature sets (train + validation for the final fit). */
