@@ -97,4 +97,43 @@ describe('suite-wide report sections', () => {
     const md = readFileSync(path.join(out, 'report.md'), 'utf8');
     for (const h of ['(Figure 5)', '(Figure 8)', '(Figure 10, Table 10)', '(Figure 11)', 'Coverage of the paper']) assert.ok(md.includes(h), h);
   });
+
+  it('opens with a summary: means, averages, the rank among the paper models on the same datasets, what is missing', () => {
+    const md = readFileSync(path.join(out, 'report.md'), 'utf8');
+    assert.ok(md.indexOf('## Summary') < md.indexOf('## How to read this report'), 'the summary comes before the methodology');
+    assert.ok(md.indexOf('## Summary') < md.indexOf('## 1.'), 'and before the sections');
+    const rows = readCsv(path.join(out, 'summary.csv'));
+    const rep = readCsv(path.join(out, 'representation_learning.csv'));
+    const vit = rows.find((r) => r.model === 'ViT-B/32')!;
+    const vitRep = rep.find((r) => r.model === 'ViT-B/32')!;
+    assert.equal(vit.linear_probe_mean, vitRep.run_mean);
+    assert.equal(vit.linear_probe_datasets, '13');
+    assert.equal(vit.kornblith12_mean, vitRep.kornblith12_mean);
+    assert.equal(vit.paper27_mean, '', 'not all 27 run');
+    // the rank recomputed from Table 10: every paper model with all 13 datasets, averaged over them
+    const lp = readCsv(path.join(fixture, 'linear_probe.csv')).filter((r) => r.model === 'ViT-B/32' && r.limit === '');
+    const run = [...new Set(lp.map((r) => r.dataset))];
+    const oursMean = Number(vitRep.run_mean);
+    const theirs = Object.values(t10).filter((v) => run.every((d) => typeof v[d] === 'number')).map((v) => mean(run.map((d) => v[d] as number)));
+    assert.ok(theirs.length > 20, `${theirs.length} paper models have all ${run.length} datasets`);
+    assert.equal(vit.linear_probe_rank, `${1 + theirs.filter((m) => m > oursMean).length} of ${theirs.length + 1}`);
+    assert.equal(vit.missing_paper27.split(' ').length, 14);
+    assert.match(md, /`ViT-B\/32`: zero-shot \*\*\d+\.\d\d\*\* \(mean over 3 datasets\); linear probe \*\*81\.65\*\* over the 13 datasets run/);
+  });
+
+  it('writes every table as LaTeX (booktabs) and every figure as SVG, PNG and a vector PDF', () => {
+    for (const csv of files.filter((f) => f.endsWith('.csv'))) {
+      const tex = readFileSync(path.join(out, csv.replace(/\.csv$/, '.tex')), 'utf8');
+      assert.match(tex, /\\toprule[\s\S]*\\midrule[\s\S]*\\bottomrule/, csv);
+      const [head] = parseCsv(readFileSync(path.join(out, csv), 'utf8'), csv);
+      assert.ok(tex.includes(head!.fields.map((h) => h.replace(/_/g, '\\_')).join(' & ')), `${csv}: the header row`);
+    }
+    const svgs = files.filter((f) => f.endsWith('.svg'));
+    assert.ok(svgs.includes('summary_rank.svg') && svgs.length >= 6);
+    for (const svg of svgs) {
+      const pdf = readFileSync(path.join(out, svg.replace(/\.svg$/, '.pdf')));
+      assert.equal(pdf.subarray(0, 5).toString('latin1'), '%PDF-', `${svg}: a PDF`);
+      assert.ok(!pdf.includes(Buffer.from('/Subtype /Image')), `${svg}: vector, no embedded raster`);
+    }
+  });
 });

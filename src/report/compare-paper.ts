@@ -23,7 +23,7 @@ export function preferredSubset(rows: readonly { model: string; dataset: string;
 }
 
 /** A model's linear-probe value per dataset (primary metric, preferred subset); subsets other than the full split are listed. */
-function probeValues(lp: readonly LinearProbeRow[], model: string): { values: Map<string, number>; partial: string[] } {
+export function probeValues(lp: readonly LinearProbeRow[], model: string): { values: Map<string, number>; partial: string[] } {
   const values = new Map<string, number>();
   const partial: string[] = [];
   for (const dataset of uniq(lp.filter((r) => r.model === model).map((r) => r.dataset))) {

@@ -1,6 +1,11 @@
-/** Report plots: Vega-Lite specs rendered headless to SVG (vega, renderer 'none'), PNG beside via sharp. */
+/**
+ * Report plots: Vega-Lite specs rendered headless to SVG (vega, renderer 'none'), with a PNG (sharp) and a vector
+ * PDF (pdfkit + svg-to-pdfkit) of the same SVG beside it.
+ */
 import path from 'node:path';
+import PDFDocument from 'pdfkit';
 import sharp from 'sharp';
+import SVGtoPDF from 'svg-to-pdfkit';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { atomicWriteFileSync } from '../util/fs.js';
@@ -13,14 +18,39 @@ const CONFIG = {
   padding: 12,
   title: { fontSize: 17, subtitleFontSize: 12, anchor: 'start', offset: 12 },
   axis: { labelFontSize: 12, titleFontSize: 13, titlePadding: 8, labelLimit: 220 },
+  // '~f': 83.73, never 83.730000 (a one-point domain puts a tick at the value itself)
+  axisQuantitative: { format: '~f' },
   legend: { labelFontSize: 12, titleFontSize: 13, labelLimit: 300 },
   header: { labelFontSize: 13, titleFontSize: 14, labelFontWeight: 'bold' },
   view: { stroke: '#ccc' },
 } as const;
 
+/** The most characters of a subtitle line: longer subtitles wrap, so that they never widen the canvas past the plot. */
+const SUBTITLE_LINE = 64;
+
+/** Words of `text` in lines of at most `width` characters (a longer word stands alone). */
+export function wrapLines(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
+
+function wrapSubtitle(spec: TopLevelSpec): TopLevelSpec {
+  const title = (spec as { title?: { subtitle?: unknown } }).title;
+  if (!title || typeof title.subtitle !== 'string' || title.subtitle.length <= SUBTITLE_LINE) return spec;
+  return { ...spec, title: { ...title, subtitle: wrapLines(title.subtitle, SUBTITLE_LINE) } } as TopLevelSpec;
+}
+
 /** Render a Vega-Lite spec to SVG text. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const full = { ...spec, config: { ...CONFIG, ...(spec as { config?: object }).config } } as TopLevelSpec;
+  const full = { ...wrapSubtitle(spec), config: { ...CONFIG, ...(spec as { config?: object }).config } } as TopLevelSpec;
   const vgSpec = compile(full, { logger: vega.logger(vega.Error) as never }).spec;
   const view = new vega.View(vega.parse(vgSpec), { renderer: 'none', logLevel: vega.Error });
   try {
@@ -30,15 +60,35 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-/** Write `<dir>/<name>.svg` and `<dir>/<name>.png`; returns the two paths. */
-export async function writePlot(dir: string, name: string, spec: TopLevelSpec): Promise<{ svg: string; png: string }> {
+/** The SVG as a one-page vector PDF of the same size (points = SVG pixels), with a fixed date so that it is reproducible. */
+export async function svgToPdf(svg: string): Promise<Buffer> {
+  const size = /<svg[^>]*\bwidth="([\d.]+)"[^>]*\bheight="([\d.]+)"/.exec(svg);
+  if (!size) throw new Error('report: the rendered SVG has no width and height');
+  const [width, height] = [Number(size[1]), Number(size[2])];
+  const doc = new PDFDocument({ size: [width, height], margin: 0, info: { Creator: 'clip-bench', Producer: 'clip-bench', CreationDate: new Date(0) } });
+  const chunks: Buffer[] = [];
+  doc.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<void>((resolve, reject) => {
+    doc.on('end', resolve);
+    doc.on('error', reject);
+  });
+  SVGtoPDF(doc, svg, 0, 0, { width, height, assumePt: true });
+  doc.end();
+  await ended;
+  return Buffer.concat(chunks);
+}
+
+/** The file names `writePlot` writes for a plot `name`. */
+export const plotFiles = (name: string): string[] => [`${name}.svg`, `${name}.png`, `${name}.pdf`];
+
+/** Write `<dir>/<name>.svg`, `.png` (144 dpi) and `.pdf` (vector); returns the three paths. */
+export async function writePlot(dir: string, name: string, spec: TopLevelSpec): Promise<{ svg: string; png: string; pdf: string }> {
   const svg = await renderSvg(spec);
-  const svgPath = path.join(dir, `${name}.svg`);
-  const pngPath = path.join(dir, `${name}.png`);
+  const [svgPath, pngPath, pdfPath] = plotFiles(name).map((f) => path.join(dir, f)) as [string, string, string];
   atomicWriteFileSync(svgPath, svg);
-  const png = await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer();
-  atomicWriteFileSync(pngPath, png);
-  return { svg: svgPath, png: pngPath };
+  atomicWriteFileSync(pngPath, await sharp(Buffer.from(svg), { density: 144 }).png().toBuffer());
+  atomicWriteFileSync(pdfPath, await svgToPdf(svg));
+  return { svg: svgPath, png: pngPath, pdf: pdfPath };
 }
 
 type Datum = Record<string, string | number | null>;
@@ -46,21 +96,33 @@ type Datum = Record<string, string | number | null>;
 /** Prompt-engineering gains: grouped bars per dataset (one group per dataset, one bar per gain), one panel per model. */
 export function promptGainSpec(data: Datum[], nModels: number): TopLevelSpec {
   const nDatasets = new Set(data.map((d) => d.dataset)).size;
+  const x = { field: 'dataset', type: 'nominal', title: 'dataset', axis: { labelAngle: -35 } };
+  const xOffset = { field: 'gain', type: 'nominal', sort: ['single vs contextless', 'ensemble vs single'] };
+  const y = { field: 'points', type: 'quantitative', title: 'accuracy gain (percentage points)' };
   const layer = {
-    width: Math.max(240, nDatasets * 52),
+    width: Math.max(240, nDatasets * 64),
     height: 240,
-    mark: { type: 'bar', tooltip: true },
-    encoding: {
-      x: { field: 'dataset', type: 'nominal', title: 'dataset', axis: { labelAngle: -35 } },
-      xOffset: { field: 'gain', type: 'nominal', sort: ['single vs contextless', 'ensemble vs single'] },
-      y: { field: 'points', type: 'quantitative', title: 'accuracy gain (percentage points)' },
-      color: {
-        field: 'gain', type: 'nominal', title: 'gain',
-        sort: ['single vs contextless', 'ensemble vs single'],
-        scale: { range: ['#4c78a8', '#f58518'] },
-        legend: { orient: 'bottom', direction: 'horizontal' },
+    layer: [
+      {
+        mark: { type: 'bar', tooltip: true },
+        encoding: {
+          x, xOffset, y,
+          color: {
+            field: 'gain', type: 'nominal', title: 'gain',
+            sort: ['single vs contextless', 'ensemble vs single'],
+            scale: { range: ['#4c78a8', '#f58518'] },
+            legend: { orient: 'bottom', direction: 'horizontal' },
+          },
+        },
       },
-    },
+      // the value on every bar, so that a 0.00 gain (no bar at all) still reads
+      ...[['datum.points >= 0', 'bottom', -3], ['datum.points < 0', 'top', 3]].map(([filter, baseline, dy]) => ({
+        transform: [{ filter }],
+        mark: { type: 'text', fontSize: 10, baseline, dy },
+        encoding: { x, xOffset, y, text: { field: 'points', type: 'quantitative', format: '+.2f' } },
+      })),
+      { mark: { type: 'rule', color: '#333' }, encoding: { y: { datum: 0, type: 'quantitative' } } },
+    ],
   };
   const base = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
@@ -285,4 +347,44 @@ export function representationSpec(data: Datum[]): TopLevelSpec {
       },
     ],
   } as unknown as TopLevelSpec;
+}
+
+/**
+ * The summary's ranking: every paper model's linear-probe average over the datasets run here (grey bars) and the
+ * user's model on the same datasets (highlighted), best first; one panel per user model.
+ */
+export function rankSpec(data: Datum[]): TopLevelSpec {
+  const panels = new Set(data.map((d) => d.highlight)).size;
+  const perPanel = Math.max(...[...new Set(data.map((d) => d.highlight))].map((h) => data.filter((d) => d.highlight === h).length));
+  const layer = {
+    width: 360,
+    height: Math.max(120, perPanel * 13),
+    layer: [
+      {
+        mark: { type: 'bar', height: 9 },
+        encoding: {
+          y: { field: 'label', type: 'nominal', sort: { field: 'order', op: 'min', order: 'ascending' }, title: null, axis: { labelFontSize: 10, labelLimit: 320 } },
+          x: { field: 'mean', type: 'quantitative', title: 'average linear-probe score over the same datasets (%)', scale: { zero: false } },
+          color: {
+            field: 'source', type: 'nominal', title: null,
+            scale: { domain: ['ours', "the paper's Table 10"], range: ['#f58518', '#bbbbbb'] },
+            legend: { orient: 'bottom', direction: 'horizontal' },
+          },
+        },
+      },
+      {
+        mark: { type: 'text', align: 'left', dx: 3, fontSize: 9 },
+        encoding: { y: { field: 'label', type: 'nominal', sort: { field: 'order', op: 'min', order: 'ascending' } }, x: { field: 'mean', type: 'quantitative' }, text: { field: 'mean', type: 'quantitative', format: '.1f' } },
+      },
+    ],
+  };
+  const base = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: { text: "Linear probe beside the paper's models", subtitle: "each of the paper's Table 10 models averaged over the datasets of its 27 that were run here" },
+    data: { values: data },
+  };
+  if (panels > 1) {
+    return { ...base, facet: { row: { field: 'highlight', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
+  }
+  return { ...base, ...layer } as unknown as TopLevelSpec;
 }

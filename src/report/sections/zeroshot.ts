@@ -13,7 +13,7 @@ export const promptEngineeringSection: ReportSection = {
     const c = promptEngineering(all.zeroshot);
     write('prompt_engineering.csv', comparisonCsv(c));
     notes(c);
-    md.push(markdownTable(shownColumns(c, ['split', 'metric']), c.rows.filter((r) => r.dataset === 'MEAN')), '', 'Per dataset: [prompt_engineering.csv](prompt_engineering.csv).', '');
+    md.push(markdownTable(shownColumns(c, ['split', 'metric']), c.rows), '', 'As CSV: [prompt_engineering.csv](prompt_engineering.csv).', '');
     const data = c.rows
       .filter((r) => r.dataset !== 'MEAN')
       .flatMap((r) => [
@@ -35,7 +35,7 @@ export const fewshotSection: ReportSection = {
     write('zeroshot_vs_fewshot.csv', comparisonCsv(c));
     notes(c);
     const meanCols = c.columns.filter((x) => x === 'model' || x === 'zeroshot' || x.endsWith('_mean'));
-    md.push(markdownTable(meanCols, c.rows.filter((r) => r.dataset === 'MEAN')), '', 'Per dataset: [zeroshot_vs_fewshot.csv](zeroshot_vs_fewshot.csv).', '');
+    md.push(markdownTable(['model', 'dataset', ...meanCols.slice(1)], c.rows), '', 'With the standard deviations: [zeroshot_vs_fewshot.csv](zeroshot_vs_fewshot.csv).', '');
     const shots = shotCounts(all.fewshot);
     const points = all.fewshot
       .filter((r) => primaryValue('fewshot', r) != null)
@@ -69,14 +69,14 @@ export const fewshotSection: ReportSection = {
     const shotCols = avg.columns.filter((x) => x.startsWith('fewshot_')).map((x) => Number(x.slice('fewshot_'.length)));
     const line = (r: (typeof avg.rows)[number], series: string) =>
       shotCols.filter((k) => r[`fewshot_${k}`] != null).map((k) => ({ series, shots: k, accuracy: r[`fewshot_${k}`] as number }));
-    const oursData = ours.flatMap((r) => line(r, `${r.model} (${r.datasets} datasets)`));
+    const oursData = ours.flatMap((r) => line(r, `${r.model} (${r.datasets} dataset${r.datasets === 1 ? '' : 's'})`));
     if (oursData.length) {
       const paperRows = avg.rows.filter((r) => r.source !== 'ours');
       await plot(
         'fewshot_average',
         fewshotAverageSpec(
           oursData,
-          ours.map((r) => ({ series: `${r.model} (${r.datasets} datasets)`, accuracy: r.zeroshot as number })),
+          ours.map((r) => ({ series: `${r.model} (${r.datasets} dataset${r.datasets === 1 ? '' : 's'})`, accuracy: r.zeroshot as number })),
           paperRows.flatMap((r) => line(r, `paper: ${r.model}`)),
           paperRows.filter((r) => r.zeroshot != null).map((r) => ({ accuracy: r.zeroshot as number })),
           [...new Set([...shotCols])].sort((a, b) => a - b),
