@@ -45,7 +45,7 @@ function imageKey(req: ImageEmbeddingRequest): CacheKey {
     dtype: req.model.dtype,
     provider: req.model.provider,
     preprocess: { ...req.model.preprocess },
-    dataset: req.dataset,
+    dataset: req.source.cacheDataset ?? req.dataset,
     datasetFingerprint: req.source.fingerprint,
     split: req.split,
     subset: req.subset ? { limit: req.subset.limit, seed: req.subset.seed } : null,
@@ -126,6 +126,8 @@ export function imageEntryComplete(req: ImageEmbeddingRequest): Promise<boolean>
 
 /** A failed run's chunks for an older version of these files can never be resumed: they go once the entry is complete. */
 async function pruneSuperseded(req: ImageEmbeddingRequest, key: CacheKey): Promise<void> {
+  // entries kept under a name the data chose (every WebDataset package) may be other data, not an earlier version
+  if (req.source.cacheDataset) return;
   const pruned = await removeEntries(req.cacheDir, { otherFingerprintOf: key, incomplete: true });
   if (pruned.removed > 0) warn(`removed ${pruned.removed} incomplete cache entr${pruned.removed === 1 ? 'y' : 'ies'} of ${req.dataset}/${req.split} made from earlier versions of its files`);
 }

@@ -1,29 +1,35 @@
 import fs from 'node:fs';
 import { HubRepo, HubUnavailable, offlineReason, type HubOptions, type HubRef } from '../hub/hub.js';
-import { parseShardCount, shardNames, WDS_FILES } from './loaders/wds.js';
+import { parseShardCount, shardName, WDS_FILES } from './loaders/wds.js';
 
 /** Shards fetched at once: several connections fill a fast link that one does not. */
 const SHARD_DOWNLOADS = 4;
 
 /**
- * Run `job` over `items`, at most `limit` at a time. A failure stops new jobs; once the running ones end, the error
- * of the first failed item in `items` order is thrown (the same message whatever finished first).
+ * Run `job` over 0 .. count-1, at most `limit` at a time. A failure stops new jobs; once the running ones end, the
+ * error of the first failed index is thrown (the same message whatever finished first). No list of `count` items is
+ * built: a count read from a file is bounded by the shards the server has (the first one it lacks stops it).
  */
-export async function inParallel<T>(items: T[], limit: number, job: (item: T) => Promise<unknown>): Promise<void> {
+async function inParallelCount(count: number, limit: number, job: (at: number) => Promise<unknown>): Promise<void> {
   let next = 0;
   const failures: { at: number; error: unknown }[] = [];
   const worker = async (): Promise<void> => {
-    while (failures.length === 0 && next < items.length) {
+    while (failures.length === 0 && next < count) {
       const at = next++;
       try {
-        await job(items[at]);
+        await job(at);
       } catch (error) {
         failures.push({ at, error });
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  await Promise.all(Array.from({ length: Math.min(limit, count) }, worker));
   if (failures.length) throw failures.sort((a, b) => a.at - b.at)[0].error;
+}
+
+/** `job` over `items`, as inParallelCount. */
+export async function inParallel<T>(items: T[], limit: number, job: (item: T) => Promise<unknown>): Promise<void> {
+  return inParallelCount(items.length, limit, (at) => job(items[at]!));
 }
 
 /**
@@ -44,7 +50,7 @@ export async function fetchWdsPackage(ref: HubRef, splits: string[], opts: HubOp
       throw new HubUnavailable(`${label} has no split '${split}' (no ${split}/nshards.txt)`);
     }
     const n = parseShardCount(fs.readFileSync(nfile, 'utf8'), `${label}: ${split}/nshards.txt`);
-    await inParallel(shardNames(split, n), SHARD_DOWNLOADS, (shard) => repo.require(shard));
+    await inParallelCount(n, SHARD_DOWNLOADS, (i) => repo.require(shardName(split, i)));
   }
   return repo.finish();
 }

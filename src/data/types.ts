@@ -18,6 +18,12 @@ export interface ImageSource {
   classes: string[];
   /** fingerprint of the content of the source files (src/util/fingerprint.ts: every byte): part of the cache key */
   fingerprint: string;
+  /**
+   * the dataset name its cache entries are kept under, when the data, not the name it is opened by, decides the
+   * embeddings (a WebDataset package: the same bytes by `wds --dataset-root`, `wds/NAME` or `hf:...`); default the
+   * dataset's name
+   */
+  cacheDataset?: string;
   /** decode image i (0 <= i < n) */
   load(i: number): Promise<RawImage>;
   /** a human-readable origin of image i for error messages (file path, or `file#record`) */

@@ -5,7 +5,7 @@ import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, typ
 import type { DatasetDef } from './descriptor.js';
 import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
 import { fetchWdsPackage } from './hub-package.js';
-import { openWdsSplit, readShardCount, readWdsPackage, shardNames, WDS_FILES } from './loaders/wds.js';
+import { hasAllShards, openWdsSplit, readWdsPackage, WDS_FILES } from './loaders/wds.js';
 
 /** The hub organisation of CLIP_benchmark's packages: `wds/vtab/cifar10` is `clip-benchmark/wds_vtab-cifar10`. */
 export const CLIP_BENCHMARK_ORG = 'clip-benchmark';
@@ -16,16 +16,20 @@ export function clipBenchmarkRepo(name: string): string {
   return `${CLIP_BENCHMARK_ORG}/wds_${name.replaceAll('/', '-')}`;
 }
 
-/** Whether ROOT holds a package with `split` complete (or some split, when none is given). */
+/**
+ * Whether ROOT holds a package with `split` (or some split, when none is given): its classnames.txt and
+ * `<split>/nshards.txt`. Whether the count is readable and every shard is there is then for openWdsSplit to say, in
+ * one line naming the file (a bad nshards.txt is not "not found").
+ */
 export function isPackagePresent(root: string, split?: string): boolean {
   if (!fs.existsSync(path.join(root, WDS_FILES.classnames))) return false;
-  try {
-    const pkg = readWdsPackage(root);
-    const splits = split ? [split] : pkg.splits;
-    return splits.length > 0 && splits.every((s) => shardNames(s, readShardCount(pkg, s)).every((f) => fs.existsSync(path.join(root, f))));
-  } catch {
-    return false;
-  }
+  if (split) return fs.existsSync(path.join(root, split, 'nshards.txt'));
+  return fs.readdirSync(root, { withFileTypes: true }).some((d) => d.isDirectory() && fs.existsSync(path.join(root, d.name, 'nshards.txt')));
+}
+
+/** Whether ROOT holds `split` of a package complete (every shard nshards.txt names): a cached hub copy needs no fetch. */
+export function isPackageComplete(root: string, split: string): boolean {
+  return fs.existsSync(path.join(root, WDS_FILES.classnames)) && hasAllShards(root, split);
 }
 
 /**
@@ -134,7 +138,7 @@ export function resolveWdsName(name: string): DatasetDef | undefined {
 /** Whether the Hugging Face cache holds `split` of a hub package (every split of `splits` when none is given). */
 export function hubPackageCached(source: { repoId: string; revision?: string }, splits: string[]): boolean {
   const repo = new HubRepo({ repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' }, { ...hubOptionsFromEnv(), offline: true });
-  return splits.length > 0 && splits.every((s) => isPackagePresent(repo.snapshot, s));
+  return splits.length > 0 && splits.every((s) => isPackageComplete(repo.snapshot, s));
 }
 
 /**
@@ -148,7 +152,7 @@ export async function ensureHubDataset(source: { repoId: string; revision?: stri
   const ref: HubRef = { repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' };
   const opts = hubOptionsWithProgress();
   const cached = new HubRepo(ref, { ...opts, offline: true }).snapshot;
-  if (isPackagePresent(cached, split)) return cached;
+  if (isPackageComplete(cached, split)) return cached;
   if (!download && !opts.offline) Object.assign(opts, { offline: true, offlineReason: 'downloads are off (--no-download)' });
   try {
     return await fetchWdsPackage(ref, [split], opts);

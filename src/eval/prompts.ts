@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { readTextFile } from '../util/fs.js';
 import { imagenetTemplates, imagenetTemplateSubset, paperPrompts } from '../data/prompts.js';
+import { checkTemplate, parseTemplateLines } from '../data/templates.js';
 
 export type PromptMode = 'contextless' | 'single' | 'ensemble';
 export const PROMPT_MODES: readonly PromptMode[] = ['contextless', 'single', 'ensemble'];
@@ -29,7 +30,7 @@ function builtinTemplates(name: string): string[] | undefined {
   return p && p.templates.length > 0 ? p.templates : undefined;
 }
 
-/** --templates NAME|FILE: a built-in list, a JSON array, or a text file with one template per line. */
+/** --templates NAME|FILE: a built-in list, a JSON array, or a text file with one template per line ({} or {c}, see data/templates.ts). */
 export function loadTemplates(spec: string): string[] {
   const builtin = builtinTemplates(spec);
   if (builtin) return builtin;
@@ -46,13 +47,12 @@ export function loadTemplates(spec: string): string[] {
     if (!Array.isArray(parsed) || !parsed.every((t) => typeof t === 'string')) {
       throw new UserError(`--templates ${spec}: expected a JSON array of strings`);
     }
-    templates = parsed;
+    templates = parsed.map((t, i) => checkTemplate(t, `--templates ${spec}: entry [${i}]`));
   } else {
-    templates = text.split(/\r?\n/).filter((l) => l.trim() !== '');
+    // the same rule as a package's templates file: {} or {c}, once
+    templates = parseTemplateLines(text, `--templates ${spec}`);
   }
   if (templates.length === 0) throw new UserError(`--templates ${spec}: no templates`);
-  const bad = templates.findIndex((t) => !t.includes('{}'));
-  if (bad >= 0) throw new UserError(`--templates ${spec}: template ${bad + 1} (${JSON.stringify(templates[bad].slice(0, 60))}) has no {} placeholder`);
   return templates;
 }
 

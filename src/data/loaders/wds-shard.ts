@@ -134,6 +134,8 @@ async function scanShard(file: string, shown: string): Promise<ShardIndex> {
       const text = cur.cls.toString('utf8').trim();
       if (!/^\d+$/.test(text)) throw new UserError(`${shown}: sample ${key}: label ${JSON.stringify(text.slice(0, 20))} in ${key}.cls is not a class index`);
       label = Number(text);
+      // no class list has 2^53 classes: a longer number is out of range whatever the package (never "label Infinity")
+      if (!Number.isSafeInteger(label)) throw new UserError(`${shown}: sample ${key}: label ${text.slice(0, 20)}... (${text.length} digits) in ${key}.cls is not a class index`);
     }
     let target: number[] | undefined;
     if (cur.npy) {
