@@ -8,7 +8,7 @@ import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
 import { fetchWdsPackage, inParallel } from './hub-package.js';
 import { listTree, openParquetSplit, shardSplits, splitShards, type MiddleFrame, type ParquetColumns } from './loaders/parquet.js';
 import { WDS_FILES } from './loaders/wds.js';
-import { isPackagePresent, wdsHubDef } from './wds-datasets.js';
+import { isPackageComplete, isPackagePresent, wdsHubDef } from './wds-datasets.js';
 
 export const PARQUET_LAYOUT = 'parquet shards in the Hugging Face datasets layout: ROOT/data/<split>-00000-of-000NN.parquet ... (or in ROOT itself)';
 
@@ -103,11 +103,13 @@ export async function fetchHfSplit(ref: HubRef, split: string, opts: HubOptions,
 }
 
 const present = (root: string, split?: string): boolean => isPackagePresent(root, split) || isParquetPresent(root, split);
+/** A cached copy needs no fetch when a package's split has every shard (an interrupted fetch left some out). */
+const cachedComplete = (root: string, split: string): boolean => isPackageComplete(root, split) || isParquetPresent(root, split);
 
 /** Whether the Hugging Face cache holds `split` of a hub dataset (every split of `splits`), in either layout. */
 export function hfDatasetCached(source: { repoId: string; revision?: string }, splits: string[]): boolean {
   const repo = new HubRepo({ repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' }, { ...hubOptionsFromEnv(), offline: true });
-  return splits.length > 0 && splits.every((s) => present(repo.snapshot, s));
+  return splits.length > 0 && splits.every((s) => cachedComplete(repo.snapshot, s));
 }
 
 /**
@@ -119,7 +121,7 @@ export async function ensureHfDataset(source: { repoId: string; revision?: strin
   const ref: HubRef = { repoId: source.repoId, revision: source.revision ?? 'main', type: 'dataset' };
   const opts = hubOptionsWithProgress();
   const cached = new HubRepo(ref, { ...opts, offline: true }).snapshot;
-  if (format === 'auto' ? present(cached, split) : isParquetPresent(cached, split)) return cached;
+  if (format === 'auto' ? cachedComplete(cached, split) : isParquetPresent(cached, split)) return cached;
   if (!download && !opts.offline) Object.assign(opts, { offline: true, offlineReason: 'downloads are off (--no-download)' });
   try {
     return await fetchHfSplit(ref, split, opts, format);
