@@ -12,7 +12,7 @@ Pipeline:
     (OpenAI clip/clip.py `_transform(32)`);
   * text: a re-implementation of OpenAI's clip/simple_tokenizer.py + clip.tokenize (clip_common.py);
     the attention mask is 1 for SOT..EOT and 0 for padding, as Hugging Face's CLIPTokenizer gives it;
-  * model: the PyTorch `ref-tv` modules (scripts/make_reference_model.py), with the weights read back
+  * model: the PyTorch `ref-tv` modules (scripts/ref_tv_model.py), with the weights read back
     from the committed ONNX files' initializers (or handed over in memory right after training);
   * classifier: per class, the prompt embeddings are L2-normalised, averaged, re-normalised;
     image embeddings L2-normalised; logits = 100 * img @ W; top-1 and mean per-class recall in percent.
@@ -43,8 +43,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SCRIPTS = os.path.join(REPO, "scripts")
 sys.path.insert(0, SCRIPTS)
 import clip_common as C  # noqa: E402
+from ref_tv_model import IMAGE_SIZE, attention_mask_for, load_from_onnx  # noqa: E402
 
-IMAGE_SIZE = 32
 DEFAULT_MODEL_DIR = os.path.join(REPO, "test", "fixtures", "models", "ref-tv")
 DEFAULT_OUT_DIR = os.path.join(REPO, "test", "fixtures", "reference")
 SINGLE_TEMPLATE = "a photo of a {}."
@@ -54,14 +54,6 @@ MODES = ("contextless", "single", "ensemble")
 # ---------------------------------------------------------------------------------------------
 # Tokenizer, IDX reading and CLIP's image transform: clip_common.py
 # ---------------------------------------------------------------------------------------------
-def attention_mask_for(ids):
-    """1 for SOT..first EOT inclusive, 0 after (Hugging Face CLIPTokenizer padding='max_length')."""
-    is_eot = (ids == C.EOT_ID).long()
-    first_eot = is_eot.argmax(dim=1)
-    pos = torch.arange(ids.shape[1]).unsqueeze(0)
-    return (pos <= first_eot.unsqueeze(1)).long()
-
-
 def fashion_mnist_classnames():
     with open(os.path.join(REPO, "datasets", "fashion-mnist.json")) as f:
         return json.load(f)["classes"]
@@ -176,12 +168,6 @@ def run_reference(model, out_dir=DEFAULT_OUT_DIR, data_dir=C.DEFAULT_DATA, bpe_p
 
 
 # ---------------------------------------------------------------------------------------------
-def load_model_from_onnx(model_dir):
-    """Rebuild the PyTorch ref-tv modules and load their weights from the ONNX initializers."""
-    import make_reference_model as M
-    return M.load_from_onnx(model_dir)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--model-dir", default=DEFAULT_MODEL_DIR)
@@ -191,7 +177,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
-    model = load_model_from_onnx(args.model_dir)
+    model = load_from_onnx(args.model_dir)
     extra = None
     old = os.path.join(args.out_dir, "zeroshot_ref-tv.json")
     if os.path.exists(old):  # keep the training facts that make_reference_model.py recorded
