@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Pillow side of scripts/bench-decode.mjs: JPEG decoding with Pillow (libjpeg-turbo, default settings).
+"""The Pillow side of scripts/bench_decode.mjs: JPEG decoding with Pillow (libjpeg-turbo, default settings).
 
     /usr/bin/python3 scripts/bench_decode_pil.py --make DIR --n N [--size 500 375]  # N photo-like JPEGs (q90, 4:2:0)
     /usr/bin/python3 scripts/bench_decode_pil.py --dir DIR --rounds R # decode them R times; print JSON

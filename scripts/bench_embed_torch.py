@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The PyTorch peer of scripts/bench-embed.mjs: the same ViT-B/32 image tower (same weights, from
+"""The PyTorch peer of scripts/bench_embed.mjs: the same ViT-B/32 image tower (same weights, from
 scripts/make_vitb32.py's vision_model.pt) embedding an image folder on CPU, with OpenAI CLIP's torchvision
 preprocessing (PIL open, Resize(224, BICUBIC), CenterCrop(224), convert RGB, ToTensor, Normalize) and a DataLoader.
 

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""The Pillow + torchvision peer of scripts/bench-preprocess.mjs, on the same JPEG folder.
+"""The Pillow + torchvision peer of scripts/bench_preprocess.mjs, on the same JPEG folder.
 
     taskset -c 0 /usr/bin/python3 scripts/bench_preprocess_torch.py stages DIR [--warmup 5]
         decode (Image.open + load) and OpenAI CLIP's transform (Resize(224, BICUBIC), CenterCrop, convert RGB,

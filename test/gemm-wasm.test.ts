@@ -42,7 +42,7 @@ test('wasm products equal the JavaScript kernels bit for bit (odd and even shape
   }
 });
 
-test('the committed wasm/gemm.wasm is what scripts/build-wasm.sh builds from wasm/gemm.c', (t) => {
+test('the committed wasm/gemm.wasm is what scripts/build_wasm.sh builds from wasm/gemm.c', (t) => {
   const tools = ['clang', 'wasm-ld'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
   const version = tools ? spawnSync('clang', ['--version'], { encoding: 'utf8' }).stdout : '';
   if (!/clang version 14\./.test(version)) {
@@ -51,9 +51,9 @@ test('the committed wasm/gemm.wasm is what scripts/build-wasm.sh builds from was
   }
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-wasm-')), 'gemm.wasm');
   try {
-    const r = spawnSync(path.join(repoRoot, 'scripts/build-wasm.sh'), [out, 'gemm'], { encoding: 'utf8' });
+    const r = spawnSync(path.join(repoRoot, 'scripts/build_wasm.sh'), [out, 'gemm'], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(GEMM_WASM_FILE)), 'wasm/gemm.wasm is stale: run scripts/build-wasm.sh "" gemm');
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(GEMM_WASM_FILE)), 'wasm/gemm.wasm is stale: run scripts/build_wasm.sh "" gemm');
   } finally {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }

@@ -58,7 +58,7 @@ const SIZES: [number, number][] = [
 ];
 
 test('the WebAssembly module loads here, so the comparisons below compare two implementations', () => {
-  assert.ok(fs.existsSync(WASM_FILE), `${WASM_FILE} is missing (scripts/build-wasm.sh builds it)`);
+  assert.ok(fs.existsSync(WASM_FILE), `${WASM_FILE} is missing (scripts/build_wasm.sh builds it)`);
   assert.equal(activeResampler(), 'wasm');
 });
 
@@ -123,7 +123,7 @@ test('WebAssembly path leaves the caller\'s image untouched (RGBA is premultipli
   assert.deepEqual(img.data, before);
 });
 
-test('the committed wasm/resample.wasm is what scripts/build-wasm.sh builds from wasm/resample.c', (t) => {
+test('the committed wasm/resample.wasm is what scripts/build_wasm.sh builds from wasm/resample.c', (t) => {
   const tools = ['clang', 'wasm-ld'].every((c) => spawnSync('sh', ['-c', `command -v ${c}`]).status === 0);
   const version = tools ? spawnSync('clang', ['--version'], { encoding: 'utf8' }).stdout : '';
   if (!/clang version 14\./.test(version)) {
@@ -132,9 +132,9 @@ test('the committed wasm/resample.wasm is what scripts/build-wasm.sh builds from
   }
   const out = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-wasm-')), 'resample.wasm');
   try {
-    const r = spawnSync(path.join(repoRoot, 'scripts/build-wasm.sh'), [out], { encoding: 'utf8' });
+    const r = spawnSync(path.join(repoRoot, 'scripts/build_wasm.sh'), [out], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(WASM_FILE)), 'wasm/resample.wasm is stale: run scripts/build-wasm.sh');
+    assert.ok(fs.readFileSync(out).equals(fs.readFileSync(WASM_FILE)), 'wasm/resample.wasm is stale: run scripts/build_wasm.sh');
   } finally {
     fs.rmSync(path.dirname(out), { recursive: true, force: true });
   }

@@ -19,7 +19,7 @@ import {
 } from '../src/eval/stats.js';
 import { repoRoot } from './helpers.js';
 
-// reference values from scripts/make-stats-fixture.py (scipy 1.10, statsmodels 0.13, scikit-learn 1.2)
+// reference values from scripts/make_stats_fixture.py (scipy 1.10, statsmodels 0.13, scikit-learn 1.2)
 function fixture(name: string): any {
   return JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'stats', name), 'utf8'));
 }

@@ -12,7 +12,7 @@
  * X is given twice, row-major [n, d] and transposed [d, n], both float64 (exact copies of the float32 features),
  * so that both products read it contiguously. The caller (src/eval/gemm-wasm.ts) places every buffer.
  *
- * Build: scripts/build-wasm.sh (clang --target=wasm32 -msimd128, freestanding, no libc).
+ * Build: scripts/build_wasm.sh (clang --target=wasm32 -msimd128, freestanding, no libc).
  */
 #include <wasm_simd128.h>
 

@@ -11,7 +11,7 @@
  * Reads and writes may run up to 16 bytes past a row or buffer end (whole-vector loads/stores); the caller pads
  * every byte buffer by 16.
  *
- * Build: scripts/build-wasm.sh (clang --target=wasm32 -msimd128, freestanding, no libc).
+ * Build: scripts/build_wasm.sh (clang --target=wasm32 -msimd128, freestanding, no libc).
  */
 #include <wasm_simd128.h>
 

@@ -1,6 +1,6 @@
 /**
  * The logistic-regression data term's two matrix products in WebAssembly SIMD (wasm/gemm.c, built by
- * scripts/build-wasm.sh and committed as wasm/gemm.wasm): bit for bit the float64 results of gemmBias and
+ * scripts/build_wasm.sh and committed as wasm/gemm.wasm): bit for bit the float64 results of gemmBias and
  * gemmTNAccumulate (matmul.ts), about 4x to 6x faster (README, Performance). One instance per fit holds the
  * features (as float64, row-major and transposed) for all of the fit's evaluations.
  */

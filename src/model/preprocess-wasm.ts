@@ -1,6 +1,6 @@
 /**
  * The WebAssembly SIMD implementation of clip-bench's preprocessing (wasm/resample.c, built by
- * scripts/build-wasm.sh and committed as wasm/resample.wasm). It computes what src/model/preprocess-js.ts
+ * scripts/build_wasm.sh and committed as wasm/resample.wasm). It computes what src/model/preprocess-js.ts
  * computes, from the same coefficients and table, with the resize, crop, normalisation and CHW layout fused.
  * One instance per thread, loaded synchronously on first use; its memory only grows, and is reused by every image.
  */

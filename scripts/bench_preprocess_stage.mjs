@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
  * clip-bench's decode + preprocessing stage timed directly, one image after another on one thread (run it
- * pinned: `taskset -c 0 node scripts/bench-preprocess-stage.mjs DIR`). Every *.jpg under DIR, in sorted order,
+ * pinned: `taskset -c 0 node scripts/bench_preprocess_stage.mjs DIR`). Every *.jpg under DIR, in sorted order,
  * goes through decodeImage (sharp, file path) and preprocess (224-px CLIP transform) into one reused batch
  * buffer. Prints one JSON line: per image, wall and CPU milliseconds of each step (means over the images,
  * after --warmup images).
@@ -10,7 +10,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag } from './bench-args.mjs';
+import { flag } from './bench_args.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { decodeImage } = await import(path.join(root, 'dist/src/image/decode.js'));

@@ -2,12 +2,12 @@
 /**
  * Benchmark: decode + PIL-exact preprocessing per core, clip-bench against Pillow + torchvision on the same
  * 500x375 JPEGs to 224 px, measured side by side in one run (contenders alternated, medians of --repeat rounds).
- * Part of `npm run bench` (scripts/bench-embed.mjs); standalone:
+ * Part of `npm run bench` (scripts/bench_embed.mjs); standalone:
  *
- *   node scripts/bench-preprocess.mjs [--images 200] [--cores N] [--repeat 3] [--work .work/bench] [--python /usr/bin/python3]
+ *   node scripts/bench_preprocess.mjs [--images 200] [--cores N] [--repeat 3] [--work .work/bench] [--python /usr/bin/python3]
  *
  * What it measures (each child process pinned with `taskset -c 0`, or `-c 0-(N-1)` for N cores, where taskset exists):
- *  (p) one core, the stage timed directly (scripts/bench-preprocess-stage.mjs, scripts/bench_preprocess_torch.py
+ *  (p) one core, the stage timed directly (scripts/bench_preprocess_stage.mjs, scripts/bench_preprocess_torch.py
  *      stages): decode and preprocessing per image, CPU and wall ms; ratio Pillow / clip-bench [goal >= 2]
  *  (q) whole pipeline with a 224-px model whose inference is negligible (the mean of each image): `clip-bench embed`
  *      against a PyTorch DataLoader (0 workers on 1 core, N workers on N cores), images/s, at 1 core and N cores;
@@ -17,9 +17,9 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag } from './bench-args.mjs';
-import { hasTaskset, lastJson, median, runProcess } from './bench-util.mjs';
-import { makeJpegs } from './bench-images.mjs';
+import { flag } from './bench_args.mjs';
+import { hasTaskset, lastJson, median, runProcess } from './bench_util.mjs';
+import { makeJpegs } from './bench_images.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -60,7 +60,7 @@ export async function preprocessBench(opts) {
     embed: Object.fromEntries(coreCounts.map((c) => [c, []])),
     torch: Object.fromEntries(coreCounts.map((c) => [c, []])),
   };
-  const stage = path.join(here, 'bench-preprocess-stage.mjs');
+  const stage = path.join(here, 'bench_preprocess_stage.mjs');
   const torchPy = path.join(here, 'bench_preprocess_torch.py');
   for (let r = 0; r < repeat; r++) {
     log(`preprocess round ${r + 1}/${repeat}: (p) stages on 1 core: clip-bench (wasm, js), Pillow ...`);

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""scikit-learn side of scripts/bench-logreg.mjs (run with /usr/bin/python3).
+"""scikit-learn side of scripts/bench_logreg.mjs (run with /usr/bin/python3).
 
 Reads Xtr.npy ytr.npy Xte.npy yte.npy from a directory, fits
 LogisticRegression(solver='lbfgs', C=C, max_iter, tol) (multinomial) at the

@@ -1,5 +1,5 @@
 // Reading images from WebDataset shards vs the same images as files in an image folder, side by side.
-//   npm run build && node scripts/bench-wds.mjs [--images 2000] [--size 256] [--shards 4] [--rounds 5] [--batch 32]
+//   npm run build && node scripts/bench_wds.mjs [--images 2000] [--size 256] [--shards 4] [--rounds 5] [--batch 32]
 // Both sources are read the way the embedding pipeline reads them (a batch of loads at once, each decoded to pixels),
 // alternating which goes first; each source is read once before timing (page cache warm, shard index built).
 // Prints the median seconds of each and the ratio shards / folder (< 1: shards are faster).
@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import * as tar from 'tar';
-import { flag } from './bench-args.mjs';
+import { flag } from './bench_args.mjs';
 import { openImageFolder } from '../dist/src/data/loaders/imagefolder.js';
 import { openWdsSplit, readWdsPackage } from '../dist/src/data/loaders/wds.js';
 
@@ -19,7 +19,7 @@ const ROUNDS = flag('rounds', 5);
 const BATCH = flag('batch', 32);
 const CLASSES = 10;
 
-const root = fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bench-wds-'));
+const root = fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bench_wds-'));
 process.on('exit', () => fs.rmSync(root, { recursive: true, force: true }));
 
 async function jpeg(i) {

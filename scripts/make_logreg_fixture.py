@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the scikit-learn reference fixtures for test/logreg.test.ts.
 
-    /usr/bin/python3 scripts/make-logreg-fixture.py
+    /usr/bin/python3 scripts/make_logreg_fixture.py
 
 For each case (small separable / non-separable Gaussian-cluster data, 300x20x4)
 writes test/fixtures/logreg/<name>.json with the data (float32 values), C, and

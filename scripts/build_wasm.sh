@@ -2,7 +2,7 @@
 # Rebuilds a committed WebAssembly module from its C source: wasm/resample.wasm (default) from wasm/resample.c,
 # or wasm/gemm.wasm from wasm/gemm.c. Freestanding C, no libc, WebAssembly SIMD.
 # Needs Debian 12's clang 14 and lld (apt-get install clang lld); other versions work but emit other bytes.
-#   scripts/build-wasm.sh [OUT] [NAME]     (default wasm/resample.wasm; NAME resample or gemm)
+#   scripts/build_wasm.sh [OUT] [NAME]     (default wasm/resample.wasm; NAME resample or gemm)
 set -eu
 root="$(cd "$(dirname "$0")/.." && pwd)"
 name="${2:-resample}"

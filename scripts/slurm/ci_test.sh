@@ -8,7 +8,7 @@
 #     and a tiny rendered_sst2 package) into one --out, then `clip-bench report`: every table and report CSV equals
 #     a single-process suite's, apart from timings;
 #  4. an array whose task 1 fails: `sbatch --wait` exits non-zero and nothing is assembled.
-# usage: [SLURM_CI_CASES="1 2 3 4"] scripts/slurm/ci-test.sh [REF_CACHE]   REF_CACHE: an embedding cache that may already hold the
+# usage: [SLURM_CI_CASES="1 2 3 4"] scripts/slurm/ci_test.sh [REF_CACHE]   REF_CACHE: an embedding cache that may already hold the
 # single-process entry (CI passes the one its regression run just filled); it is computed there otherwise.
 # Needs Debian's slurmctld slurmd slurm-client munge, and dist/ built (`npm test` or `npm run build`: case 3 takes its
 # suite and its comparison from test/fixtures/suite-results.ts); exits non-zero when an assertion fails.

@@ -2,14 +2,14 @@
 // Sharded vs single-process embedding, side by side: `clip-bench embed` of one split as one process, and as N
 // processes `--shard k/N` at once into one shared (fresh) cache, alternating which goes first. Prints every run,
 // the medians, the ratio and the load average, and checks that both produce the same embeddings.npy.
-// usage: npm run build && node scripts/bench-shard.mjs [--shards 4] [--runs 3] [--split train] [--model mini]
+// usage: npm run build && node scripts/bench_shard.mjs [--shards 4] [--runs 3] [--split train] [--model mini]
 //        [--limit N] [--threads T]   (--threads applies to every process; default: onnxruntime's, all cores)
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag } from './bench-args.mjs';
-import { median, runProcess } from './bench-util.mjs';
+import { flag } from './bench_args.mjs';
+import { median, runProcess } from './bench_util.mjs';
 
 const repo = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const shards = flag('shards', 4);
@@ -28,7 +28,7 @@ async function cli(args) {
   return r.out.trim();
 }
 
-const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bench-shard-'));
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-bench_shard-'));
 
 async function single() {
   const dir = tmp();

@@ -3,7 +3,7 @@
  * JPEG decode alone, clip-bench against Pillow, side by side in one run, pinned to one core (`taskset -c 0` where it
  * exists). `npm run build` first.
  *
- *   node scripts/bench-decode.mjs [--images 64] [--rounds 9] [--python /usr/bin/python3] [--work .work/bench-decode]
+ *   node scripts/bench_decode.mjs [--images 64] [--rounds 9] [--python /usr/bin/python3] [--work .work/bench_decode]
  *                                 [--no-pin]
  *
  * 500x375 photo-like JPEGs (quality 90, 4:2:0, written by Pillow) are decoded from memory, every contender once per
@@ -23,8 +23,8 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag } from './bench-args.mjs';
-import { median } from './bench-util.mjs';
+import { flag } from './bench_args.mjs';
+import { median } from './bench_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -32,7 +32,7 @@ const cfg = {
   images: flag('images', 64),
   rounds: flag('rounds', 9),
   python: flag('python', '/usr/bin/python3'),
-  work: path.resolve(root, flag('work', '.work/bench-decode')),
+  work: path.resolve(root, flag('work', '.work/bench_decode')),
   noPin: flag('no-pin', false),
 };
 

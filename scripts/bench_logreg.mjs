@@ -4,8 +4,8 @@
  * LogisticRegression(solver='lbfgs') on the same synthetic data, side by side,
  * plus ml-logistic-regression on a smaller problem.
  *
- *   npm run build && node scripts/bench-logreg.mjs            # full: 50000x512x100, test 10000
- *   node scripts/bench-logreg.mjs --n 5000 --test 2000 --classes 20   # quick
+ *   npm run build && node scripts/bench_logreg.mjs            # full: 50000x512x100, test 10000
+ *   node scripts/bench_logreg.mjs --n 5000 --test 2000 --classes 20   # quick
  *
  * Flags: --n --test --dim --classes --C --seed --threads --sep --max-iter --tol
  *        --repeat R (alternate sklearn/ours R times; report min and median)
@@ -17,15 +17,15 @@
  *
  * Data: class means μ_c ~ N(0, sep²·I) in `dim` dims, x = μ_c + N(0, I) noise;
  * balanced classes; seeded (mulberry32 + Box–Muller), written as .npy to a temp
- * dir that the python side (scripts/bench-logreg.py) reads.
+ * dir that the python side (scripts/bench_logreg.py) reads.
  */
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag } from './bench-args.mjs';
-import { lastJson, median } from './bench-util.mjs';
+import { flag } from './bench_args.mjs';
+import { lastJson, median } from './bench_util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -142,7 +142,7 @@ let t0 = performance.now();
 const data = makeData({ nTrain: cfg.n, nTest: cfg.test, dim: cfg.dim, k: cfg.classes, sep: cfg.sep, seed: cfg.seed });
 console.log(`data generated in ${fmt((performance.now() - t0) / 1000)} s`);
 
-const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-logreg-'));
+const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench_logreg-'));
 let sk = null;
 try {
   if (!cfg.skipSklearn) {
@@ -159,7 +159,7 @@ try {
       console.log(`[${rep + 1}/${cfg.repeat}] running scikit-learn ... (loadavg ${os.loadavg().map((v) => v.toFixed(2)).join(' ')})`);
       const r = spawnSync(
         cfg.python,
-        [path.join(here, 'bench-logreg.py'), dir, '--C', String(cfg.C), '--max-iter', String(cfg.maxIter), '--tol', String(cfg.tol), '--threads', String(cfg.skThreads)],
+        [path.join(here, 'bench_logreg.py'), dir, '--C', String(cfg.C), '--max-iter', String(cfg.maxIter), '--tol', String(cfg.tol), '--threads', String(cfg.skThreads)],
         { encoding: 'utf8', maxBuffer: 1 << 26 },
       );
       if (r.status !== 0) {

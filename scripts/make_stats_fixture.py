@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Write the scipy / statsmodels / scikit-learn reference values for test/stats.test.ts.
 
-    /usr/bin/python3 scripts/make-stats-fixture.py
+    /usr/bin/python3 scripts/make_stats_fixture.py
 
 Needs Debian's python3-scipy, python3-statsmodels and python3-sklearn. Writes test/fixtures/stats/:
   special.json          scipy.special.betainc / betaincinv, scipy.stats.t.ppf, scipy.stats.t.interval
@@ -31,7 +31,7 @@ VERSIONS = {"scipy": scipy.__version__, "statsmodels": statsmodels.__version__, 
 
 
 def write(name, payload):
-    payload = {"generator": "scripts/make-stats-fixture.py", "versions": VERSIONS, **payload}
+    payload = {"generator": "scripts/make_stats_fixture.py", "versions": VERSIONS, **payload}
     with open(os.path.join(OUT, name), "w") as f:
         json.dump(payload, f)
         f.write("\n")

@@ -3,8 +3,8 @@
  * Benchmark: clip-bench's image-embedding pipeline against the raw ONNX runtime and against PyTorch,
  * side by side in one run, on a ViT-B/32-architecture image tower (random weights) and generated JPEGs.
  *
- *   npm run bench                                   # = tsc -p . && node scripts/bench-embed.mjs
- *   node scripts/bench-embed.mjs --images 256 --skip-torch     # quicker
+ *   npm run bench                                   # = tsc -p . && node scripts/bench_embed.mjs
+ *   node scripts/bench_embed.mjs --images 256 --skip-torch     # quicker
  *
  * Flags: --cores N (run everything on the first N cores, via taskset; default all)  --images N (default 256)
  *        --batch-size B (default: clip-bench's)  --threads T (default: clip-bench's, = the cores)
@@ -22,7 +22,7 @@
  *  (e) peak RSS of (b) and of a linear probe on 50,000 x 512 random features, against what they hold
  *  (f) FLOPs per image against the measured MatMul peak of onnxruntime on the same threads
  *  (p), (q) decode + preprocessing per core against Pillow + torchvision, and the pipelines with a negligible-
- *      inference model at 1 and N cores (scripts/bench-preprocess.mjs)
+ *      inference model at 1 and N cores (scripts/bench_preprocess.mjs)
  * The model (scripts/make_vitb32.py) and images are generated on first use into --work (git-ignored).
  */
 import { spawnSync } from 'node:child_process';
@@ -30,10 +30,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { flag } from './bench-args.mjs';
-import { hasTaskset, lastJson, median, runProcess } from './bench-util.mjs';
-import { IMAGENET_SIZES, makeJpegs, mulberry32 } from './bench-images.mjs';
-import { preprocessBench } from './bench-preprocess.mjs';
+import { flag } from './bench_args.mjs';
+import { hasTaskset, lastJson, median, runProcess } from './bench_util.mjs';
+import { IMAGENET_SIZES, makeJpegs, mulberry32 } from './bench_images.mjs';
+import { preprocessBench } from './bench_preprocess.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -78,7 +78,7 @@ const modelDir = path.join(cfg.work, 'vitb32');
 const log = (m) => process.stderr.write(`${m}\n`);
 const hasTimeV = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-v', 'true']).status === 0;
 
-log(`bench-embed: ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
+log(`bench_embed: ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
   `batch ${cfg.batchSize}, threads ${cfg.threads}, ${cfg.images} images`);
 
 // ---------------------------------------------------------------- model
