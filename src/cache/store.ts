@@ -5,7 +5,7 @@
 export { CACHE_FORMAT, CHUNKS_DIR, EMBEDDINGS_FILE, LABELS_FILE, LAYOUT_FILE, META_FILE } from './entry-format.js';
 export type { CacheMeta, LoadedEntry, LoadOptions, RowRange, SkippedImage, WarnFn } from './entry-format.js';
 export { isEntryComplete, loadEntry } from './read.js';
-export { openWriter } from './writer.js';
+export { openWriter } from './open-writer.js';
 export type { CacheWriter, ChunkInfo, FinishMeta, WriterOptions } from './writer.js';
 export { finishEntry } from './assemble.js';
 export type { FinishResult } from './assemble.js';

@@ -8,29 +8,21 @@
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { toolVersion as packageToolVersion } from '../version.js';
-import { atomicWriteFile, ensureDir, TMP_RE, userFsError } from '../util/fs.js';
-import { DEFAULTS } from '../defaults.js';
+import { atomicWriteFile, TMP_RE, userFsError } from '../util/fs.js';
 import { hostInfo } from '../util/host.js';
-import { shardLabel, shardRange, type Shard } from '../util/shard.js';
+import { shardLabel, type Shard } from '../util/shard.js';
 import { assembleLocked, finishEntry, missingRows, scanChunks, type FinishResult } from './assemble.js';
-import { ChunkClaims, CLAIM_HEARTBEAT_MS, CLAIM_RE, type ClaimOptions } from './claims.js';
-import { cacheKeyHash, entryDirForHash, toEntryRef, type CacheKey, type EntryLabel, type EntryRef } from './key.js';
-import { acquireLock, type EntryLock, type LockOptions } from '../util/lock.js';
-import { createLayoutOnce, layoutJson, writePendingLabels, writePendingTargets } from './layout.js';
+import { ChunkClaims, CLAIM_RE, type ClaimOptions } from './claims.js';
+import type { EntryLabel } from './key.js';
+import type { EntryLock, LockOptions } from '../util/lock.js';
 import {
-  CACHE_FORMAT,
   CHUNK_RE,
   CHUNK_RECORD_RE,
   CHUNKS_DIR,
   chunkName,
   chunkRecordName,
-  CorruptEntry,
-  defaultWarn,
   LAYOUT_FILE,
   mergeRanges,
-  META_FILE,
-  readJson,
   type CacheMeta,
   type ChunkRecord,
   type Layout,
@@ -143,7 +135,7 @@ interface WriterState {
 }
 
 
-class Writer implements CacheWriter {
+export class Writer implements CacheWriter {
   private chunks: RowRange[] = [];
   private finished = false;
   private heartbeat: NodeJS.Timeout | null = null;
@@ -351,112 +343,3 @@ class Writer implements CacheWriter {
  * re-checks, and reports which rows earlier runs already wrote; sharded, it takes no lock. Either way it claims the
  * chunks of its share that nobody else is computing: pendingChunks() lists them.
  */
-export async function openWriter(cacheDir: string, entry: CacheKey | EntryRef, opts: WriterOptions): Promise<CacheWriter> {
-  const ref = toEntryRef(entry);
-  const label: EntryLabel = { ...(ref.label ?? {}), ...(opts.label ?? {}) };
-  const hash = cacheKeyHash(ref.key);
-  const dir = entryDirForHash(cacheDir, hash);
-  const warn = opts.warn ?? defaultWarn;
-  const { n, dim } = opts;
-  const chunkSize = opts.chunkSize ?? DEFAULTS.cacheChunkSize;
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`cache writer: bad n ${n}`);
-  if (!Number.isSafeInteger(dim) || dim <= 0) throw new Error(`cache writer: bad dim ${dim}`);
-  if (!Number.isSafeInteger(chunkSize) || chunkSize <= 0) throw new Error(`cache writer: bad chunkSize ${chunkSize}`);
-  if (opts.labels && opts.labels.length !== n) throw new Error(`cache writer: ${opts.labels.length} labels for ${n} rows`);
-  if (opts.targets && opts.targets.data.length !== n * opts.targets.nClasses) throw new Error(`cache writer: ${opts.targets.data.length} targets for ${n} rows of ${opts.targets.nClasses}`);
-  const version = opts.toolVersion ?? packageToolVersion();
-  const shard = opts.shard ?? null;
-
-  const completed = (meta: CacheMeta) => {
-    if (meta.n !== n || meta.dim !== dim)
-      warn(`cache entry ${hash.slice(0, 12)} holds ${meta.n} x ${meta.dim}, the caller expected ${n} x ${dim}; keeping the cached entry`);
-    const all = { start: 0, end: meta.n };
-    return new Writer({ dir, hash, n: meta.n, dim: meta.dim, chunkSize: meta.chunkSize, completeMeta: meta, layout: null, lock: null, share: all, shard, claims: null, toolVersion: version, warn, pollMs: 0 });
-  };
-  const existing = async (): Promise<CacheMeta | undefined> => {
-    try {
-      return await checkComplete(dir, hash);
-    } catch (e) {
-      if (e instanceof CorruptEntry) return undefined;
-      throw e;
-    }
-  };
-
-  let meta = await existing();
-  if (meta) return completed(meta);
-
-  ensureDir(dir); // a UserError naming the directory (and no endless recursive mkdir under /proc)
-  const chunksDir = path.join(dir, CHUNKS_DIR);
-  const fresh = (): Layout => ({ format: CACHE_FORMAT, hash, key: ref.key, label, n, dim, chunkSize, started: new Date().toISOString() });
-  const open = async (layout: Layout, lock: EntryLock | null): Promise<Writer> => {
-    const grid = Math.ceil(n / layout.chunkSize);
-    const block = shard ? shardRange(grid, shard) : { start: 0, end: grid };
-    const share = { start: Math.min(n, block.start * layout.chunkSize), end: Math.min(n, block.end * layout.chunkSize) };
-    const claims = new ChunkClaims(chunksDir, opts.claims);
-    const w = new Writer({
-      dir, hash, n, dim, chunkSize: layout.chunkSize, completeMeta: null, layout, lock, share, shard, claims,
-      toolVersion: version, warn, pollMs: opts.pollMs ?? 1000, onWaitForOthers: opts.onWaitForOthers,
-    });
-    w.startHeartbeat(opts.heartbeatMs ?? CLAIM_HEARTBEAT_MS);
-    try {
-      await w.rescan();
-      await w.claimFree();
-    } catch (e) {
-      await w.close();
-      throw e;
-    }
-    return w;
-  };
-
-  if (shard) {
-    const layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null, opts.targets ?? null);
-    if (layout.format !== CACHE_FORMAT || layout.hash !== hash || layout.n !== n || layout.dim !== dim || !Number.isSafeInteger(layout.chunkSize))
-      throw new Error(`cache entry ${dir} has partial chunks of ${layout.n} x ${layout.dim} (now ${n} x ${dim}); remove it with \`clip-bench cache rm --hash ${hash.slice(0, 12)}\``);
-    return open(layout, null);
-  }
-
-  const lock = await acquireLock(dir, chunksDir, opts.lock);
-  try {
-    try {
-      meta = await checkComplete(dir, hash);
-    } catch (e) {
-      if (!(e instanceof CorruptEntry)) throw e;
-      warn(`cache entry ${hash.slice(0, 12)} (${dir}) is corrupt: ${e.message}; rewriting it`);
-      await fsp.rm(path.join(dir, META_FILE), { force: true });
-      meta = undefined;
-    }
-    if (meta) {
-      await lock.release();
-      return completed(meta);
-    }
-    const layoutFile = path.join(chunksDir, LAYOUT_FILE);
-    let layout: Layout | undefined;
-    try {
-      const raw = (await readJson(layoutFile)) as Layout | undefined;
-      if (raw && (raw.format !== CACHE_FORMAT || raw.hash !== hash || raw.n !== n || raw.dim !== dim || !Number.isSafeInteger(raw.chunkSize))) {
-        warn(`cache entry ${hash.slice(0, 12)}: discarding partial chunks written for ${raw.n} x ${raw.dim} (now ${n} x ${dim})`);
-        await fsp.rm(chunksDir, { recursive: true, force: true });
-      } else layout = raw;
-    } catch (e) {
-      if (!(e instanceof CorruptEntry)) throw e;
-      await fsp.rm(chunksDir, { recursive: true, force: true });
-    }
-    if (!layout) {
-      // chunks without a layout cannot be trusted (the folder stays: a shard may be creating its layout right now)
-      for (const name of await fsp.readdir(chunksDir).catch(() => [] as string[]))
-        if (CHUNK_RE.test(name) || CHUNK_RECORD_RE.test(name) || TMP_RE.test(name)) await fsp.rm(path.join(chunksDir, name), { force: true });
-      layout = await createLayoutOnce(chunksDir, fresh(), opts.labels ?? null, opts.targets ?? null);
-    } else {
-      if (label.modelName && label.modelName !== layout.label?.modelName) {
-        layout = { ...layout, label };
-        await atomicWriteFile(layoutFile, layoutJson(layout));
-      }
-      if (opts.labels) await writePendingLabels(chunksDir, opts.labels);
-      if (opts.targets) await writePendingTargets(chunksDir, opts.targets);
-    }
-    return await open(layout, lock);
-  } catch (e) {
-    await lock.release();
-    throw e;
-  }
-}
