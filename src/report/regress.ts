@@ -298,7 +298,10 @@ export interface EvalCommand {
 
 /** The evaluations that reproduce the baseline's rows (same images: limit, subset seed, skipping), writing into `outDir`. */
 export function evaluationCommands(baseline: Baseline, outDir: string, extraArgs: readonly string[] = []): EvalCommand[] {
-  return baseline.tables.flatMap((t) => tableOf(t.table).rerun(t.rows, outDir).map((args) => ({ args: [...args, ...extraArgs] })));
+  return baseline.tables.flatMap((t) => {
+    const desc = tableOf(t.table);
+    return desc.rerun(t.rows, outDir).map((flags) => ({ args: [desc.command, ...flags, ...extraArgs] }));
+  });
 }
 
 /** Run the CLI as a child process (`node <packageRoot>/bin/clip-bench ...`); its output goes to our stderr. */

@@ -115,7 +115,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
   },
   rerun: (rows, outDir) =>
     groupBy(rows, groupKey).map((g) => [
-      'fewshot', '--model', g[0]!.model, '--dataset', g[0]!.dataset,
+      '--model', g[0]!.model, '--dataset', g[0]!.dataset,
       '--shots', [...new Set(g.map((r) => r.shots))].sort((a, b) => a - b).join(','),
       '--seeds', String(Math.max(...g.map((r) => r.seeds))), '--out', outDir, ...subsetArgs(g[0]!),
     ]),

@@ -58,7 +58,7 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
   metricValue: accuracyValue,
   rerun: (rows, outDir) =>
     groupBy(rows, (r) => `${r.model}\u0000${r.dataset}\u0000${subsetKey(r)}`).map(([r]) => [
-      'linear-probe', '--model', r!.model, '--dataset', r!.dataset, '--out', outDir, ...subsetArgs(r!),
+      '--model', r!.model, '--dataset', r!.dataset, '--out', outDir, ...subsetArgs(r!),
     ]),
   build: (x) => [
     {

@@ -81,7 +81,7 @@ export interface RunEntry {
 
 export interface TableDescriptor<Name extends string = string, Row extends BaseRow = BaseRow, Flags = never, Input = never> {
   name: Name;
-  /** the command that writes it (`regress --run` starts it) */
+  /** the CLI command that writes it (`regress --run` starts it with rerun's flags): the table's one CLI spelling */
   command: string;
   /** columns in CSV/JSON order, with their kinds */
   columns: Record<string, ColumnSpec>;
@@ -95,7 +95,7 @@ export interface TableDescriptor<Name extends string = string, Row extends BaseR
   metricValue(row: Row, metric: RegressMetric): number | null;
   /** recompute derived columns after a merge; `fresh` = identity keys of the rows just written */
   derive?(rows: Row[], fresh: Set<string>, identityKey: (r: Row) => string): void;
-  /** the CLI arguments (after `clip-bench`) that re-create these rows into `outDir` */
+  /** the flags (after `clip-bench <command>`) of each run that re-creates these rows into `outDir` */
   rerun(rows: readonly Row[], outDir: string): string[][];
   /** the rows of one model x dataset, from the evaluator's result */
   build(input: Input): Row[];

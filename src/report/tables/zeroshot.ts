@@ -68,7 +68,7 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
   },
   rerun: (rows, outDir) =>
     groupBy(rows, groupKey).map((g) => [
-      'zeroshot', '--model', g[0]!.model, '--dataset', g[0]!.dataset, '--split', g[0]!.split,
+      '--model', g[0]!.model, '--dataset', g[0]!.dataset, '--split', g[0]!.split,
       '--prompts', [...new Set(g.map((r) => r.prompts))].join(','), '--out', outDir, ...subsetArgs(g[0]!),
     ]),
   build: (x) =>
