@@ -29,3 +29,8 @@ export function formatTable(columns: readonly string[], rows: readonly Record<st
     vals.map((v, j) => (right[j] ? v.padStart(widths[j]!) : v.padEnd(widths[j]!))).join('  ').trimEnd();
   return [line([...columns]), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line)].join('\n') + '\n';
 }
+
+/** A regularisation strength as every line of clip-bench prints it: 3 significant digits in exponent form (1e+5, 3.16e-2). */
+export function formatC(c: number): string {
+  return Number(c.toPrecision(3)).toExponential();
+}

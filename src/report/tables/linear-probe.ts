@@ -51,6 +51,7 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
     ...intervalKinds(PRIMARY_COLUMNS),
   },
+  terminal: ['model', 'dataset', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
   addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS],
   identity: ['model', 'dataset', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,

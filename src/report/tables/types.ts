@@ -85,6 +85,11 @@ export interface TableDescriptor<Name extends string = string, Row extends BaseR
   command: string;
   /** columns in CSV/JSON order, with their kinds */
   columns: Record<string, ColumnSpec>;
+  /**
+   * The columns a command prints by default, to fit 100 terminal columns (`--wide`: every column); one blank in
+   * every row is left out, and a primary-value column prints with its 95% interval (`<col>_lo`, `<col>_hi`).
+   */
+  terminal: readonly string[];
   /** the columns that make a row's identity: a rerun replaces rows of the same identity */
   identity: readonly string[];
   /** `dataset/split/prompts`, `dataset`, `dataset/K-shot` (regress and JUnit names) */

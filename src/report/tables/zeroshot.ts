@@ -51,6 +51,7 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
     ...intervalKinds(PRIMARY_COLUMNS),
   },
+  terminal: ['model', 'dataset', 'split', 'prompts', 'n_images', 'limit', 'primary', 'top1', 'top5'],
   addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS],
   identity: ['model', 'dataset', 'split', 'prompts', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.split}/${r.prompts}`,
