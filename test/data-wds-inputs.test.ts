@@ -171,3 +171,33 @@ test('openWdsSplit: the fingerprint follows the bytes and the class order, not t
   const mapped = await openWdsSplit(readWdsPackage(b, 'x'), 'test', { indexDir: tmpDir('fp-index'), paperClasses: [paper[0]!, paper[2]!, paper[1]!, paper[3]!] });
   assert.notEqual(mapped.fingerprint, sa.fingerprint);
 });
+
+test('a truncated shard kept in the Hugging Face cache: the error says it is a cached download, whether the server\'s copy changed, and how to fetch it again', async () => {
+  // the mirror serves a cut 1.tar (complete as far as HTTP can tell: a static server without ETag)
+  const served = shapes('cached-cut');
+  const full = fs.readFileSync(path.join(served, 'test', '1.tar'));
+  fs.writeFileSync(path.join(served, 'test', '1.tar'), full.subarray(0, 3000));
+  const server = await startHubServer({ 'datasets/clip-benchmark/wds_shapes': served }, undefined, { mode: 'static' });
+  const hubCache = tmpDir('cached-cut-hub');
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: hubCache, XDG_CACHE_HOME: tmpDir('cached-cut-xdg') };
+  const run = () => runCli(['zeroshot', '--model', 'mini', '--dataset', 'wds/shapes', '--prompts', 'single', '--no-progress', '--out', tmpDir('cached-cut-out'), '--cache-dir', tmpDir('cached-cut-cache')], env);
+  const link = path.join(hubCache, 'datasets--clip-benchmark--wds_shapes', 'snapshots', 'main', 'test', '1.tar');
+  try {
+    const first = oneLineError(await run());
+    const blob = fs.realpathSync(link);
+    assert.match(first, /test\/1\.tar: truncated .*\(a cached download of dataset clip-benchmark\/wds_shapes, the same as the server's copy \(3000 bytes\): the file is damaged at the source; to fetch it again, delete /);
+    assert.ok(first.endsWith(`delete ${blob} and ${link})`), first);
+    // the mirror is fixed: the cached copy is what fails now, and the error says the server's copy changed
+    fs.writeFileSync(path.join(served, 'test', '1.tar'), full);
+    const second = oneLineError(await run());
+    assert.match(second, new RegExp(`the server's copy has changed since it was downloaded \\(${full.length} bytes, cached 3000\\); to fetch it again, delete `));
+    // doing what it says fetches the new copy, and the run succeeds
+    fs.rmSync(blob);
+    fs.rmSync(link);
+    const third = await run();
+    assert.equal(third.status, 0, third.stderr);
+    assert.deepEqual(fs.readFileSync(link), full);
+  } finally {
+    await server.close();
+  }
+});

@@ -5,7 +5,7 @@ import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, typ
 import type { DatasetDef } from './descriptor.js';
 import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
 import { fetchWdsPackage } from './hub-package.js';
-import { hasAllShards, openWdsSplit, readWdsPackage, WDS_FILES } from './loaders/wds.js';
+import { hasAllShards, openWdsSplit, readWdsPackage, ShardError, WDS_FILES } from './loaders/wds.js';
 
 /** The hub organisation of CLIP_benchmark's packages: `wds/vtab/cifar10` is `clip-benchmark/wds_vtab-cifar10`. */
 export const CLIP_BENCHMARK_ORG = 'clip-benchmark';
@@ -46,6 +46,30 @@ async function openPackage(dir: string, name: string, split: string, classes: st
     status(`clip-bench: warning: ${name} is a multilabel package: single-label metrics count each image's lowest positive class only (its 0/1 targets are kept for multilabel metrics)`);
   }
   return src;
+}
+
+/**
+ * openPackage for a package from the hub: a shard of the Hugging Face cache that cannot be read is said to be a
+ * cached download, compared with the server's copy (changed since, or the same), with how to fetch it again.
+ */
+async function openHubPackage(ref: HubRef, root: string, name: string, split: string, classes: string[] | undefined, ownClasses: string[]): Promise<ImageSource> {
+  try {
+    return await openPackage(root, name, split, classes, ownClasses);
+  } catch (e) {
+    if (!(e instanceof ShardError)) throw e;
+    const repo = new HubRepo(ref, hubOptionsFromEnv());
+    if (!path.resolve(e.file).startsWith(repo.dir + path.sep)) throw e; // --dataset-root, or a copy in the datasets folder
+    const file = path.relative(root, e.file);
+    const blob = fs.realpathSync(e.file);
+    const cmp = await repo.compareWithServer(file);
+    const server =
+      cmp.state === 'changed'
+        ? `the server's copy has changed since it was downloaded (${cmp.detail})`
+        : cmp.state === 'same'
+          ? `the same as the server's copy (${cmp.detail}): the file is damaged at the source`
+          : `not compared with the server's copy (${cmp.detail})`;
+    throw new UserError(`${e.message} (a cached download of dataset ${ref.repoId}, ${server}; to fetch it again, delete ${blob} and ${e.file})`);
+  }
 }
 
 const status = (m: string): void => {
@@ -92,7 +116,7 @@ export function wdsHubDef(f: WdsHubFields): DatasetDef {
     splitSizes: f.splitSizes ?? {},
     requiredFiles: (split) => [WDS_FILES.classnames, `${split}/nshards.txt`],
     isPresent: (root, split) => isPackagePresent(root, split),
-    load: (root, split, cls) => openPackage(root, f.name, split, cls, classes),
+    load: (root, split, cls) => openHubPackage({ repoId: f.repoId, revision: f.revision ?? 'main', type: 'dataset' }, root, f.name, split, cls, classes),
   };
   return def;
 }

@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { existsSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -133,6 +133,56 @@ export class HubRepo {
     if (this.opts.offline) throw new HubUnavailable(`${offlineReason(this.opts)} and ${repoLabel(this.ref)}@${this.ref.revision} is not in the cache (${this.dir}: no ${file})`);
     // the repository (or this file of it) is not there: nothing to fetch, as when offline
     throw new HubUnavailable(`${repoLabel(this.ref)}@${this.ref.revision} has no ${names}`);
+  }
+
+  /**
+   * Whether the server's copy of a cached `file` is still the one in the cache: by the hub's sha256 or git id when it
+   * names one (the blob's name), else by size and Last-Modified (what a static mirror gives; the blob's mtime was set
+   * from it). 'unknown' when the server cannot be asked (offline, unreachable). Nothing is downloaded.
+   */
+  async compareWithServer(file: string): Promise<{ state: 'same' | 'changed' | 'unknown'; detail: string }> {
+    if (this.opts.offline) return { state: 'unknown', detail: offlineReason(this.opts) };
+    const link = path.join(this.snapshot, file);
+    let blob: string;
+    let st: ReturnType<typeof statSync>;
+    try {
+      blob = path.basename(realpathSync(link));
+      st = statSync(link);
+    } catch {
+      return { state: 'unknown', detail: `${link} is not in the cache` };
+    }
+    let url = resolveUrl(this.opts.endpoint, this.ref, file);
+    const timer = new InactivityTimer(this.opts.timeoutMs ?? hubDownloadTimeoutMs());
+    let claim: EtagClaim | null = null;
+    try {
+      for (let hop = 0; hop < 6; hop++) {
+        const headers: Record<string, string> = {};
+        if (this.opts.token && new URL(url).host === new URL(this.opts.endpoint).host) headers.authorization = `Bearer ${this.opts.token}`;
+        timer.touch();
+        const res = await fetch(url, { headers, redirect: 'manual', signal: timer.signal });
+        await res.body?.cancel();
+        claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
+        if (res.status >= 300 && res.status < 400 && res.headers.get('location')) {
+          url = new URL(res.headers.get('location')!, url).toString();
+          continue;
+        }
+        if (res.status === 404) return { state: 'changed', detail: 'the server no longer has it' };
+        if (res.status !== 200) return { state: 'unknown', detail: `HTTP ${res.status}` };
+        if (claim && /^[0-9a-f]{40}([0-9a-f]{24})?$/.test(blob) && (claim.kind === 'sha256') === (blob.length === 64)) {
+          return claim.value === blob ? { state: 'same', detail: `${claim.kind} ${blob}` } : { state: 'changed', detail: `${claim.kind} ${claim.value}, cached ${blob}` };
+        }
+        const size = Number(res.headers.get('content-length'));
+        const modified = Date.parse(res.headers.get('last-modified') ?? '');
+        if (Number.isFinite(size) && size !== st.size) return { state: 'changed', detail: `${size} bytes, cached ${st.size}` };
+        if (Number.isFinite(modified) && Math.abs(modified - st.mtimeMs) >= 1000) return { state: 'changed', detail: `modified ${new Date(modified).toISOString()}, cached ${new Date(st.mtimeMs).toISOString()}` };
+        return { state: 'same', detail: `${st.size} bytes` };
+      }
+      return { state: 'unknown', detail: 'too many redirects' };
+    } catch (e) {
+      return { state: 'unknown', detail: timer.fired ? `no answer in ${timer.seconds}` : String((e as Error).cause ?? (e as Error).message) };
+    } finally {
+      timer.stop();
+    }
   }
 
   /** Record which commit the revision named (nothing to record when it was a commit itself, or nothing was fetched). */

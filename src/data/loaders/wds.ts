@@ -323,9 +323,24 @@ async function indexShards(pkg: WdsPackage, split: string, rels: string[], name:
         }
       });
     };
-    indexes.push(await shardIndex(file, file, indexDir, check, tell));
+    try {
+      indexes.push(await shardIndex(file, file, indexDir, check, tell));
+    } catch (e) {
+      if (e instanceof UserError && !(e instanceof ShardError)) throw new ShardError(e.message, file);
+      throw e;
+    }
   }
   return indexes;
+}
+
+/** A shard that cannot be indexed (truncated, malformed, a label out of range): `file` for a caller that knows where it came from. */
+export class ShardError extends UserError {
+  constructor(
+    message: string,
+    readonly file: string,
+  ) {
+    super(message);
+  }
 }
 
 /** Image i of the split is sample localOf[i] of shard shardOf[i]; a sample key seen in two shards is an error. */
