@@ -106,7 +106,7 @@ test('descriptors: sources, class origins, split roles', () => {
 
 test('clip-bench datasets describes every dataset', async () => {
   const root = await tinyImagenet(1);
-  const r = await runCli(['datasets']);
+  const r = await runCli(['datasets', '--wide']);
   assert.equal(r.status, 0, r.stderr);
   const [table, notes] = r.stdout.trimEnd().split('\n\n');
   const lines = table!.split('\n');
@@ -157,7 +157,20 @@ test('clip-bench datasets describes every dataset', async () => {
   assert.equal(noRoot.status, 2);
   assert.match(noRoot.stderr, /--dataset imagefolder: pass --dataset-root DIR, the folder holding ROOT\/<split>\/<class>\/<image>/);
   // with --dataset-root, ImageNet is found there
-  const withRoot = await runCli(['datasets', '--dataset-root', root]);
+  const withRoot = await runCli(['datasets', '--wide', '--dataset-root', root]);
   const inetLine = withRoot.stdout.split('\n').find((l) => l.startsWith('imagenet '))!;
   assert.match(inetLine, /\byes\b/);
+});
+
+test('clip-bench datasets fits 100 columns by default, with the same datasets and metrics as --wide', async () => {
+  const r = await runCli(['datasets']);
+  assert.equal(r.status, 0, r.stderr);
+  const lines = r.stdout.trimEnd().split('\n');
+  for (const l of lines) assert.ok([...l].length <= 100, `${[...l].length} > 100: ${l}`);
+  const [table] = r.stdout.split('\n\n');
+  const rows = table!.split('\n').slice(2).map((l) => l.split(/\s{2,}/));
+  assert.deepEqual(rows.map((c) => c[0]), listDatasets().map((d) => d.name));
+  assert.deepEqual(rows.map((c) => c[2]), listDatasets().map((d) => d.primaryMetric));
+  const inet = rows.find((c) => c[0] === 'imagenet')!;
+  assert.equal(inet[1], '1000');
 });

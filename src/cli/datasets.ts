@@ -3,7 +3,7 @@ import { defaultDatasetRoot, listDatasets } from '../data/registry.js';
 import type { DatasetDescriptor } from '../data/types.js';
 import { hubPackageCached } from '../data/wds-datasets.js';
 import { hfDatasetCached } from '../data/hf-parquet.js';
-import { formatTable } from '../util/text-table.js';
+import { formatTable, wrapLines } from '../util/text-table.js';
 
 const mb = (bytes: number): string => `${(bytes / 1e6).toFixed(bytes < 1e7 ? 1 : 0)} MB`;
 
@@ -58,12 +58,33 @@ function rootOf(d: DatasetDescriptor, flag: string | undefined): string | undefi
   return defaultDatasetRoot(d.name);
 }
 
+/** `s` cut to at most `width` characters, with an ellipsis. */
+function elide(s: string, width: number): string {
+  return s.length <= width ? s : `${s.slice(0, width - 1)}…`;
+}
+
+/** The compact view's few words on whether the data is here. */
+function presentShort(present: string): string {
+  if (present.startsWith('no (downloads')) return 'downloads';
+  if (present === 'fetched on first use') return 'on first use';
+  if (present.endsWith('in the Hugging Face cache')) return 'cached';
+  return present;
+}
+
+const TERMINAL_WIDTH = 100;
+
 export function register(program: Command): void {
   program
     .command('datasets')
     .description("list the datasets: where their data comes from, classes, splits against the paper's Table 9, metric, and whether each is present locally")
     .option('--dataset-root <dir>', "check this root instead of each dataset's default")
-    .action((f: { datasetRoot?: string }) => {
+    .option('--wide', 'every column: splits, the paper\'s sizes, templates and each root (default: a view that fits 100 columns)', false)
+    .addHelpText('after', `
+Examples:
+  clip-bench datasets                        what each dataset needs and whether it is here
+  clip-bench datasets --wide                 with splits, the paper's sizes, templates and roots
+  clip-bench datasets --dataset-root /data/imagenet   is ImageNet found under /data/imagenet?`)
+    .action((f: { datasetRoot?: string; wide: boolean }) => {
       const all = listDatasets();
       const rows = all.map((d) => {
         const root = rootOf(d, f.datasetRoot);
@@ -78,13 +99,32 @@ export function register(program: Command): void {
           primary_metric: d.primaryMetric,
           present: presence(d, root),
           root: root ?? (d.source.kind === 'hub' ? '(Hugging Face cache)' : '(--dataset-root)'),
+          test_images: d.splitSizes[d.roles.test] ?? '',
         };
       });
-      process.stdout.write(formatTable(['dataset', 'source', 'classes', 'splits', 'paper_train_test', 'templates', 'primary_metric', 'present', 'root'], rows));
+      if (f.wide) {
+        process.stdout.write(formatTable(['dataset', 'source', 'classes', 'splits', 'paper_train_test', 'templates', 'primary_metric', 'present', 'root'], rows));
+      } else {
+        const compact = rows.map((r, i) => ({
+          dataset: r.dataset,
+          classes: r.classes.replace(/ \(.*\)$/, ''),
+          primary_metric: r.primary_metric,
+          present: presentShort(r.present),
+          // the revision a hub source is pinned at is in --wide
+          source: all[i]!.source.kind === 'hub' ? r.source.replace(/@\S+$/, '') : r.source,
+        }));
+        const cols = ['dataset', 'classes', 'primary_metric', 'present', 'source'] as const;
+        const used = cols.slice(0, -1).reduce((w, c) => w + 2 + Math.max(c.length, ...compact.map((r) => String(r[c]).length)), 0);
+        const room = Math.max(20, TERMINAL_WIDTH - used);
+        process.stdout.write(formatTable([...cols], compact.map((r) => ({ ...r, source: elide(r.source, room) }))));
+      }
       const notes = all.filter((d) => d.protocolNote);
       if (notes.length) {
         process.stdout.write('\nwhere the data differs from the paper (Table 9):\n');
-        for (const d of notes) process.stdout.write(`  ${d.name}: ${d.protocolNote}\n`);
+        for (const d of notes) {
+          const text = `  ${d.name}: ${d.protocolNote}`;
+          process.stdout.write(`${f.wide ? text : wrapLines(text, TERMINAL_WIDTH - 4).join('\n    ')}\n`);
+        }
       }
     });
 }

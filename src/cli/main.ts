@@ -6,6 +6,13 @@ import { registerCommands } from './commands.js';
 
 /** Entry point: exit 0 on success, 2 on bad usage or input (one line on stderr), 1 on an internal error. */
 export async function main(argv: string[]): Promise<void> {
+  // `clip-bench datasets | head`: the reader left; stop quietly as other command-line tools do
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(0);
+      throw err;
+    });
+  }
   const program = new Command('clip-bench')
     .description("Replicate the CLIP paper's zero-shot, linear-probe and few-shot evaluations for ONNX CLIP models")
     .version(toolVersion())

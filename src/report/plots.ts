@@ -9,6 +9,7 @@ import SVGtoPDF from 'svg-to-pdfkit';
 import * as vega from 'vega';
 import { compile, type TopLevelSpec } from 'vega-lite';
 import { atomicWriteFileSync } from '../util/fs.js';
+import { wrapLines } from '../util/text-table.js';
 
 const FONT = 'DejaVu Sans, Helvetica, Arial, sans-serif';
 
@@ -27,20 +28,6 @@ const CONFIG = {
 
 /** The most characters of a subtitle line: longer subtitles wrap, so that they never widen the canvas past the plot. */
 const SUBTITLE_LINE = 64;
-
-/** Words of `text` in lines of at most `width` characters (a longer word stands alone). */
-export function wrapLines(text: string, width: number): string[] {
-  const lines: string[] = [];
-  let line = '';
-  for (const word of text.split(/\s+/).filter(Boolean)) {
-    if (line && line.length + 1 + word.length > width) {
-      lines.push(line);
-      line = word;
-    } else line = line ? `${line} ${word}` : word;
-  }
-  if (line) lines.push(line);
-  return lines;
-}
 
 function wrapSubtitle(spec: TopLevelSpec): TopLevelSpec {
   const title = (spec as { title?: { subtitle?: unknown } }).title;

@@ -34,3 +34,17 @@ export function formatTable(columns: readonly string[], rows: readonly Record<st
 export function formatC(c: number): string {
   return Number(c.toPrecision(3)).toExponential();
 }
+
+/** Words of `text` in lines of at most `width` characters (a longer word stands alone). */
+export function wrapLines(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = '';
+  for (const word of text.split(/\s+/).filter(Boolean)) {
+    if (line && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else line = line ? `${line} ${word}` : word;
+  }
+  if (line) lines.push(line);
+  return lines;
+}
