@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
 import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
-import { compareSides, formatP, signed, type ComparedRow, type Side } from '../report/paired-rows.js';
+import { compareSides, formatP, signed, unmatchedRows, type ComparedRow, type Side } from '../report/paired-rows.js';
 import { REGRESS_METRICS, type RegressMetric } from '../report/regress.js';
 import { formatTable, TABLES } from '../report/results.js';
 
@@ -27,8 +27,17 @@ function sideOf(arg: string, which: 'A' | 'B', f: Flags): Side {
   const model = which === 'A' ? f.modelA : f.modelB;
   if (isResultsFolder(arg)) return { dir: arg, model };
   if (model !== undefined) throw new UserError(`${which} ${arg}: not a results folder (--model-${which.toLowerCase()} narrows a folder to one model)`);
-  if (!existsSync(f.results)) throw new UserError(`${which} ${arg}: neither a results folder nor a model of --results ${f.results} (no such folder)`);
-  return { dir: f.results, model: arg };
+  if (isResultsFolder(f.results)) return { dir: f.results, model: arg };
+  const tables = TABLES.map((t) => `${t}.json`).join(', ');
+  // an existing folder is what was meant: say it holds no results, not "no such folder"
+  if (existsSync(arg) && statSync(arg).isDirectory()) throw new UserError(`${which} ${arg}: a folder without results (none of ${tables} in it)`);
+  const why = existsSync(f.results) ? `a folder without results` : 'no such folder';
+  throw new UserError(`${which} ${arg}: neither a results folder nor a model of --results ${f.results} (${why})`);
+}
+
+/** `zeroshot cifar10/test/single, ...` (at most 5, then how many more). */
+function listRows(rows: string[]): string {
+  return `${rows.slice(0, 5).join(', ')}${rows.length > 5 ? `, and ${rows.length - 5} more` : ''}`;
 }
 
 function intFlag(v: string, flag: string, min: number): number {
@@ -77,7 +86,11 @@ export function register(program: Command): void {
       const a = sideOf(argA, 'A', f);
       const b = sideOf(argB, 'B', f);
       const rows = compareSides(a, b, f.metric as RegressMetric, opts);
-      if (!rows.length) throw new UserError(`compare: no rows of ${argA} match a row of ${argB} (same table, dataset, split, subset and mode)`);
+      const { onlyA, onlyB } = unmatchedRows(a, b);
+      if (!rows.length) throw new UserError(`compare: no rows of ${argA} match a row of ${argB} (same table, dataset, split, subset and mode; A has ${onlyA.length}, B ${onlyB.length})`);
+      // rows without a partner are left out, and said so
+      if (onlyA.length) process.stderr.write(`compare: ${onlyA.length} row${onlyA.length === 1 ? '' : 's'} of A (${argA}) match${onlyA.length === 1 ? 'es' : ''} no row of B, left out: ${listRows(onlyA)}\n`);
+      if (onlyB.length) process.stderr.write(`compare: ${onlyB.length} row${onlyB.length === 1 ? '' : 's'} of B (${argB}) match${onlyB.length === 1 ? 'es' : ''} no row of A, left out: ${listRows(onlyB)}\n`);
       if (f.json) {
         process.stdout.write(`${JSON.stringify(rows.map((r) => ({ table: r.table, test: r.name, model_a: r.modelA, model_b: r.modelB, ...(r.result ?? {}), note: r.note })), null, 2)}\n`);
       } else {

@@ -85,6 +85,19 @@ export function compareSides(a: Side, b: Side, metric: RegressMetric, opts: Boot
   return out;
 }
 
+/** The rows of each side that match no row of the other (`table dataset/split/mode`): compare leaves them out and says so. */
+export function unmatchedRows(a: Side, b: Side): { onlyA: string[]; onlyB: string[] } {
+  const onlyA: string[] = [];
+  const onlyB: string[] = [];
+  for (const table of TABLES) {
+    const ra = rowsOf(a, table, 'A');
+    const rb = rowsOf(b, table, 'B');
+    for (const [k, r] of ra) if (!rb.has(k)) onlyA.push(`${table} ${testName(table, r)}`);
+    for (const [k, r] of rb) if (!ra.has(k)) onlyB.push(`${table} ${testName(table, r)}`);
+  }
+  return { onlyA, onlyB };
+}
+
 /** One pair of rows compared through their predictions. */
 export function comparePair(
   table: TableName,
