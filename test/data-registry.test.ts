@@ -75,3 +75,12 @@ test('prompts: paper tables, fer2013 synonyms, duplicate ImageNet names kept by 
   assert.equal(inet.classes[744], 'missile');
   assert.equal(paperPrompts('nope'), undefined);
 });
+
+test('a misspelt dataset or model name gets a "did you mean"', async () => {
+  assert.throws(() => getDataset('cifar1O'), (e: unknown) => e instanceof UserError && /unknown dataset 'cifar1O'; did you mean cifar10\?/.test(e.message));
+  assert.throws(() => getDataset('fasion-mnist'), (e: unknown) => e instanceof UserError && /did you mean fashion-mnist\?/.test(e.message));
+  assert.throws(() => getDataset('xyzzy'), (e: unknown) => e instanceof UserError && !e.message.includes('did you mean'));
+  const { resolveModelDir } = await import('../src/model/resolve.js');
+  await assert.rejects(resolveModelDir('mnii', { dtype: 'fp32' }), (e: unknown) => e instanceof UserError && /--model mnii: .*; did you mean mini\?/.test(e.message));
+  await assert.rejects(resolveModelDir('ViT-B/23', { dtype: 'fp32' }), (e: unknown) => e instanceof UserError && /did you mean ViT-B\/32 or ViT-B\/16\?/.test(e.message));
+});

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import type { DatasetDescriptor, PrimaryMetric } from './types.js';
 import { datasetCacheDir } from './paths.js';
 import { describe, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
@@ -42,7 +43,11 @@ export function datasetNames(): string[] {
  */
 export function getDataset(name: string, opts: { classnamesFile?: string; labelColumn?: string; imageColumn?: string } = {}): DatasetDescriptor {
   let d = findDef(name);
-  if (!d) throw new UserError(`unknown dataset '${name}' (known: ${datasetNames().join(', ')})`);
+  if (!d) {
+    const aliases = allDefs().flatMap((x) => [x.name, ...x.aliases]);
+    const hint = didYouMean(name, aliases);
+    throw new UserError(`unknown dataset '${name}'${hint} (known: ${datasetNames().join(', ')})`);
+  }
   if (opts.labelColumn !== undefined || opts.imageColumn !== undefined) {
     const flag = opts.labelColumn !== undefined ? '--label-column' : '--image-column';
     if (!d.withColumns) throw new UserError(`${flag}: ${d.name} is not a parquet dataset (the flag names a column of parquet shards)`);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
+import { didYouMean } from '../util/did-you-mean.js';
 import { packageRoot } from '../version.js';
 import { OnnxClipModel } from './clip-model.js';
 import { fetchHubFiles, hubOptionsWithProgress, parseHubId, type HubOptions } from '../hub/hub.js';
@@ -38,13 +39,13 @@ export async function resolveModelDir(spec: string, opts: ResolveOptions): Promi
   if (existsSync(spec)) return path.resolve(spec);
   // a name shaped like the paper's (ViT-B/32, RN50) that is not an alias is a typo, not a hub repository
   if (!MODEL_ALIASES[spec] && /^(ViT-|RN\d)/i.test(spec)) {
-    throw new UserError(`--model ${spec}: unknown model alias (known: ${Object.keys(MODEL_ALIASES).join(', ')})`);
+    throw new UserError(`--model ${spec}: unknown model alias${didYouMean(spec, Object.keys(MODEL_ALIASES))} (known: ${Object.keys(MODEL_ALIASES).join(', ')})`);
   }
   const hubSpec = MODEL_ALIASES[spec] ?? spec;
   const ref = parseHubId(hubSpec);
   if (!ref || spec.startsWith('.') || spec.startsWith('/')) {
     throw new UserError(
-      `--model ${spec}: not a directory, a hub id (owner/name[@revision]) or a known model (${[BUILTIN_MODEL, ...Object.keys(MODEL_ALIASES)].join(', ')})`,
+      `--model ${spec}: not a directory, a hub id (owner/name[@revision]) or a known model${didYouMean(spec, [BUILTIN_MODEL, ...Object.keys(MODEL_ALIASES)])} (${[BUILTIN_MODEL, ...Object.keys(MODEL_ALIASES)].join(', ')})`,
     );
   }
   const names = modelFileNames(opts.dtype);
