@@ -52,7 +52,7 @@ const root = path.resolve(here, '..');
 const dist = (p) => path.join(root, 'dist/src', p);
 const { DEFAULTS } = await import(dist('defaults.js'));
 const { createSession } = await import(dist('model/onnx-session.js'));
-const { encodeModel, ONNX_FLOAT } = await import(dist('eval/onnx-proto.js'));
+const { encodeModel, ONNX_FLOAT } = await import(dist('util/onnx-proto.js'));
 const ort = (await import('onnxruntime-node')).default;
 
 // ---------------------------------------------------------------- flags

@@ -35,7 +35,7 @@ function pinned(cores, cmd, argv, env = {}) {
 async function negligibleModel(work) {
   const file = path.join(work, 'mean224.onnx');
   if (fs.existsSync(file)) return file;
-  const { encodeModel, ONNX_FLOAT } = await import(path.join(root, 'dist/src/eval/onnx-proto.js'));
+  const { encodeModel, ONNX_FLOAT } = await import(path.join(root, 'dist/src/util/onnx-proto.js'));
   fs.mkdirSync(work, { recursive: true });
   fs.writeFileSync(file, encodeModel({
     name: 'mean224',

@@ -13,7 +13,7 @@ import {
   type LogRegModel,
 } from '../src/eval/logreg.js';
 import { fitMljs, predict as predictMljs } from '../src/eval/logreg-mljs.js';
-import { encodeModel, ONNX_FLOAT } from '../src/eval/onnx-proto.js';
+import { encodeModel, ONNX_FLOAT } from '../src/util/onnx-proto.js';
 
 interface Fixture {
   sklearn: string;

@@ -22,7 +22,7 @@
  * last bits.
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
-import { encodeModel, ONNX_FLOAT, ONNX_INT64 } from './onnx-proto.js';
+import { encodeModel, ONNX_FLOAT, ONNX_INT64 } from '../util/onnx-proto.js';
 
 export interface DataTermResult {
   /** Σ_i −log p(y_i|x_i), accumulated in float64. */
