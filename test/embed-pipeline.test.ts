@@ -8,6 +8,7 @@ import { defaultPreprocessWorkers } from '../src/cache/preprocess-pool.js';
 import { openModel } from '../src/model/resolve.js';
 import type { ImageSource } from '../src/data/types.js';
 import type { RawImage } from '../src/image/types.js';
+import { CPU_DEVICE } from '../src/model/device.js';
 
 const tiny = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-ids');
 
@@ -37,7 +38,7 @@ function source(n: number, bad: number): ImageSource {
 }
 
 async function embedAll(workers: number, n: number, bad: number): Promise<Float32Array> {
-  const model = await openModel(tiny, { dtype: 'fp32', device: 'cpu', threads: 1, imageOnly: true });
+  const model = await openModel(tiny, { dtype: 'fp32', device: CPU_DEVICE, threads: 1, imageOnly: true });
   try {
     const dim = await model.imageDim();
     const out = new Float32Array(n * dim);

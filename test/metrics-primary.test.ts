@@ -21,6 +21,7 @@ import { primaryIntervals } from '../src/eval/intervals.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
+import { CPU_DEVICE } from '../src/model/device.js';
 
 const fixture = (name: string) => JSON.parse(fs.readFileSync(path.join(repoRoot, 'test', 'fixtures', 'stats', name), 'utf8'));
 
@@ -62,7 +63,7 @@ async function cli(args: string[]): Promise<Row[]> {
 
 /** Zero-shot logits of one split recomputed from the cache the CLI filled (image entry and text entry must be hits). */
 async function cachedLogits(dataset: string, root: string, splitName: string, cacheDir: string, template: string, classnames?: string) {
-  const model = await openModel('mini', { dtype: 'fp32', device: 'cpu', threads: 1 });
+  const model = await openModel('mini', { dtype: 'fp32', device: CPU_DEVICE, threads: 1 });
   try {
     const d = getDataset(dataset, { classnamesFile: classnames });
     const source = await d.open(root, splitName);
@@ -122,7 +123,7 @@ test('Hateful Memes (user CSV): zero-shot, linear probe and few-shot report ROC 
   // linear probe: the probability of class 1 ranks the test images; refitting at the chosen C gives the same AUC
   const [lp] = await cli(['linear-probe', ...common]);
   assert.equal(lp!.primary_metric, 'roc_auc');
-  const model = await openModel('mini', { dtype: 'fp32', device: 'cpu', threads: 1, imageOnly: true });
+  const model = await openModel('mini', { dtype: 'fp32', device: CPU_DEVICE, threads: 1, imageOnly: true });
   const d = getDataset('hateful_memes');
   const emb = async (s: string) => imageEmbeddings({ model, dataset: d.name, split: s, source: await d.open(root, s), subset: null, cacheDir, batchSize: 8, skipBadImages: false, progress: false });
   const [train, test_] = [await emb('train'), await emb('test')];

@@ -24,6 +24,7 @@ import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { startHubServer } from './fixtures/hub-server.js';
 import { writeWdsPackage } from './fixtures/wds-package.js';
+import { CPU_DEVICE } from '../src/model/device.js';
 
 const VOC = getDataset('voc2007').classes;
 
@@ -73,7 +74,7 @@ test('voc2007: the multilabel package from the hub, zero-shot and one-vs-rest pr
     // the same mAP from the cache: image embeddings (a hit), their targets.npy, the prompts' text embeddings
     Object.assign(process.env, env);
     const d = getDataset('voc2007');
-    const model = await openModel('mini', { dtype: 'fp32', device: 'cpu', threads: 1 });
+    const model = await openModel('mini', { dtype: 'fp32', device: CPU_DEVICE, threads: 1 });
     const open = async (split: string) => {
       const source = await d.open(await locateSplit(d, undefined, split, { download: false }), split);
       const images = await imageEmbeddings({ model, dataset: d.name, split, source, subset: null, cacheDir, batchSize: 8, skipBadImages: false, progress: false });

@@ -8,6 +8,7 @@ import { openModel } from '../src/model/resolve.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { startHubServer } from './fixtures/hub-server.js';
+import { CPU_DEVICE } from '../src/model/device.js';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'models');
 const COMMIT = 'c0ffee0123456789abcdef0123456789abcdef01';
@@ -26,8 +27,8 @@ test('a hub model downloads into the Hugging Face cache layout, then works offli
   const cacheDir = mkdtempSync(path.join(os.tmpdir(), 'clip-bench-hub-'));
   try {
     const hub = { endpoint: server.endpoint, cacheDir, offline: false, token: 'secret' };
-    const model = await openModel('acme/tiny-ids', { dtype: 'fp32', device: 'cpu', threads: 1, hub });
-    const local = await openModel(path.join(fixtures, 'tiny-ids'), { dtype: 'fp32', device: 'cpu', threads: 1 });
+    const model = await openModel('acme/tiny-ids', { dtype: 'fp32', device: CPU_DEVICE, threads: 1, hub });
+    const local = await openModel(path.join(fixtures, 'tiny-ids'), { dtype: 'fp32', device: CPU_DEVICE, threads: 1 });
     try {
       // same files, same identity (content hash), same embeddings
       assert.equal(model.identity, local.identity);

@@ -8,6 +8,7 @@ import { openModel } from '../src/model/resolve.js';
 import { ClipTokenizer } from '../src/model/tokenizer.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
+import { CPU_DEVICE } from '../src/model/device.js';
 
 const fixtures = path.join(repoRoot, 'test', 'fixtures', 'models');
 const tmp = () => mkdtempSync(path.join(os.tmpdir(), 'clip-bench-model-'));
@@ -32,7 +33,7 @@ async function directRun(file: string, feeds: Record<string, ort.Tensor>, output
 for (const name of ['tiny-ids', 'tiny-ids-mask']) {
   test(`${name}: embeddings equal a direct onnxruntime run on the same tensors`, async () => {
     const dir = path.join(fixtures, name);
-    const model = await openModel(dir, { dtype: 'fp32', device: 'cpu', threads: 1 });
+    const model = await openModel(dir, { dtype: 'fp32', device: CPU_DEVICE, threads: 1 });
     try {
       const texts = ['a dog', 'a photo of a tench.'];
       const { embeddings: text, dim } = await model.encodeTexts(texts);
@@ -65,9 +66,9 @@ for (const name of ['tiny-ids', 'tiny-ids-mask']) {
 
 test('--dtype picks the ONNX variant and changes the model identity', async () => {
   const dir = path.join(fixtures, 'tiny-ids');
-  const fp32 = await openModel(dir, { dtype: 'fp32', device: 'cpu', threads: 1 });
+  const fp32 = await openModel(dir, { dtype: 'fp32', device: CPU_DEVICE, threads: 1 });
   // the fixture has an fp16 image tower only: enough for a linear probe
-  const fp16 = await openModel(dir, { dtype: 'fp16', device: 'cpu', threads: 1, imageOnly: true });
+  const fp16 = await openModel(dir, { dtype: 'fp16', device: CPU_DEVICE, threads: 1, imageOnly: true });
   try {
     assert.notEqual(fp32.identity, fp16.identity);
     assert.match(fp16.files.visionOnnx, /vision_model_fp16\.onnx$/);

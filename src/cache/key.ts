@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { userCacheBase } from '../defaults.js';
+import { EXECUTION_PROVIDERS, type ExecutionProvider } from '../model/device.js';
 
 /** Which rows of a split were embedded: null = all of them. */
 export interface CacheSubset {
@@ -17,7 +18,7 @@ export interface CacheKey {
   /** content hash of the ONNX files */
   modelIdentity: string;
   dtype: string;
-  provider: 'cpu' | 'cuda';
+  provider: ExecutionProvider;
   /** the preprocessing config: hashed canonically (key order does not matter) */
   preprocess: Record<string, unknown>;
   dataset: string;
@@ -80,7 +81,7 @@ export function validateKey(key: CacheKey): void {
   for (const f of ['modelIdentity', 'dtype', 'dataset', 'datasetFingerprint', 'split'] as const) {
     if (typeof key[f] !== 'string' || key[f] === '') throw new Error(`cache key: ${f} must be a non-empty string`);
   }
-  if (key.provider !== 'cpu' && key.provider !== 'cuda') throw new Error(`cache key: provider must be 'cpu' or 'cuda'`);
+  if (!EXECUTION_PROVIDERS.includes(key.provider)) throw new Error(`cache key: provider must be one of ${EXECUTION_PROVIDERS.join(', ')}`);
   if (!key.preprocess || typeof key.preprocess !== 'object') throw new Error('cache key: preprocess must be an object');
   if (key.subset !== null && (typeof key.subset !== 'object' || !Number.isInteger(key.subset.limit) || !Number.isFinite(key.subset.seed)))
     throw new Error('cache key: subset must be null or { limit, seed }');

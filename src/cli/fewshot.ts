@@ -118,6 +118,7 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
     transform: f.features,
     oneShotC: f.oneShotC,
     threads: f.threads,
+    device: model.device,
     onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
   });
   // every figure compared with the few-shot curve is taken on the same images (same limit, seed, skipped images)

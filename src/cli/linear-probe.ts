@@ -75,6 +75,7 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
     valFraction: f.valFraction,
     seed: f.seed,
     threads: f.threads,
+    device: model.device,
     onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
   });
   const seconds = (performance.now() - started) / 1000;

@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
-import { parseDevice } from '../model/onnx-session.js';
+import { deviceFlagHelp, openDevice, parseDevice } from '../model/device.js';
 import { openModel } from '../model/resolve.js';
 import { preprocessConfigForSize } from '../model/preprocess-config.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
@@ -26,7 +26,11 @@ export function addModelOptions(cmd: Command, opts: { multiple?: boolean } = {})
       DEFAULTS.model,
     )
     .option('--dtype <dtype>', 'ONNX variant: fp32, fp16, q8 (quantized), int8, uint8, q4, q4f16, bnb4', DEFAULTS.dtype)
-    .option('--device <device>', 'execution provider: cpu or cuda', DEFAULTS.device)
+    .addOption(
+      new Option('--device <device>', `where the towers and the probe solver run: ${deviceFlagHelp()} (auto: the first accelerator that works, else the CPU)`)
+        .default(DEFAULTS.device)
+        .argParser((v) => (parseDevice(v), v)),
+    )
     .addOption(new Option('--threads <n>', 'onnxruntime intra-op threads').default(DEFAULTS.threads).argParser(positiveInt('--threads')))
     .addOption(new Option('--image-size <n>', 'a single .onnx image model: input size (bicubic resize of the shorter side, center crop)').default(224).argParser(positiveInt('--image-size')))
     .addOption(new Option('--image-mean <r,g,b>', "a single .onnx image model: normalisation mean (default CLIP's)").argParser(triple('--image-mean')))
@@ -62,10 +66,11 @@ export function positiveInt(flag: string): (v: string) => number {
   };
 }
 
-export function openModelFromFlags(spec: string, f: ModelFlags, imageOnly = false): Promise<OnnxClipModel> {
+export async function openModelFromFlags(spec: string, f: ModelFlags, imageOnly = false): Promise<OnnxClipModel> {
   const base = preprocessConfigForSize(f.imageSize);
   const singleFilePreprocess = { ...base, mean: f.imageMean ?? base.mean, std: f.imageStd ?? base.std };
-  return openModel(spec, { dtype: f.dtype, device: parseDevice(f.device), threads: f.threads, imageOnly, singleFilePreprocess });
+  const device = await openDevice(parseDevice(f.device));
+  return openModel(spec, { dtype: f.dtype, device, threads: f.threads, imageOnly, singleFilePreprocess });
 }
 
 /** Split a comma-separated flag value, dropping empty entries. */

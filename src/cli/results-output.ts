@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { deviceLabel } from '../model/device.js';
 import { modelImageGflops } from '../model/flops.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
@@ -33,6 +34,9 @@ export function runMetadata<T extends TableName>(
     model_identity: model.identity,
     image_gflops: modelImageGflops(model.files.dir),
     dataset_fingerprint: datasetFingerprint,
+    // where the towers ran (--device auto records what it chose) and on which GPU (null: the CPU, or not known)
+    execution_provider: deviceLabel(model.device),
+    adapter: model.device.adapter,
     ...extra,
     config,
     config_hash: hashConfig(config),

@@ -1,3 +1,4 @@
+import type { DeviceChoice } from '../model/device.js';
 import { UserError } from '../errors.js';
 import { makeRng } from '../data/subset.js';
 import type { PrimaryMetric } from '../data/types.js';
@@ -19,6 +20,8 @@ export interface FewshotOptions {
   /** C for k = 1, where there is nothing to cross-validate on */
   oneShotC: number;
   threads?: number;
+  /** where the solver's onnxruntime graphs run (--device); default the CPU */
+  device?: DeviceChoice;
   onSample?: (k: number, seed: number, C: number | null, top1: number) => void;
 }
 
@@ -72,7 +75,7 @@ export async function crossValidatedC(sample: Features, k: number, opts: Fewshot
     const t = fitTransform(opts.transform, selectRows(sample, tr));
     return [t(selectRows(sample, tr)), t(selectRows(sample, va))] as const;
   });
-  const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, pool };
+  const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, device: opts.device, pool };
   // with a pool that takes these fits, every fold of every C of a batch is fitted side by side
   const concurrent = !!pool?.takes(splits[0]![0].n, sample.dim, opts.nClasses);
   const { C } = await parametricSearch(async (C) => {
@@ -103,7 +106,7 @@ export async function fewshot(train: Features, test: Features, opts: FewshotOpti
     const draws = units.map(({ k, rep }) => sampleShots(train.y, opts.nClasses, k, sampleSeed(opts.baseSeed, k, rep), opts.classNames));
     // one test evaluation at a time (its scores are the largest buffer)
     let evaluated: Promise<unknown> = Promise.resolve();
-    const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, pool };
+    const probe = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, device: opts.device, pool };
     let reported = 0;
     const done: ({ C: number | null; m: Awaited<ReturnType<typeof evaluate>> } | undefined)[] = [];
     const results = await mapWindow(units, width, async ({ k }, i) => {

@@ -1,3 +1,4 @@
+import type { DeviceChoice } from '../model/device.js';
 import { UserError } from '../errors.js';
 import { stratifiedSubset } from '../data/subset.js';
 import type { PrimaryMetric } from '../data/types.js';
@@ -24,6 +25,8 @@ export interface LinearProbeOptions {
   valFraction: number;
   seed: number;
   threads?: number;
+  /** where the solver's onnxruntime graphs run (--device); default the CPU */
+  device?: DeviceChoice;
   onFit?: (C: number, score: number) => void;
 }
 
@@ -55,7 +58,7 @@ export function holdOut(train: Features, nClasses: number, fraction: number, see
  */
 export async function linearProbe(trainAll: Features, ownVal: Features | null, test: Features, opts: LinearProbeOptions): Promise<LinearProbeResult> {
   const [train, val] = ownVal ? [trainAll, ownVal] : holdOut(trainAll, opts.nClasses, opts.valFraction, opts.seed);
-  const probeOpts = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, onFit: opts.onFit };
+  const probeOpts = { solver: opts.solver, nClasses: opts.nClasses, primaryMetric: opts.primaryMetric, threads: opts.threads, device: opts.device, onFit: opts.onFit };
   let C: number | null = null;
   let tried: { C: number; score: number }[] = [];
   if (opts.solver === 'lbfgs') {

@@ -22,7 +22,11 @@
  * last bits.
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
+import { executionProviders, type DeviceChoice } from '../model/device.js';
 import { encodeModel, ONNX_FLOAT, ONNX_INT64 } from '../util/onnx-proto.js';
+
+/** Where the solver's graphs run: the CPU unless --device names an accelerator (opened by openDevice). */
+const CPU: DeviceChoice = { ep: 'cpu', deviceId: 0 };
 
 export interface DataTermResult {
   /** Σ_i −log p(y_i|x_i), accumulated in float64. */
@@ -75,13 +79,15 @@ function logitsModel(dim: number, k: number): Uint8Array {
   });
 }
 
-function sessionOptions(threads: number): InferenceSession.SessionOptions {
+function sessionOptions(threads: number, device: DeviceChoice): InferenceSession.SessionOptions {
   return {
     intraOpNumThreads: threads,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',
-    executionProviders: ['cpu'],
+    executionProviders: executionProviders(device),
+    // an accelerator's EP warns that it leaves shape nodes to the CPU: expected
+    ...(device.ep === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
   };
 }
 
@@ -105,6 +111,7 @@ export class OrtDataTerm {
     dim: number,
     k: number,
     threads: number,
+    device: DeviceChoice = CPU,
   ): Promise<OrtDataTerm> {
     const Y = new Float32Array(n * k);
     const yi = new BigInt64Array(n);
@@ -112,7 +119,7 @@ export class OrtDataTerm {
       Y[i * k + y[i]!] = 1;
       yi[i] = BigInt(y[i]!);
     }
-    const session = await InferenceSession.create(lossGradModel(dim, k), sessionOptions(threads));
+    const session = await InferenceSession.create(lossGradModel(dim, k), sessionOptions(threads, device));
     const xT = new Tensor('float32', X.subarray(0, n * dim), [n, dim]);
     const yT = new Tensor('float32', Y, [n, k]);
     const yiT = new Tensor('int64', yi, [n, 1]);
@@ -149,8 +156,9 @@ export async function ortLogits(
   W: Float32Array,
   b: Float32Array,
   threads: number,
+  device: DeviceChoice = CPU,
 ): Promise<Float32Array> {
-  const session = await InferenceSession.create(logitsModel(dim, k), sessionOptions(threads));
+  const session = await InferenceSession.create(logitsModel(dim, k), sessionOptions(threads, device));
   try {
     const out = await session.run({
       X: new Tensor('float32', X.subarray(0, n * dim), [n, dim]),

@@ -30,6 +30,11 @@
  *  - 'js': single-threaded float64-accumulating JS kernels (matmul.ts): exact
  *    enough to converge to sklearn's gtol on small problems, no native code.
  *  - 'auto' (default): 'js' when n·dim·nClasses <= 4e6, else 'ort'.
+ *  - `device`: where the 'ort' graph runs (--device: webgpu, cuda, ...). Small
+ *    problems stay in JS on every device: below 4e6 multiply-adds a device's
+ *    round trip costs more than the arithmetic. A GPU's GEMMs accumulate in a
+ *    different order: the fit agrees with the CPU's within the tolerances in
+ *    the README (GPU), not bit for bit.
  *
  * Warm start (`warmStart`, an extension — sklearn's lbfgs path always starts
  * from zero in `LogisticRegression.fit` unless warm_start=True): the optimiser
@@ -45,6 +50,7 @@ import os from 'node:os';
 import { lbfgs } from './lbfgs.js';
 import { gemmBias, gemmTNAccumulate } from './matmul.js';
 import { WasmGemm } from './gemm-wasm.js';
+import type { DeviceChoice } from '../model/device.js';
 
 export interface LogRegModel {
   nClasses: number;
@@ -79,6 +85,8 @@ export interface LogRegOptions {
   warmStart?: LogRegModel;
   /** Threads for the ORT backend (default os.availableParallelism()). */
   threads?: number;
+  /** Where the ORT backend's graph runs (default the CPU); the JS backend always runs here. */
+  device?: DeviceChoice;
   backend?: LogRegBackend;
   /** Progress callback after each iteration. */
   onIter?: (iter: number, objective: number, gradMaxAbs: number) => void;
@@ -154,10 +162,11 @@ async function ortDataTerm(
   dim: number,
   k: number,
   threads: number,
+  device: DeviceChoice | undefined,
 ): Promise<{ fn: DataTerm; release: () => Promise<void> }> {
   // loaded on first use: small fits (and the fit workers) never load onnxruntime
   const { OrtDataTerm } = await import('./logreg-ort.js');
-  const ort = await OrtDataTerm.create(X, y, n, dim, k, threads);
+  const ort = await OrtDataTerm.create(X, y, n, dim, k, threads, device);
   const W32 = new Float32Array(dim * k);
   const b32 = new Float32Array(k);
   return {
@@ -199,7 +208,7 @@ export async function fitLogReg(
   let data: DataTerm;
   let release: (() => Promise<void>) | undefined;
   if (backend === 'ort') {
-    const o = await ortDataTerm(X, y, n, dim, k, threads);
+    const o = await ortDataTerm(X, y, n, dim, k, threads, opts.device);
     data = o.fn;
     release = o.release;
   } else {
@@ -270,11 +279,12 @@ export async function predictScoresAsync(
   X: Float32Array,
   n: number,
   threads: number = os.availableParallelism(),
+  device?: DeviceChoice,
 ): Promise<Float32Array> {
   const { dim, nClasses } = model;
   if (X.length < n * dim) throw new RangeError(`predictScoresAsync: X has ${X.length} values, need ${n * dim}`);
   const { ortLogits } = await import('./logreg-ort.js');
-  return ortLogits(X, n, dim, nClasses, model.W, model.b, threads);
+  return ortLogits(X, n, dim, nClasses, model.W, model.b, threads, device);
 }
 
 /** Row-wise argmax of [n, k] scores (first maximum on ties). */

@@ -2,6 +2,7 @@
  * The linear probe of a multilabel dataset (VOC2007): one binary L2 logistic regression per class (one-vs-rest),
  * all with the same C, chosen by the paper's parametric search on validation 11-point mAP; scored by mAP on test.
  */
+import type { DeviceChoice } from '../model/device.js';
 import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
 import { scoredMetrics } from './primary.js';
 import { concatFeatures, fitTransform, parametricSearch, type Features } from './probe.js';
@@ -23,7 +24,7 @@ function column(targets: Uint8Array, n: number, nClasses: number, c: number): In
  * Fit one binary logistic regression per class. The 2-class multinomial fit with C/2 is scikit-learn's binary
  * LogisticRegression(C) (the penalty on w1 - w0 is then the binary one), so C is in scikit-learn's binary units.
  */
-export async function fitOneVsRest(train: Features, nClasses: number, C: number, opts: { threads?: number; maxIter?: number }, warm?: OneVsRest): Promise<OneVsRest> {
+export async function fitOneVsRest(train: Features, nClasses: number, C: number, opts: { threads?: number; device?: DeviceChoice; maxIter?: number }, warm?: OneVsRest): Promise<OneVsRest> {
   const targets = train.targets!;
   const models: ClassModel[] = [];
   for (let c = 0; c < nClasses; c++) {
@@ -38,6 +39,7 @@ export async function fitOneVsRest(train: Features, nClasses: number, C: number,
       C: C / 2,
       maxIter: opts.maxIter ?? 1000,
       threads: opts.threads,
+      device: opts.device,
       warmStart: w && 'model' in w ? w.model : undefined,
     });
     models.push({ model });
@@ -46,7 +48,7 @@ export async function fitOneVsRest(train: Features, nClasses: number, C: number,
 }
 
 /** Scores [n, nClasses]: each class's logit of "present" against "absent" (z1 - z0). */
-export async function oneVsRestScores(m: OneVsRest, f: Features, threads?: number): Promise<Float32Array> {
+export async function oneVsRestScores(m: OneVsRest, f: Features, threads?: number, device?: DeviceChoice): Promise<Float32Array> {
   const out = new Float32Array(f.n * m.nClasses);
   const big = f.n * f.dim * 2 > 4e6;
   for (let c = 0; c < m.nClasses; c++) {
@@ -55,7 +57,7 @@ export async function oneVsRestScores(m: OneVsRest, f: Features, threads?: numbe
       for (let i = 0; i < f.n; i++) out[i * m.nClasses + c] = cm.constant;
       continue;
     }
-    const s = big ? await predictScoresAsync(cm.model, f.X, f.n, threads) : predictScores(cm.model, f.X, f.n);
+    const s = big ? await predictScoresAsync(cm.model, f.X, f.n, threads, device) : predictScores(cm.model, f.X, f.n);
     for (let i = 0; i < f.n; i++) out[i * m.nClasses + c] = s[i * 2 + 1]! - s[i * 2]!;
   }
   return out;
@@ -77,7 +79,7 @@ export async function multilabelLinearProbe(trainAll: Features, ownVal: Features
     const nearest = [...fitted].sort((a, b) => Math.abs(a.log - l) - Math.abs(b.log - l) || a.log - b.log)[0];
     const m = await fitOneVsRest(tr, opts.nClasses, C, opts, nearest?.m);
     fitted.push({ log: l, m });
-    const s = mapMetrics(await oneVsRestScores(m, va, opts.threads), va, opts.nClasses).primary!.value ?? -Infinity;
+    const s = mapMetrics(await oneVsRestScores(m, va, opts.threads, opts.device), va, opts.nClasses).primary!.value ?? -Infinity;
     opts.onFit?.(C, s);
     return s;
   });
@@ -85,5 +87,5 @@ export async function multilabelLinearProbe(trainAll: Features, ownVal: Features
   const tf = fitTransform(opts.transform, full);
   const final = await fitOneVsRest(tf(full), opts.nClasses, search.C, opts);
   const tt = tf(test);
-  return { C: search.C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: mapMetrics(await oneVsRestScores(final, tt, opts.threads), tt, opts.nClasses), tried: search.tried };
+  return { C: search.C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: mapMetrics(await oneVsRestScores(final, tt, opts.threads, opts.device), tt, opts.nClasses), tried: search.tried };
 }

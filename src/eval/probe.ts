@@ -1,3 +1,4 @@
+import type { DeviceChoice } from '../model/device.js';
 import type { Metrics } from './metrics.js';
 import { fitLogReg, predictScores, predictScoresAsync, type LogRegModel } from './logreg.js';
 import { fitMljs } from './logreg-mljs.js';
@@ -26,6 +27,8 @@ export interface ProbeOptions {
   threads?: number;
   /** worker threads for small fits (none: every fit on this thread, one after another) */
   pool?: FitPool | null;
+  /** where the solver's onnxruntime graphs run (--device); default the CPU */
+  device?: DeviceChoice;
   onFit?: (C: number, score: number) => void;
 }
 
@@ -44,7 +47,7 @@ export async function fitClassifier(train: Features, C: number, opts: ProbeOptio
   // ml-logistic-regression's default of 50,000 steps per class takes hours on real sizes
   if (opts.solver === 'mljs') return fitMljs(train.X, train.y, train.n, train.dim, opts.nClasses, { numSteps: MLJS_STEPS, learningRate: MLJS_LEARNING_RATE });
   if (opts.pool?.takes(train.n, train.dim, opts.nClasses)) return opts.pool.fit(train.X, train.y, train.n, train.dim, opts.nClasses, C, opts.maxIter ?? 1000, warmStart);
-  return fitLogReg(train.X, train.y, train.n, train.dim, opts.nClasses, { C, maxIter: opts.maxIter ?? 1000, threads: opts.threads, warmStart });
+  return fitLogReg(train.X, train.y, train.n, train.dim, opts.nClasses, { C, maxIter: opts.maxIter ?? 1000, threads: opts.threads, device: opts.device, warmStart });
 }
 
 /** Gradient-ascent steps and step size for --solver mljs (measured in the README). */
@@ -52,14 +55,14 @@ export const MLJS_STEPS = 300;
 export const MLJS_LEARNING_RATE = 1e-4;
 
 /** A classifier's scores [n, nClasses] of labelled features (large sets go through onnxruntime's GEMM). */
-export async function classifierScores(model: LogRegModel, test: Features, threads?: number): Promise<Float32Array> {
+export async function classifierScores(model: LogRegModel, test: Features, threads?: number, device?: DeviceChoice): Promise<Float32Array> {
   const big = test.n * test.dim * model.nClasses > 4e6;
-  return big ? await predictScoresAsync(model, test.X, test.n, threads) : predictScores(model, test.X, test.n);
+  return big ? await predictScoresAsync(model, test.X, test.n, threads, device) : predictScores(model, test.X, test.n);
 }
 
 /** Metrics of a classifier on labelled features, with the dataset's primary metric. */
-export async function evaluate(model: LogRegModel, test: Features, opts: Pick<ProbeOptions, 'nClasses' | 'primaryMetric' | 'threads'>): Promise<Metrics> {
-  return scoredMetrics(opts.primaryMetric, await classifierScores(model, test, opts.threads), test.y, test.n, opts.nClasses, test.targets);
+export async function evaluate(model: LogRegModel, test: Features, opts: Pick<ProbeOptions, 'nClasses' | 'primaryMetric' | 'threads' | 'device'>): Promise<Metrics> {
+  return scoredMetrics(opts.primaryMetric, await classifierScores(model, test, opts.threads, opts.device), test.y, test.n, opts.nClasses, test.targets);
 }
 
 /**

@@ -10,6 +10,7 @@ import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './
 import { ClipTokenizer } from './tokenizer.js';
 import type { ClipModel, PreprocessConfig } from './types.js';
 import { DEFAULTS } from '../defaults.js';
+import type { Device, ExecutionProvider } from './device.js';
 
 const TEXT_BATCH = DEFAULTS.textBatch;
 
@@ -20,7 +21,7 @@ const TEXT_BATCH = DEFAULTS.textBatch;
 export class OnnxClipModel implements ClipModel {
   readonly preprocess: PreprocessConfig;
   readonly dtype: string;
-  readonly provider: 'cpu' | 'cuda';
+  readonly provider: ExecutionProvider;
   readonly inferenceCores: number;
   private imageEncoder: ImageEncoder | null = null;
   private textSession: Promise<ort.InferenceSession> | null = null;
@@ -34,8 +35,9 @@ export class OnnxClipModel implements ClipModel {
   ) {
     this.preprocess = files.preprocess;
     this.dtype = files.dtype;
-    this.provider = options.device;
-    this.inferenceCores = options.device === 'cuda' ? 1 : options.threads || os.availableParallelism();
+    this.provider = options.device.ep;
+    // on an accelerator one thread feeds the device: every other core can preprocess
+    this.inferenceCores = options.device.ep === 'cpu' ? options.threads || os.availableParallelism() : 1;
   }
 
   static async load(name: string, files: ModelFiles, options: SessionOptions): Promise<OnnxClipModel> {
@@ -44,11 +46,16 @@ export class OnnxClipModel implements ClipModel {
       text: files.textOnnx ? await fileSha256(files.textOnnx) : null,
       tokenizer: files.tokenizerFile ? await fileSha256(files.tokenizerFile) : null,
       dtype: files.dtype,
-      // the execution provider class: CPU and CUDA kernels can differ in the last bits
-      provider: options.device,
+      // the execution provider class: CPU and GPU kernels can differ in the last bits (the CPU's hash is unchanged)
+      provider: options.device.ep,
     };
     const identity = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
     return new OnnxClipModel(name, identity, files, options);
+  }
+
+  /** The execution provider and GPU the towers run on. */
+  get device(): Device {
+    return this.options.device;
   }
 
   /** Open the image tower (in its worker) and return the image embedding width. */

@@ -1,52 +1,37 @@
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import path from 'node:path';
 import ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
-
-export type Device = 'cpu' | 'cuda';
+import { deviceLabel, executionProviders, hasCudaProvider, type Device } from './device.js';
 
 export interface SessionOptions {
+  /** the execution provider (and GPU) the session runs on; open it with openDevice (device.ts) first */
   device: Device;
   /** intra-op threads (0 = onnxruntime's default: one per core) */
   threads?: number;
 }
 
-export function parseDevice(value: string): Device {
-  if (value === 'cpu' || value === 'cuda') return value;
-  throw new UserError(`--device ${value}: expected cpu or cuda`);
-}
-
 /** Open an ONNX file; a missing or corrupt file, or a missing CUDA provider, is a UserError naming it. */
 export async function createSession(file: string, opts: SessionOptions): Promise<ort.InferenceSession> {
   if (!existsSync(file)) throw new UserError(`model file missing: ${file}`);
-  if (opts.device === 'cuda' && !hasCudaProvider()) {
+  if (opts.device.ep === 'cuda' && !hasCudaProvider()) {
     throw new UserError(
-      '--device cuda: this onnxruntime-node build has no CUDA execution provider; reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci` (see README)',
+      '--device cuda: this onnxruntime-node build has no CUDA execution provider; run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install` (see README, GPU)',
     );
   }
   try {
     return await ort.InferenceSession.create(file, {
-      executionProviders: opts.device === 'cuda' ? ['cuda', 'cpu'] : ['cpu'],
+      executionProviders: executionProviders(opts.device),
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
+      // an accelerator's EP warns that it leaves shape nodes to the CPU on every session: expected, not the user's concern
+      ...(opts.device.ep === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
     });
   } catch (e) {
     const msg = String((e as Error).message ?? e).split('\n')[0];
-    throw new UserError(`cannot load ONNX model ${file}: ${msg}`);
+    const on = opts.device.ep === 'cpu' ? '' : ` on --device ${deviceLabel(opts.device)}`;
+    throw new UserError(`cannot load ONNX model ${file}${on}: ${msg}`);
   }
-}
-
-/**
- * Whether onnxruntime-node's CUDA provider library is installed: the binding lists 'cuda' as supported on Linux
- * either way, but the provider's shared library only exists after a CUDA install (ONNXRUNTIME_NODE_INSTALL=cuda12).
- */
-function hasCudaProvider(): boolean {
-  if (!ort.listSupportedBackends().some((b) => b.name === 'cuda')) return false;
-  const pkg = path.dirname(createRequire(import.meta.url).resolve('onnxruntime-node/package.json'));
-  const lib = process.platform === 'win32' ? 'onnxruntime_providers_cuda.dll' : 'libonnxruntime_providers_cuda.so';
-  return existsSync(path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch, lib));
 }
 
 /** The first output among `preferred` that the session declares, else its first output. */

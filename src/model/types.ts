@@ -11,6 +11,8 @@ export interface PreprocessConfig {
   std: [number, number, number];
 }
 
+import type { ExecutionProvider } from './device.js';
+
 /** A CLIP model: two encoders with a shared embedding space. Embeddings are row-major [n, dim]. */
 export interface ClipModel {
   /** display name, e.g. `mini` or `Xenova/clip-vit-base-patch32` */
@@ -19,7 +21,7 @@ export interface ClipModel {
   identity: string;
   /** ONNX variant (fp32, fp16, q8, ...) and execution provider: parts of the cache key */
   dtype: string;
-  provider: 'cpu' | 'cuda';
+  provider: ExecutionProvider;
   /** CPU cores its image inference keeps busy (onnxruntime's intra-op threads; 1 on a GPU): the rest can preprocess */
   inferenceCores: number;
   preprocess: PreprocessConfig;
