@@ -10,8 +10,10 @@ export const DEFAULTS = {
   dataset: 'fashion-mnist',
   split: 'test',
   outDir: 'results',
-  /** images per inference batch */
+  /** images per inference batch on the CPU */
   batchSize: 32,
+  /** images per inference batch on an accelerator (--device webgpu, cuda, ...): fewer, larger launches */
+  deviceBatchSize: 128,
   /** texts per text-encoder batch (prompt ensembles are embedded in batches of this many) */
   textBatch: 256,
   /** onnxruntime intra-op threads: all cores */

@@ -1,3 +1,4 @@
+import { defaultBatchSize } from '../model/device.js';
 import { existsSync, statSync } from 'node:fs';
 import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
@@ -23,7 +24,8 @@ export interface DataFlags {
   seed: number;
   download: boolean;
   cacheDir?: string;
-  batchSize: number;
+  /** unset: the device's default (defaultBatchSize) */
+  batchSize?: number;
   skipBadImages: boolean;
   progress: boolean;
 }
@@ -46,7 +48,7 @@ export function addDataOptions(cmd: Command, opts: { oneDataset?: boolean } = {}
     .addOption(new Option('--seed <n>', 'seed of every sampled subset').default(DEFAULTS.seed).argParser(nonNegativeInt('--seed')))
     .option('--no-download', 'never download a missing dataset')
     .option('--cache-dir <dir>', 'embedding cache directory (default $XDG_CACHE_HOME/clip-bench/embeddings)')
-    .addOption(new Option('--batch-size <n>', 'images per inference batch').default(DEFAULTS.batchSize).argParser(positiveInt('--batch-size')))
+    .addOption(new Option('--batch-size <n>', `images per inference batch (default: ${DEFAULTS.batchSize} on the CPU, ${DEFAULTS.deviceBatchSize} on an accelerator)`).argParser(positiveInt('--batch-size')))
     .option('--skip-bad-images', 'skip (and count) unreadable images instead of failing', false)
     .option('--no-progress', 'no progress bar on stderr');
 }
@@ -153,7 +155,7 @@ export function embeddingRequest(model: ClipModel, s: OpenSplit, f: DataFlags, l
     source: s.source,
     subset,
     cacheDir: cacheDirOf(f),
-    batchSize: f.batchSize,
+    batchSize: f.batchSize ?? defaultBatchSize(model.provider),
     skipBadImages: f.skipBadImages,
     progress: f.progress,
   };

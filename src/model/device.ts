@@ -12,6 +12,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type ort from 'onnxruntime-node';
+import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
 import type { GpuAdapter } from './vulkan-adapter.js';
 
@@ -218,5 +219,5 @@ export function hasCudaProvider(): boolean {
 
 /** Images per inference batch when --batch-size is not given: a GPU wants larger batches than the CPU. */
 export function defaultBatchSize(ep: ExecutionProvider): number {
-  return ep === 'cpu' ? 32 : 128;
+  return ep === 'cpu' ? DEFAULTS.batchSize : DEFAULTS.deviceBatchSize;
 }
