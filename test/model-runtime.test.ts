@@ -114,7 +114,7 @@ test('bad model input: one line on stderr, exit code 2', async () => {
     [['zeroshot', '--model', 'ViT-Q/99', '--out', tmp()], {}, /--model ViT-Q\/99: unknown model alias/],
     [['tokenize', '--model', 'ViT-B/32', 'a dog'], { HF_HUB_OFFLINE: '1', HF_HUB_CACHE: emptyCache }, /HF_HUB_OFFLINE is set and Xenova\/clip-vit-base-patch32@main is not in the cache/],
     [['embed', '--model', path.join(fixtures, 'tiny-ids'), '--dtype', 'q4', '--cache-dir', tmp()], {}, /model file missing: .*vision_model_q4\.onnx/],
-    [['zeroshot', '--device', 'tpu'], {}, /--device tpu: expected cpu or cuda/],
+    [['zeroshot', '--device', 'tpu'], {}, /--device tpu: expected auto, cpu, webgpu, cuda or cuda:N/],
     [['zeroshot', '--dataset-root', path.join(emptyCache, 'absent')], {}, /--dataset-root .*absent: no such directory/],
     // this onnxruntime-node is the CPU build (.npmrc skips the GPU download)
     [['embed', '--model', path.join(fixtures, 'tiny-ids'), '--device', 'cuda', '--cache-dir', tmp()], {}, /--device cuda: this onnxruntime-node build has no CUDA execution provider; reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`/],
