@@ -117,7 +117,7 @@ test('bad model input: one line on stderr, exit code 2', async () => {
     [['zeroshot', '--device', 'tpu'], {}, /--device tpu: expected auto, cpu, webgpu, cuda or cuda:N/],
     [['zeroshot', '--dataset-root', path.join(emptyCache, 'absent')], {}, /--dataset-root .*absent: no such directory/],
     // this onnxruntime-node is the CPU build (.npmrc skips the GPU download)
-    [['embed', '--model', path.join(fixtures, 'tiny-ids'), '--device', 'cuda', '--cache-dir', tmp()], {}, /--device cuda: this onnxruntime-node build has no CUDA execution provider; reinstall it with `ONNXRUNTIME_NODE_INSTALL=cuda12 npm ci`/],
+    [['embed', '--model', path.join(fixtures, 'tiny-ids'), '--device', 'cuda', '--cache-dir', tmp()], {}, /--device cuda: this onnxruntime-node has no CUDA execution provider: after npm ci run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules\/onnxruntime-node\/script\/install`/],
   ];
   for (const [args, env, message] of cases) {
     const r = await runCli(args, env);
