@@ -11,7 +11,8 @@
  *        --torch-workers W (DataLoader workers, default 1)  --repeat R (alternate the (a)/(b)/(c) runs R times,
  *        report medians; default 1)  --work DIR (default .work/bench)  --skip-torch --skip-zeroshot --skip-probe
  *        --skip-peak --skip-preprocess  --pp-images N (default 200)  --python PATH (default /usr/bin/python3)
- *        --probe-n N (default 50000)  --json
+ *        --probe-n N (default 50000)  --device D (cpu, webgpu, cuda[:N], ...: where (a), (b) and (g) run; default cpu)
+ *        --solver-n N (rows of (g), default 20000)  --json
  *
  * What it prints (goals in brackets):
  *  (a) raw runtime: onnxruntime-node on pre-made tensors, clip-bench's batch size and intra-op threads
@@ -21,6 +22,8 @@
  *  (d) warm cache: `clip-bench zeroshot` (built-in mini, bundled Fashion-MNIST), median of 5 wall times [< 1 s]
  *  (e) peak RSS of (b) and of a linear probe on 50,000 x 512 random features, against what they hold
  *  (f) FLOPs per image against the measured MatMul peak of onnxruntime on the same threads
+ *  (g) the probe solver's graph (logreg-ort.ts, N x 512 x 10) on --device against the CPU: seconds per
+ *      objective+gradient evaluation, and the largest weight difference after 5 L-BFGS iterations
  *  (p), (q) decode + preprocessing per core against Pillow + torchvision, and the pipelines with a negligible-
  *      inference model at 1 and N cores (scripts/bench_preprocess.mjs)
  * The model (scripts/make_vitb32.py) and images are generated on first use into --work (git-ignored).
@@ -52,19 +55,22 @@ const root = path.resolve(here, '..');
 const dist = (p) => path.join(root, 'dist/src', p);
 const { DEFAULTS } = await import(dist('defaults.js'));
 const { createSession } = await import(dist('model/onnx-session.js'));
+const { CPU_DEVICE, defaultBatchSize, deviceLabel, describeDevice, openDevice, parseDevice } = await import(dist('model/device.js'));
 const { encodeModel, ONNX_FLOAT } = await import(dist('util/onnx-proto.js'));
 const ort = (await import('onnxruntime-node')).default;
 
 // ---------------------------------------------------------------- flags
 const cfg = {
   images: flag('images', 256),
-  batchSize: flag('batch-size', DEFAULTS.batchSize),
+  batchSize: flag('batch-size', 0),
   threads: flag('threads', DEFAULTS.threads),
   torchWorkers: flag('torch-workers', 1),
   repeat: flag('repeat', 1),
   work: path.resolve(root, flag('work', '.work/bench')),
   python: flag('python', '/usr/bin/python3'),
   probeN: flag('probe-n', 50000),
+  device: flag('device', 'cpu'),
+  solverN: flag('solver-n', 20000),
   skipTorch: flag('skip-torch', false),
   skipZeroshot: flag('skip-zeroshot', false),
   skipProbe: flag('skip-probe', false),
@@ -74,12 +80,17 @@ const cfg = {
   json: flag('json', false),
 };
 const cli = path.join(root, 'bin/clip-bench');
+// the same device for the raw runtime (a), clip-bench (b) and the solver (g): a failure is the CLI's one-line error
+const device = await openDevice(parseDevice(cfg.device));
+// clip-bench's default batch size for the device; the CPU's MatMul peak (f) says nothing about an accelerator
+cfg.batchSize ||= defaultBatchSize(device.ep);
+if (device.ep !== 'cpu') cfg.skipPeak = true;
 const modelDir = path.join(cfg.work, 'vitb32');
 const log = (m) => process.stderr.write(`${m}\n`);
 const hasTimeV = fs.existsSync('/usr/bin/time') && spawnSync('/usr/bin/time', ['-v', 'true']).status === 0;
 
 log(`bench_embed: ${os.availableParallelism()} cores, load average ${os.loadavg().map((x) => x.toFixed(2)).join(' ')}; ` +
-  `batch ${cfg.batchSize}, threads ${cfg.threads}, ${cfg.images} images`);
+  `batch ${cfg.batchSize}, threads ${cfg.threads}, ${cfg.images} images, device ${describeDevice(device)}`);
 
 // ---------------------------------------------------------------- model
 {
@@ -105,7 +116,7 @@ async function runChild(cmd, argv, { env, timeRss = true } = {}) {
 
 // ---------------------------------------------------------------- (a) raw runtime
 async function rawRuntime(nImages) {
-  const session = await createSession(onnxFile, { device: 'cpu', threads: cfg.threads });
+  const session = await createSession(onnxFile, { device, threads: cfg.threads });
   const input = session.inputNames[0];
   const bs = cfg.batchSize;
   const rnd = mulberry32(7);
@@ -131,6 +142,7 @@ async function clipBenchEmbed(imageRoot, keep) {
     const r = await runChild(process.execPath, [
       cli, 'embed', '--model', modelDir, '--dataset', 'imagefolder', '--dataset-root', imageRoot, '--split', 'test',
       '--cache-dir', cacheDir, '--batch-size', String(cfg.batchSize), '--threads', String(cfg.threads),
+      '--device', deviceLabel(device),
     ]);
     const m = /embedded (\d+) images in ([\d.]+) s/.exec(r.err);
     const n = m ? Number(m[1]) : cfg.images;
@@ -198,6 +210,27 @@ async function probeMemory() {
   return { ...JSON.parse(r.out.trim()), rss: r.rss, featureBytes: n * 512 * 4 };
 }
 
+// ---------------------------------------------------------------- (g) probe solver on the device
+/** The solver's data term on `device` against the CPU: 5 L-BFGS iterations from zero on the same features. */
+async function solverOnDevice() {
+  const { fitLogReg } = await import(dist('eval/logreg.js'));
+  const [n, dim, k] = [cfg.solverN, 512, 10];
+  const rnd = mulberry32(11);
+  const X = new Float32Array(n * dim).map(() => rnd() - 0.5);
+  const y = Int32Array.from({ length: n }, (_, i) => i % k);
+  for (let i = 0; i < n; i++) X[i * dim + y[i]] += 0.5;
+  const fit = async (d) => {
+    const t = performance.now();
+    const m = await fitLogReg(X, y, n, dim, k, { C: 1, maxIter: 5, threads: cfg.threads, backend: 'ort', device: d });
+    return { m, secs: (performance.now() - t) / 1000 };
+  };
+  const cpu = await fit(CPU_DEVICE);
+  const dev = await fit(device);
+  let maxDiff = 0;
+  for (let i = 0; i < cpu.m.W.length; i++) maxDiff = Math.max(maxDiff, Math.abs(dev.m.W[i] - cpu.m.W[i]));
+  return { n, dim, k, cpuPerEval: cpu.secs / cpu.m.evaluations, devPerEval: dev.secs / dev.m.evaluations, cpuSecs: cpu.secs, devSecs: dev.secs, maxDiff };
+}
+
 // ---------------------------------------------------------------- (f) MatMul peak
 async function matmulPeak() {
   const [M, K, N] = [2048, 768, 3072]; // the MLP of a ViT-B/32 batch of 32 (50 tokens each) -> 32*50 ~ 1600 rows
@@ -248,6 +281,7 @@ for (let rep = 0; rep < cfg.repeat; rep++) {
 }
 const zs = cfg.skipZeroshot ? { skipped: '--skip-zeroshot' } : (log('(d) warm zeroshot ...'), await warmZeroshot());
 const probe = cfg.skipProbe ? null : (log('(e) linear probe memory ...'), await probeMemory());
+const solver = device.ep === 'cpu' ? null : (log(`(g) probe solver on ${deviceLabel(device)} and on the CPU ...`), await solverOnDevice());
 const pp = cfg.skipPreprocess ? null : await preprocessBench({
   images: cfg.ppImages, cores: os.availableParallelism(), repeat: cfg.repeat, work: cfg.work, python: cfg.python, log,
 });
@@ -276,7 +310,7 @@ const embExpected = 2 * modelBytes + cfg.images * 512 * 4 + 4 * batchBytes + cfg
 
 const rows = [];
 const yes = (ok) => (ok == null ? 'n/a' : ok ? 'MET' : 'not met');
-rows.push(['(a) raw onnxruntime-node, pre-made tensors', `${raw.toFixed(2)} img/s`, '', '']);
+rows.push([`(a) raw onnxruntime-node (${deviceLabel(device)}), pre-made tensors`, `${raw.toFixed(2)} img/s`, '', '']);
 rows.push(['(b) clip-bench embed, embedding phase', `${emb.toFixed(2)} img/s`, `${ratioRaw.toFixed(3)} of (a)`, `>= 0.95: ${yes(ratioRaw >= 0.95)}`]);
 rows.push(['    clip-bench embed, whole process', `${embWall.toFixed(2)} img/s`, `${ratioRawWall.toFixed(3)} of (a)`, '']);
 if (tor != null) {
@@ -292,13 +326,17 @@ if (zs.skipped) rows.push(['(d) warm zeroshot (mini, fashion-mnist)', 'skipped',
 else rows.push(['(d) warm zeroshot (mini, fashion-mnist)', `${zs.median.toFixed(3)} s median of 5`, `cold ${zs.cold.toFixed(2)} s`, `< 1 s: ${yes(zs.median < 1)}`]);
 rows.push(['(e) peak RSS of (b)', MB(embRss), `expected ~${MB(embExpected)} (2 x model ${MB(modelBytes)} + emb + 4 batches + activations)`, '']);
 if (probe) rows.push([`    linear probe ${cfg.probeN} x 512 (${probe.backend}, 5 iters)`, MB(probe.rss), `features ${MB(probe.featureBytes)}`, '']);
+if (solver) {
+  rows.push([`(g) probe solver ${solver.n} x ${solver.dim} x ${solver.k}, ${deviceLabel(device)}`, `${solver.devPerEval.toFixed(3)} s/evaluation`, `CPU ${solver.cpuPerEval.toFixed(3)} s/evaluation (${(solver.cpuPerEval / solver.devPerEval).toFixed(2)}x)`, '']);
+  rows.push(['    max |W_device - W_cpu| after 5 iterations', solver.maxDiff.toExponential(2), '', '']);
+}
 if (peak) {
   rows.push(['(f) model FLOPs per image', `${(flopsPerImage / 1e9).toFixed(2)} GFLOP`, `(${(flopsPerImage / 2e9).toFixed(2)} GMAC)`, '']);
   rows.push([`    MatMul peak, ${cfg.threads} threads`, `${peak.gflops.toFixed(1)} GFLOP/s`, `(a) runs at ${(fracRaw * 100).toFixed(0)}% of it, (b) at ${(fracEmb * 100).toFixed(0)}%`, '']);
 }
 if (pp) rows.push(...pp.rows);
 const w = [0, 1, 2, 3].map((i) => Math.max(...rows.map((r) => r[i].length)));
-console.log(`\nclip-bench embedding benchmark: ViT-B/32 (random weights), ${cfg.images} JPEGs, batch ${cfg.batchSize}, ` +
+console.log(`\nclip-bench embedding benchmark: ViT-B/32 (random weights), ${cfg.images} JPEGs, batch ${cfg.batchSize}, device ${describeDevice(device)}, ` +
   `threads ${cfg.threads}, ${os.availableParallelism()} cores, ${cfg.repeat} round(s), load average at end ${os.loadavg()[0].toFixed(2)}`);
 for (const r of rows) console.log(r.map((c, i) => c.padEnd(w[i])).join('  ').trimEnd());
-if (cfg.json) console.log(JSON.stringify({ cfg, runs, zs, probe, peak, preprocess: pp?.data }, null, 1));
+if (cfg.json) console.log(JSON.stringify({ cfg, device, runs, zs, probe, solver, peak, preprocess: pp?.data }, null, 1));
