@@ -96,7 +96,7 @@ test('wds bad packages through the CLI: exit 2, one line naming the shard and sa
     const walk = (d: string): string[] => fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? walk(path.join(d, e.name)) : [e.name]));
     assert.ok(!walk(cache).includes('meta.json'), walk(cache).join(' '));
   }
-  const list = await runCli(['datasets']);
+  const list = await runCli(['datasets', '--wide']);
   assert.equal(list.status, 0);
   assert.match(list.stdout, /^wds\s+you provide a WebDataset package/m);
 });

@@ -43,12 +43,17 @@ export async function ensureDataset(spec: DatasetDescriptor, root: string, split
   const resources = spec.resources.filter((r) => !r.splits || r.splits.includes(split));
   const missing = spec.requiredFiles(split).map((f) => path.join(root, f));
   if (!download || resources.length === 0) {
-    throw new DatasetUnavailable(`${spec.name}: split '${split}' not found: ${missing.join(', ') || root} does not exist (this dataset is not downloadable: put the data there)`);
+    const layout = spec.source.kind === 'user' ? ` holding ${spec.source.layout}` : '';
+    throw new DatasetUnavailable(
+      `${spec.name}: split '${split}' not found: ${missing.join(', ') || root} does not exist; this dataset is not downloadable: ` +
+        `pass --dataset-root DIR${layout} (\`clip-bench datasets\` shows each layout), or put the data there`,
+    );
   }
   if (!opts.download) {
     const total = resources.reduce((s, r) => s + (r.bytes ?? 0), 0);
     throw new DatasetUnavailable(
-      `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); downloads are off (--no-download); without that flag it is fetched${mb(total || undefined)}`,
+      `${spec.name}: split '${split}' not found under ${root} (missing ${missing[0]}); downloads are off (--no-download); without that flag it is fetched${mb(total || undefined)} ` +
+        `(from ${MIRROR_ENV}/${spec.name}/ where that is set), or pass --dataset-root DIR holding a copy`,
     );
   }
   ensureDir(root);
@@ -57,11 +62,17 @@ export async function ensureDataset(spec: DatasetDescriptor, root: string, split
     if (fs.existsSync(dest)) continue;
     const url = resourceUrl(spec.name, r);
     opts.onStatus?.(`downloading ${url}${mb(r.bytes)} -> ${dest}`);
-    await downloadFile(url, dest, {
-      md5: r.md5,
-      sha256: r.sha256,
-      onProgress: opts.onProgress ? (done, total) => opts.onProgress!(r.file, done, total ?? r.bytes) : undefined,
-    });
+    try {
+      await downloadFile(url, dest, {
+        md5: r.md5,
+        sha256: r.sha256,
+        onProgress: opts.onProgress ? (done, total) => opts.onProgress!(r.file, done, total ?? r.bytes) : undefined,
+      });
+    } catch (e) {
+      // say the ways round a publisher that cannot be reached: a mirror, or a copy of one's own
+      if (e instanceof Error && !datasetMirror()) e.message += ` (set ${MIRROR_ENV} to a mirror serving ${spec.name}/${r.file}, or pass --dataset-root DIR holding a copy)`;
+      throw e;
+    }
   }
   if (download.extract) {
     const archive = path.join(root, download.extract.archive);

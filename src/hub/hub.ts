@@ -1,5 +1,5 @@
 import { createHash, type Hash } from 'node:crypto';
-import { existsSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, symlinkSync, utimesSync } from 'node:fs';
 import fsp from 'node:fs/promises';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -78,6 +78,23 @@ export function resolveUrl(endpoint: string, ref: HubRef, file: string): string 
 }
 
 const repoLabel = (ref: HubRef): string => `${ref.type === 'dataset' ? 'dataset ' : ''}${ref.repoId}`;
+
+/**
+ * What to do when the hub cannot be reached: use the cache (HF_HUB_OFFLINE=1) only when it holds a snapshot of the
+ * repository, else fetch it where the network reaches the hub or a mirror (HF_ENDPOINT).
+ */
+export function unreachableAdvice(cacheDir: string, ref: HubRef): string {
+  const snapshots = path.join(repoCacheDir(cacheDir, ref.repoId, ref.type), 'snapshots');
+  let cached = false;
+  try {
+    cached = readdirSync(snapshots).length > 0;
+  } catch {
+    // no snapshot folder: nothing cached
+  }
+  return cached
+    ? 'set HF_HUB_OFFLINE=1 to use the copy in the Hugging Face cache'
+    : `the Hugging Face cache (${cacheDir}) has no copy: run once where the network reaches the hub, or set HF_ENDPOINT to a mirror`;
+}
 
 /**
  * One revision of one hub repository, file by file: each `file()` makes one file available in the snapshot folder
@@ -387,7 +404,7 @@ async function request(d: Download, partial: Partial, resumeAt: number, timer: I
   } catch (e) {
     timer.stop();
     if (timer.fired) throw new DownloadInterrupted(`no answer from ${origin} for ${d.file} in ${timer.seconds} (HF_HUB_DOWNLOAD_TIMEOUT)`, resumeAt > 0 ? partial.path : null);
-    throw new TransferFailed(`cannot reach ${origin} for ${repoLabel(d.ref)}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
+    throw new TransferFailed(`cannot reach ${origin} for ${repoLabel(d.ref)}: ${(e as Error).cause ?? (e as Error).message} (${unreachableAdvice(d.opts.cacheDir, d.ref)})`);
   }
 }
 

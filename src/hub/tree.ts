@@ -1,6 +1,6 @@
 import { hubDownloadTimeoutMs } from '../defaults.js';
 import { TransferFailed, UserError } from '../errors.js';
-import { HubUnavailable, type HubOptions, type HubRef } from './hub.js';
+import { HubUnavailable, unreachableAdvice, type HubOptions, type HubRef } from './hub.js';
 
 /** The endpoint answers 404 to the listing: no such repository, revision or folder, or a static mirror without the API. */
 export class NoHubListing extends HubUnavailable {
@@ -47,7 +47,7 @@ export async function listHubFiles(ref: HubRef, opts: HubOptions, under = ''): P
     try {
       res = await fetch(url, { headers, signal: AbortSignal.timeout(opts.timeoutMs ?? hubDownloadTimeoutMs()) });
     } catch (e) {
-      throw new TransferFailed(`cannot reach ${new URL(url).origin} for ${label}: ${(e as Error).cause ?? (e as Error).message} (set HF_HUB_OFFLINE=1 to use the cache only)`);
+      throw new TransferFailed(`cannot reach ${new URL(url).origin} for ${label}: ${(e as Error).cause ?? (e as Error).message} (${unreachableAdvice(opts.cacheDir, ref)})`);
     }
     if (res.status === 401 || res.status === 403) {
       await res.body?.cancel();

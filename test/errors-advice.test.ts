@@ -1,0 +1,40 @@
+// Errors about data a user must provide or fetch say the fix: the flag, the layout, the mirror, and HF_HUB_OFFLINE
+// only where the Hugging Face cache has a copy to use.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { runCli } from './fixtures/cli.js';
+
+const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-advice-'));
+
+test('a dataset the user provides and has not: --dataset-root and the layout', async () => {
+  const xdg = tmp();
+  const r = await runCli(['zeroshot', '--dataset', 'imagenet', '--split', 'val', '--limit', '5', '--out', tmp()], { XDG_CACHE_HOME: xdg });
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /imagenet: split 'val' not found: .* does not exist; this dataset is not downloadable: pass --dataset-root DIR holding ROOT\/<split>\/<wnid>\/\*\.JPEG/);
+  assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
+});
+
+test('a download that is off names the mirror variable and --dataset-root', async () => {
+  const xdg = tmp();
+  const r = await runCli(['zeroshot', '--dataset', 'cifar10', '--no-download', '--limit', '5', '--out', tmp()], { XDG_CACHE_HOME: xdg });
+  assert.notEqual(r.status, 0);
+  assert.match(r.stderr, /downloads are off \(--no-download\); .*CLIP_BENCH_DATASET_MIRROR\/cifar10\/.*--dataset-root DIR holding a copy/);
+});
+
+test('an unreachable hub: HF_HUB_OFFLINE is suggested only when the cache holds a copy', async () => {
+  const xdg = tmp();
+  const hub = path.join(xdg, 'hub');
+  const env = { XDG_CACHE_HOME: xdg, HF_HUB_CACHE: hub, HF_ENDPOINT: 'http://127.0.0.1:9', HF_HUB_DOWNLOAD_TIMEOUT: '2' };
+  const empty = await runCli(['zeroshot', '--dataset', 'food101', '--limit', '5', '--out', tmp()], env);
+  assert.notEqual(empty.status, 0);
+  assert.match(empty.stderr, /cannot reach http:\/\/127\.0\.0\.1:9 .*the Hugging Face cache \(.*\) has no copy: run once where the network reaches the hub, or set HF_ENDPOINT to a mirror/);
+  assert.doesNotMatch(empty.stderr, /HF_HUB_OFFLINE/);
+  // a snapshot of the package in the cache: now the cache is worth using
+  fs.mkdirSync(path.join(hub, 'datasets--clip-benchmark--wds_food101', 'snapshots', 'abc'), { recursive: true });
+  const cached = await runCli(['zeroshot', '--dataset', 'food101', '--limit', '5', '--out', tmp()], env);
+  assert.notEqual(cached.status, 0);
+  assert.match(cached.stderr, /set HF_HUB_OFFLINE=1 to use the copy in the Hugging Face cache/);
+});
