@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { embedShare } from '../cache/embeddings.js';
 import { addDataOptions, embeddingRequest, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
-import { addModelOptions, openModelFromFlags, type ModelFlags } from './model-options.js';
+import { addFeaturesOption, addModelOptions, openModelFromFlags, type ModelFlags } from './model-options.js';
 import { addShardOptions, describeOutcome, shardOf, type ShardFlags } from './shard-options.js';
 
 interface EmbedFlags extends ModelFlags, DataFlags, ShardFlags {
@@ -17,6 +17,7 @@ export function register(program: Command): void {
     .option('--dataset <name>', 'dataset (see `clip-bench datasets`)', DEFAULTS.dataset)
     .option('--split <split>', 'split to embed', DEFAULTS.split);
   addModelOptions(cmd);
+  addFeaturesOption(cmd);
   addDataOptions(cmd);
   addShardOptions(cmd);
   cmd.action(async (f: EmbedFlags) => {

@@ -97,6 +97,7 @@ export function fewshotRunFlags(f: FewshotFlags, tunedOnTest: string[]): Omit<Fe
  */
 export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
   const shots = parseShots(f.shots);
+  if (f.withZeroshot && model.features !== 'embedding') throw new UserError(`--with-zeroshot: zero-shot needs the embedding, not --features ${model.features} (run zeroshot on its own)`);
   // refused before anything is embedded
   await openSplit(dataset, f.trainSplit, f);
   const opened = await openSplit(dataset, f.testSplit, f);
@@ -115,7 +116,7 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
     classNames: classes,
     primaryMetric,
     solver: f.solver,
-    transform: f.features,
+    transform: f.transform,
     oneShotC: f.oneShotC,
     threads: f.threads,
     device: model.device,
@@ -130,11 +131,11 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   const curve: ShotPoint[] = points
     .filter((p) => p.primary.every((s) => s.value !== null))
     .map((p) => ({ x: p.shots, acc: meanStd(p.primary.map((s) => s.value!)).mean }));
-  const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && sameSubset(r, subset));
+  const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && (r.features ?? 'embedding') === model.features && sameSubset(r, subset));
   const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
   if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
   const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots };
+  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots };
   const rows = fewshotTable.build(input);
   const outcomes = fewshotTable.outcomes(input);
   const run = runMetadata('fewshot', fewshotRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

@@ -71,7 +71,7 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
     solver: f.solver,
     nClasses,
     primaryMetric,
-    transform: f.features,
+    transform: f.transform,
     valFraction: f.valFraction,
     seed: f.seed,
     threads: f.threads,
@@ -80,7 +80,7 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
   });
   const seconds = (performance.now() - started) / 1000;
   const subset = probeSubset([train, val, test], f);
-  const input = { model: modelSpec, dataset: spec.name, subset, primaryMetric, solver: f.solver, seconds, result: r };
+  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, solver: f.solver, seconds, result: r };
   const rows = linearProbeTable.build(input);
   const outcomes = linearProbeTable.outcomes(input);
   const run = runMetadata('linear_probe', linearProbeRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { deviceFlagHelp, openDevice, parseDevice } from '../model/device.js';
 import { openModel } from '../model/resolve.js';
+import { IMAGE_FEATURES, type ImageFeatures } from '../model/towers.js';
 import { preprocessConfigForSize } from '../model/preprocess-config.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { UserError } from '../errors.js';
@@ -15,6 +16,24 @@ export interface ModelFlags {
   imageSize: number;
   imageMean?: [number, number, number];
   imageStd?: [number, number, number];
+  /** image features (embed, linear-probe, fewshot, suite); zero-shot always uses the embedding */
+  features?: ImageFeatures;
+}
+
+/**
+ * --features embedding|pre-projection: the projected embedding, or the pooled features before the final projection
+ * (the paper's I_f, Appendix A.3). The feature transform it once named is --transform.
+ */
+export function addFeaturesOption(cmd: Command): Command {
+  return cmd.addOption(
+    new Option('--features <kind>', "image features: embedding (the projected image embedding) or pre-projection (the pooled features before the projection, the paper's linear-probe features)")
+      .default('embedding')
+      .argParser((v: string): ImageFeatures => {
+        if ((IMAGE_FEATURES as readonly string[]).includes(v)) return v as ImageFeatures;
+        if (['none', 'standardize', 'l2'].includes(v)) throw new UserError(`--features ${v}: the feature transform is --transform ${v} now; --features chooses ${IMAGE_FEATURES.join(' or ')}`);
+        throw new UserError(`--features ${v}: expected ${IMAGE_FEATURES.join(' or ')}`);
+      }),
+  );
 }
 
 /** --model/--dtype/--device/--threads, shared by every command that runs a model. */
@@ -66,11 +85,11 @@ export function positiveInt(flag: string): (v: string) => number {
   };
 }
 
-export async function openModelFromFlags(spec: string, f: ModelFlags, imageOnly = false): Promise<OnnxClipModel> {
+export async function openModelFromFlags(spec: string, f: ModelFlags, imageOnly = false, features: ImageFeatures = f.features ?? 'embedding'): Promise<OnnxClipModel> {
   const base = preprocessConfigForSize(f.imageSize);
   const singleFilePreprocess = { ...base, mean: f.imageMean ?? base.mean, std: f.imageStd ?? base.std };
   const device = await openDevice(parseDevice(f.device));
-  return openModel(spec, { dtype: f.dtype, device, threads: f.threads, imageOnly, singleFilePreprocess });
+  return openModel(spec, { dtype: f.dtype, device, threads: f.threads, imageOnly, singleFilePreprocess, features });
 }
 
 /** Split a comma-separated flag value, dropping empty entries. */

@@ -3,13 +3,14 @@ import { UserError } from '../errors.js';
 import { getDataset } from '../data/registry.js';
 import type { FeatureTransform, Features, Solver } from '../eval/probe.js';
 import type { ClipModel } from '../model/types.js';
+import { addFeaturesOption } from './model-options.js';
 import { effectiveLimit, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
 import { subsetOf, type Subset } from '../report/results.js';
 import type { OpenSplit } from './data-options.js';
 
 export interface ProbeFlags extends DataFlags {
   solver: Solver;
-  features: FeatureTransform;
+  transform: FeatureTransform;
   trainSplit: string;
   testSplit: string;
   allowTuningOnTest: boolean;
@@ -19,7 +20,8 @@ export interface ProbeFlags extends DataFlags {
 export function addProbeOptions(cmd: Command, opts: { splits?: boolean } = {}): Command {
   cmd
     .addOption(new Option('--solver <solver>', 'lbfgs (the paper\'s L2 logistic regression) or mljs (ml-logistic-regression: one-vs-rest, no penalty, no intercept)').choices(['lbfgs', 'mljs']).default('lbfgs'))
-    .addOption(new Option('--features <transform>', 'feature transform fitted on training rows: none (as the paper), standardize, l2').choices(['none', 'standardize', 'l2']).default('none'));
+    .addOption(new Option('--transform <transform>', 'feature transform fitted on training rows: none (as the paper), standardize, l2').choices(['none', 'standardize', 'l2']).default('none'));
+  addFeaturesOption(cmd);
   // a suite takes each dataset's own train/test splits
   if (opts.splits === false) return cmd;
   return cmd

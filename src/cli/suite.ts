@@ -110,7 +110,9 @@ export function register(program: Command): void {
     try {
       for (const modelSpec of models) {
         if (!units.some((u) => u.model === modelSpec)) continue;
-        const model = await openModelFromFlags(modelSpec, f, !tasks.includes('zeroshot'));
+        // zero-shot always takes the embedding; the probes take --features (a second, image-only model for I_f)
+        const model = await openModelFromFlags(modelSpec, f, !tasks.includes('zeroshot'), tasks.includes('zeroshot') ? 'embedding' : f.features);
+        const probeModel = model.features === (f.features ?? 'embedding') ? model : await openModelFromFlags(modelSpec, f, true);
         try {
           for (const d of datasets) {
             try {
@@ -131,7 +133,7 @@ export function register(program: Command): void {
                 const recorded =
                   unit.task === 'zeroshot' ? flags : unit.task === 'linear-probe' ? linearProbeRunFlags(flags as LinearProbeFlags, tunedOnTest) : fewshotRunFlags(flags as FewshotFlags, tunedOnTest);
                 const expected = configHash(table, recorded as never);
-                if (!f.force && alreadyDone(f.out, table, modelSpec, model, d, expected)) {
+                if (!f.force && alreadyDone(f.out, table, modelSpec, unit.task === 'zeroshot' ? model : probeModel, d, expected)) {
                   reused++;
                   progress.finish(label, 'reused (results with the same configuration)', 0, false);
                   continue;
@@ -141,8 +143,8 @@ export function register(program: Command): void {
                     unit.task === 'zeroshot'
                       ? await zeroshotStep(model, modelSpec, d.name, flags as ZeroshotFlags)
                       : unit.task === 'linear-probe'
-                        ? await linearProbeStep(model, modelSpec, d.name, flags as LinearProbeFlags, tunedOnTest)
-                        : await fewshotStep(model, modelSpec, d.name, flags as FewshotFlags, tunedOnTest);
+                        ? await linearProbeStep(probeModel, modelSpec, d.name, flags as LinearProbeFlags, tunedOnTest)
+                        : await fewshotStep(probeModel, modelSpec, d.name, flags as FewshotFlags, tunedOnTest);
                   // written at once: a killed suite keeps every finished step
                   writeResults(f.out, table, step.rows as never[], [step.run], step.outcomes);
                   computed++;
@@ -164,6 +166,7 @@ export function register(program: Command): void {
           }
         } finally {
           await model.close();
+          if (probeModel !== model) await probeModel.close();
         }
       }
     } finally {

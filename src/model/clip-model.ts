@@ -9,6 +9,7 @@ import { modelInputSize } from './preprocess-config.js';
 import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
 import { ClipTokenizer } from './tokenizer.js';
 import type { ClipModel, PreprocessConfig } from './types.js';
+import { combinedTowers, splitVisionTower, TEXT_OUTPUTS, type ImageFeatures, type TowerSource } from './towers.js';
 import { DEFAULTS } from '../defaults.js';
 import type { Device, ExecutionProvider } from './device.js';
 
@@ -27,11 +28,15 @@ export class OnnxClipModel implements ClipModel {
   private textSession: Promise<ort.InferenceSession> | null = null;
   private tokenizer: ClipTokenizer | null = null;
 
+  private towerSources: { vision: TowerSource; text: TowerSource | null } | null = null;
+
   private constructor(
     readonly name: string,
     readonly identity: string,
     readonly files: ModelFiles,
     private readonly options: SessionOptions,
+    readonly features: ImageFeatures,
+    private readonly imageOnly: boolean,
   ) {
     this.preprocess = files.preprocess;
     this.dtype = files.dtype;
@@ -40,7 +45,8 @@ export class OnnxClipModel implements ClipModel {
     this.inferenceCores = options.device.ep === 'cpu' ? options.threads || os.availableParallelism() : 1;
   }
 
-  static async load(name: string, files: ModelFiles, options: SessionOptions): Promise<OnnxClipModel> {
+  static async load(name: string, files: ModelFiles, options: SessionOptions & { features?: ImageFeatures; imageOnly?: boolean }): Promise<OnnxClipModel> {
+    const features = options.features ?? 'embedding';
     const parts = {
       vision: await fileSha256(files.visionOnnx),
       text: files.textOnnx ? await fileSha256(files.textOnnx) : null,
@@ -48,9 +54,11 @@ export class OnnxClipModel implements ClipModel {
       dtype: files.dtype,
       // the execution provider class: CPU and GPU kernels can differ in the last bits (the CPU's hash is unchanged)
       provider: options.device.ep,
+      // other features are other numbers; the embedding keeps the identity (and cache) it always had
+      ...(features === 'embedding' ? {} : { features }),
     };
     const identity = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-    return new OnnxClipModel(name, identity, files, options);
+    return new OnnxClipModel(name, identity, files, options, features, options.imageOnly ?? false);
   }
 
   /** The execution provider and GPU the towers run on. */
@@ -58,9 +66,23 @@ export class OnnxClipModel implements ClipModel {
     return this.options.device;
   }
 
-  /** Open the image tower (in its worker) and return the image embedding width. */
+  /** The towers' sources, worked out once (a combined graph or pre-projection features need the graph read). */
+  private towers(): { vision: TowerSource; text: TowerSource | null } {
+    if (!this.towerSources) {
+      const f = this.files;
+      if (f.layout === 'combined') {
+        this.towerSources = combinedTowers(f.visionOnnx, this.features, this.imageOnly || !f.tokenizerFile);
+      } else {
+        const text = f.textOnnx ? { file: f.textOnnx, bytes: null, output: null } : null;
+        this.towerSources = { vision: splitVisionTower(f.visionOnnx, this.features), text };
+      }
+    }
+    return this.towerSources;
+  }
+
+  /** Open the image tower (in its worker) and return the image embedding (or feature) width. */
   async imageDim(): Promise<number> {
-    this.imageEncoder ??= new ImageEncoder(this.files.visionOnnx, this.options, modelInputSize(this.preprocess));
+    this.imageEncoder ??= new ImageEncoder(this.towers().vision, this.options, modelInputSize(this.preprocess));
     return this.imageEncoder.ready;
   }
 
@@ -75,10 +97,12 @@ export class OnnxClipModel implements ClipModel {
       throw new UserError(`model ${this.name} has no text tower (${this.files.dir}): it can only be used for linear probes`);
     }
     const textOnnx = this.files.textOnnx;
-    this.textSession ??= createSession(textOnnx, this.options);
+    const source = this.towers().text;
+    if (!source) throw new UserError(`model ${this.name} was opened for its image tower only`);
+    this.textSession ??= createSession(textOnnx, this.options, source.bytes ?? undefined);
     this.tokenizer ??= ClipTokenizer.fromFile(this.files.tokenizerFile);
     const session = await this.textSession;
-    const outputName = pickOutput(session, ['text_embeds', 'sentence_embedding', 'pooler_output', 'output']);
+    const outputName = source.output ?? pickOutput(session, TEXT_OUTPUTS);
     const chunks: Float32Array[] = [];
     let dim = 0;
     for (let start = 0; start < texts.length; start += TEXT_BATCH) {
@@ -109,6 +133,8 @@ export class OnnxClipModel implements ClipModel {
   async close(): Promise<void> {
     await this.imageEncoder?.close();
     this.imageEncoder = null;
+    // edited graph bytes were handed to the worker: a reopened tower works them out again
+    this.towerSources = null;
     if (this.textSession) await (await this.textSession).release();
     this.textSession = null;
   }

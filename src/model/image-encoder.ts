@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { UserError } from '../errors.js';
 import type { SessionOptions } from './onnx-session.js';
+import type { TowerSource } from './towers.js';
 import type { VisionInit, VisionReply, VisionWorkerData } from './vision-worker.js';
 
 interface Pending {
@@ -18,9 +19,11 @@ export class ImageEncoder {
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
 
-  constructor(file: string, options: SessionOptions, size: number) {
-    const data: VisionWorkerData = { file, options, size };
-    this.worker = new Worker(new URL('./vision-worker.js', import.meta.url), { workerData: data });
+  constructor(source: TowerSource, options: SessionOptions, size: number) {
+    const data: VisionWorkerData = { file: source.file, bytes: source.bytes, output: source.output, options, size };
+    // edited graph bytes move to the worker rather than being copied
+    const transferList = source.bytes ? [source.bytes.buffer as ArrayBuffer] : [];
+    this.worker = new Worker(new URL('./vision-worker.js', import.meta.url), { workerData: data, transferList });
     this.ready = new Promise((resolve, reject) => {
       this.worker.once('message', (m: VisionInit) => {
         if (m.ready) resolve(m.dim);

@@ -28,6 +28,8 @@ export interface ModelFiles {
   preprocess: PreprocessConfig;
   /** tokenizer.json or bpe_simple_vocab_16e6.txt.gz; null for an image-only model */
   tokenizerFile: string | null;
+  /** 'split': one file per tower; 'combined': optimum's one `model.onnx` (visionOnnx = textOnnx = that file) */
+  layout: 'split' | 'combined';
 }
 
 export function dtypeSuffix(dtype: string): string {
@@ -39,9 +41,10 @@ export function dtypeSuffix(dtype: string): string {
 }
 
 /** The files of a model directory that the tool needs, for the given dtype. */
-export function modelFileNames(dtype: string): { vision: string; text: string } {
+export function modelFileNames(dtype: string): { vision: string; text: string; combined: string[] } {
   const s = dtypeSuffix(dtype);
-  return { vision: `onnx/vision_model${s}.onnx`, text: `onnx/text_model${s}.onnx` };
+  // optimum writes model.onnx at the top; a transformers.js-style repository keeps it under onnx/
+  return { vision: `onnx/vision_model${s}.onnx`, text: `onnx/text_model${s}.onnx`, combined: [`model${s}.onnx`, `onnx/model${s}.onnx`] };
 }
 
 
@@ -49,8 +52,15 @@ export function modelFileNames(dtype: string): { vision: string; text: string } 
 export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boolean } = {}): ModelFiles {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new UserError(`model directory not found: ${dir}`);
   const names = modelFileNames(dtype);
-  const visionOnnx = path.join(dir, names.vision);
-  if (!existsSync(visionOnnx)) throw new UserError(`model file missing: ${visionOnnx} (for --dtype ${dtype})`);
+  let visionOnnx = path.join(dir, names.vision);
+  let textPath = path.join(dir, names.text);
+  let layout: ModelFiles['layout'] = 'split';
+  if (!existsSync(visionOnnx)) {
+    const combined = names.combined.map((f) => path.join(dir, f)).find((f) => existsSync(f));
+    if (!combined) throw new UserError(`model file missing: ${visionOnnx} (for --dtype ${dtype}; nor is there a combined ${names.combined.join(' or ')})`);
+    visionOnnx = textPath = combined;
+    layout = 'combined';
+  }
   const ppFile = path.join(dir, 'preprocessor_config.json');
   if (!existsSync(ppFile)) throw new UserError(`model file missing: ${ppFile}`);
   const preprocess = parsePreprocessorConfig(readJson(ppFile), ppFile);
@@ -61,14 +71,13 @@ export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boo
     if (typeof config !== 'object' || config === null || Array.isArray(config)) throw new UserError(`${configFile}: not a JSON object`);
   }
 
-  const textPath = path.join(dir, names.text);
   const tokenizerFile = TOKENIZER_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f)) ?? null;
   if (opts.imageOnly) {
-    return { dir, dtype, visionOnnx, textOnnx: existsSync(textPath) ? textPath : null, preprocess, tokenizerFile };
+    return { dir, dtype, visionOnnx, textOnnx: existsSync(textPath) ? textPath : null, preprocess, tokenizerFile, layout };
   }
   if (!existsSync(textPath)) throw new UserError(`model file missing: ${textPath} (for --dtype ${dtype})`);
   if (!tokenizerFile) throw new UserError(`model file missing: ${path.join(dir, 'tokenizer.json')} (or bpe_simple_vocab_16e6.txt.gz)`);
-  return { dir, dtype, visionOnnx, textOnnx: textPath, preprocess, tokenizerFile };
+  return { dir, dtype, visionOnnx, textOnnx: textPath, preprocess, tokenizerFile, layout };
 }
 
 /**
@@ -77,7 +86,7 @@ export function readModelDir(dir: string, dtype: string, opts: { imageOnly?: boo
  */
 export function singleFileModel(file: string, preprocess: PreprocessConfig): ModelFiles {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UserError(`model file not found: ${file}`);
-  return { dir: path.dirname(file), dtype: 'fp32', visionOnnx: path.resolve(file), textOnnx: null, preprocess, tokenizerFile: null };
+  return { dir: path.dirname(file), dtype: 'fp32', visionOnnx: path.resolve(file), textOnnx: null, preprocess, tokenizerFile: null, layout: 'split' };
 }
 
 export function readJson(file: string): unknown {

@@ -10,23 +10,27 @@ export interface SessionOptions {
   threads?: number;
 }
 
-/** Open an ONNX file; a missing or corrupt file, or a missing CUDA provider, is a UserError naming it. */
-export async function createSession(file: string, opts: SessionOptions): Promise<ort.InferenceSession> {
-  if (!existsSync(file)) throw new UserError(`model file missing: ${file}`);
+/**
+ * Open an ONNX file (or `bytes`: that file's graph edited in memory, see towers.ts); a missing or corrupt file, or
+ * a missing CUDA provider, is a UserError naming it.
+ */
+export async function createSession(file: string, opts: SessionOptions, bytes?: Uint8Array): Promise<ort.InferenceSession> {
+  if (!bytes && !existsSync(file)) throw new UserError(`model file missing: ${file}`);
   if (opts.device.ep === 'cuda' && !hasCudaProvider()) {
     throw new UserError(
       '--device cuda: this onnxruntime-node build has no CUDA execution provider; run `ONNXRUNTIME_NODE_INSTALL=cuda12 node node_modules/onnxruntime-node/script/install` (see README, GPU)',
     );
   }
   try {
-    return await ort.InferenceSession.create(file, {
+    const options: ort.InferenceSession.SessionOptions = {
       executionProviders: executionProviders(opts.device),
       intraOpNumThreads: opts.threads ?? 0,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       // an accelerator's EP warns that it leaves shape nodes to the CPU on every session: expected, not the user's concern
       ...(opts.device.ep === 'cpu' ? {} : { logSeverityLevel: 3 as const }),
-    });
+    };
+    return await (bytes ? ort.InferenceSession.create(bytes, options) : ort.InferenceSession.create(file, options));
   } catch (e) {
     const msg = String((e as Error).message ?? e).split('\n')[0];
     const on = opts.device.ep === 'cpu' ? '' : ` on --device ${deviceLabel(opts.device)}`;

@@ -9,6 +9,7 @@ import { modelFileNames, readModelDir, singleFileModel } from './model-dir.js';
 import { TOKENIZER_FILES } from './tokenizer.js';
 import type { PreprocessConfig } from './types.js';
 import type { SessionOptions } from './onnx-session.js';
+import type { ImageFeatures } from './towers.js';
 
 export const BUILTIN_MODEL = 'mini';
 
@@ -31,6 +32,8 @@ export interface ResolveOptions {
   hub?: HubOptions;
   /** preprocessing of a single-file .onnx image model (a directory brings its own preprocessor_config.json) */
   singleFilePreprocess?: PreprocessConfig;
+  /** image features: the projected embedding (default) or the pooled features before the projection */
+  features?: ImageFeatures;
 }
 
 /** `mini` | a local directory | a paper alias (ViT-B/32) | a hub id owner/name[@revision] -> a local model directory. */
@@ -49,8 +52,9 @@ export async function resolveModelDir(spec: string, opts: ResolveOptions): Promi
     );
   }
   const names = modelFileNames(opts.dtype);
-  const files = [['config.json'], ['preprocessor_config.json'], [names.vision]];
-  if (!opts.imageOnly) files.push([names.text], TOKENIZER_FILES);
+  // a split export, else optimum's combined model.onnx
+  const files = [['config.json'], ['preprocessor_config.json'], [names.vision, ...names.combined]];
+  if (!opts.imageOnly) files.push([names.text, ...names.combined], TOKENIZER_FILES);
   return fetchHubFiles(ref, files, opts.hub ?? hubOptionsWithProgress());
 }
 

@@ -4,9 +4,14 @@ import { parentPort, workerData } from 'node:worker_threads';
 import ort from 'onnxruntime-node';
 import { UserError } from '../errors.js';
 import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
+import { IMAGE_OUTPUTS } from './towers.js';
 
 export interface VisionWorkerData {
   file: string;
+  /** the file's graph edited in memory (towers.ts), or null to load the file */
+  bytes: Uint8Array | null;
+  /** the output to read, or null to choose it by name */
+  output: string | null;
   options: SessionOptions;
   /** side length of the square input */
   size: number;
@@ -17,7 +22,7 @@ export type VisionReply =
   | { id: number; error: string; userError: boolean };
 export type VisionInit = { ready: true; dim: number } | { ready: false; error: string; userError: boolean };
 
-const { file, options, size } = workerData as VisionWorkerData;
+const { file, bytes, output, options, size } = workerData as VisionWorkerData;
 const port = parentPort!;
 
 function describe(e: unknown): { error: string; userError: boolean } {
@@ -45,9 +50,9 @@ function checkImageInput(session: ort.InferenceSession, inputName: string): void
 }
 
 try {
-  const session = await createSession(file, options);
+  const session = await createSession(file, options, bytes ?? undefined);
   const inputName = session.inputNames.includes('pixel_values') ? 'pixel_values' : session.inputNames[0];
-  const outputName = pickOutput(session, ['image_embeds', 'embeddings', 'pooler_output', 'output']);
+  const outputName = output ?? pickOutput(session, IMAGE_OUTPUTS);
   checkImageInput(session, inputName);
   port.postMessage({ ready: true, dim: await outputDim() } satisfies VisionInit);
   /** The embedding width: from the graph's declared output shape, else by embedding one blank image. */

@@ -6,6 +6,7 @@ import { stringify } from 'csv-stringify/sync';
 import { PROMPT_MODES, type PromptMode } from '../eval/prompts.js';
 import { PRIMARY_METRICS, type PrimaryMetric } from '../data/types.js';
 import { fixed } from '../util/text-table.js';
+import { IMAGE_FEATURES, type ImageFeatures } from '../model/towers.js';
 import { toolVersion } from '../version.js';
 import { tableOf, type AnyRow, type RegressMetric, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
 
@@ -68,7 +69,7 @@ export function normalizeRow<T extends TableName>(table: T, row: RowTypes[T] | L
   const out: Loose = {};
   for (const [col, spec] of Object.entries(tableOf(table).columns)) {
     let v = src[col];
-    if (v === undefined) v = null;
+    if (v === undefined) v = spec.absent ?? null;
     const where = `${describeRow(table, src)}: column ${col}`;
     if (v === null) {
       if (!spec.nullable) throw new Error(`${where} is missing`);
@@ -82,6 +83,9 @@ export function normalizeRow<T extends TableName>(table: T, row: RowTypes[T] | L
         break;
       case 'prompts':
         if (!PROMPT_MODES.includes(v as PromptMode)) throw new Error(`${where} must be one of ${PROMPT_MODES.join('|')}, got ${JSON.stringify(v)}`);
+        break;
+      case 'features':
+        if (!IMAGE_FEATURES.includes(v as ImageFeatures)) throw new Error(`${where} must be one of ${IMAGE_FEATURES.join('|')}, got ${JSON.stringify(v)}`);
         break;
       case 'metric':
         if (!PRIMARY_METRICS.includes(v as PrimaryMetric)) throw new Error(`${where} must be ${PRIMARY_METRICS.join('|')}, got ${JSON.stringify(v)}`);

@@ -10,6 +10,14 @@ export const ID: ColumnSpec = { kind: 'id', nullable: false };
 export const INT: ColumnSpec = { kind: 'int', nullable: false };
 export const ACC: ColumnSpec = { kind: 'acc', nullable: true };
 export const METRIC: ColumnSpec = { kind: 'metric', nullable: false };
+/** The image features a probe row learned from; files from before the column hold embedding rows. */
+export const FEATURES: ColumnSpec = { kind: 'features', nullable: false, absent: 'embedding' };
+export const FEATURES_COLUMNS = ['features'] as const;
+
+/** The flag that selects a row's features again (none for the default, the embedding). */
+export function featuresArgs(r: { features?: string | null }): string[] {
+  return !r.features || r.features === 'embedding' ? [] : ['--features', r.features];
+}
 
 /** A stable key of the images a row was computed on. */
 export function subsetKey(s: Subset): string {

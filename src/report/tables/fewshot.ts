@@ -3,10 +3,13 @@ import type { PrimaryMetric } from '../../data/types.js';
 import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import { seedIntervals } from '../../eval/intervals.js';
-import { ACC, ID, INT, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
+import type { ImageFeatures } from '../../model/towers.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
+  /** the image features the probes learned from: embedding or pre-projection (absent before the column: embedding) */
+  features?: ImageFeatures;
   shots: number;
   seeds: number;
   top1_mean: number | null;
@@ -33,13 +36,16 @@ export interface FewshotFlags extends RunFlags {
   shots: number[];
   seeds: number;
   solver: Solver;
-  features: FeatureTransform;
+  transform: FeatureTransform;
+  /** absent: the embedding */
+  features?: ImageFeatures;
   oneShotC: number;
 }
 
 export interface FewshotInput {
   model: string;
   dataset: string;
+  features: ImageFeatures;
   subset: Subset;
   primaryMetric: PrimaryMetric;
   seeds: number;
@@ -49,7 +55,7 @@ export interface FewshotInput {
 }
 
 /** The model x dataset x subset a row's zero-shot columns describe. */
-const groupKey = (r: FewshotRow) => `${r.model}\u0000${r.dataset}\u0000${subsetKey(r)}`;
+const groupKey = (r: FewshotRow) => `${r.model}\u0000${r.dataset}\u0000${r.features ?? 'embedding'}\u0000${subsetKey(r)}`;
 
 /** The mean over seeds of the primary metric: its column, or for files written before it, the metric's own column. */
 export function primaryMean(row: FewshotRow): number | null {
@@ -91,10 +97,11 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
     primary_std: { kind: 'std', nullable: true },
     primary_mean_lo: ACC,
     primary_mean_hi: ACC,
+    features: FEATURES,
   },
   terminal: ['model', 'dataset', 'shots', 'seeds', 'limit', 'primary_mean', 'primary_std', 'top1_mean'],
-  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS],
-  identity: ['model', 'dataset', 'shots', 'limit', 'subset_seed', 'skipped_images'],
+  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS, FEATURES_COLUMNS],
+  identity: ['model', 'dataset', 'features', 'shots', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.shots}-shot`,
   compare: (a, b) => compareBase(a, b) || a.shots - b.shots,
   metricValue(r, metric) {
@@ -116,7 +123,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
   },
   rerun: (rows, outDir) =>
     groupBy(rows, groupKey).map((g) => [
-      '--model', g[0]!.model, '--dataset', g[0]!.dataset,
+      '--model', g[0]!.model, '--dataset', g[0]!.dataset, ...featuresArgs(g[0]!),
       '--shots', [...new Set(g.map((r) => r.shots))].sort((a, b) => a - b).join(','),
       '--seeds', String(Math.max(...g.map((r) => r.seeds))), '--out', outDir, ...subsetArgs(g[0]!),
     ]),
@@ -128,6 +135,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
       return {
         model: x.model,
         dataset: x.dataset,
+        features: x.features,
         shots: p.shots,
         seeds: x.seeds,
         top1_mean: top1.mean,
@@ -143,5 +151,5 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
       };
     }),
   outcomes: (x) => x.points.map((p) => [...p.outcomes]),
-  config: (f) => ({ shots: f.shots, seeds: f.seeds, solver: f.solver, features: f.features, oneShotC: f.oneShotC }),
+  config: (f) => ({ shots: f.shots, seeds: f.seeds, solver: f.solver, transform: f.transform, features: f.features ?? 'embedding', oneShotC: f.oneShotC }),
 };

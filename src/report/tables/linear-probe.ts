@@ -2,10 +2,13 @@
 import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
-import { ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import type { ImageFeatures } from '../../model/towers.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
 export interface LinearProbeRow extends BaseRow, RunScores {
+  /** the image features the probe learned from: embedding or pre-projection (absent before the column: embedding) */
+  features?: ImageFeatures;
   n_train: number;
   n_val: number;
   n_test: number;
@@ -16,7 +19,9 @@ export interface LinearProbeRow extends BaseRow, RunScores {
 
 export interface LinearProbeFlags extends RunFlags {
   solver: Solver;
-  features: FeatureTransform;
+  transform: FeatureTransform;
+  /** absent: the embedding */
+  features?: ImageFeatures;
   valSplit?: string;
   valFraction: number;
 }
@@ -24,6 +29,7 @@ export interface LinearProbeFlags extends RunFlags {
 export interface LinearProbeInput {
   model: string;
   dataset: string;
+  features: ImageFeatures;
   subset: Subset;
   primaryMetric: PrimaryMetric;
   solver: Solver;
@@ -50,21 +56,23 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     ...SUBSET_KINDS,
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
     ...intervalKinds(PRIMARY_COLUMNS),
+    features: FEATURES,
   },
   terminal: ['model', 'dataset', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
-  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS],
-  identity: ['model', 'dataset', 'limit', 'subset_seed', 'skipped_images'],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, FEATURES_COLUMNS],
+  identity: ['model', 'dataset', 'features', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,
   compare: compareBase,
   metricValue: accuracyValue,
   rerun: (rows, outDir) =>
-    groupBy(rows, (r) => `${r.model}\u0000${r.dataset}\u0000${subsetKey(r)}`).map(([r]) => [
-      '--model', r!.model, '--dataset', r!.dataset, '--out', outDir, ...subsetArgs(r!),
+    groupBy(rows, (r) => `${r.model}\u0000${r.dataset}\u0000${r.features ?? 'embedding'}\u0000${subsetKey(r)}`).map(([r]) => [
+      '--model', r!.model, '--dataset', r!.dataset, ...featuresArgs(r!), '--out', outDir, ...subsetArgs(r!),
     ]),
   build: (x) => [
     {
       model: x.model,
       dataset: x.dataset,
+      features: x.features,
       n_train: x.result.nTrain,
       n_val: x.result.nVal,
       n_test: x.result.nTest,
@@ -77,5 +85,5 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     },
   ],
   outcomes: (x) => [x.result.metrics.outcomes ? [x.result.metrics.outcomes] : []],
-  config: (f) => ({ solver: f.solver, features: f.features, valSplit: f.valSplit ?? null, valFraction: f.valFraction }),
+  config: (f) => ({ solver: f.solver, transform: f.transform, features: f.features ?? 'embedding', valSplit: f.valSplit ?? null, valFraction: f.valFraction }),
 };

@@ -6,11 +6,13 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { ImageOutcomes } from '../../eval/metrics.js';
 
 /** How a column is checked and printed: id/string text, int, acc/std/sec (2 decimals), sig6 (6 significant digits), enums. */
-export type Kind = 'id' | 'string' | 'int' | 'acc' | 'std' | 'sig6' | 'sec' | 'prompts' | 'metric' | 'equiv';
+export type Kind = 'id' | 'string' | 'int' | 'acc' | 'std' | 'sig6' | 'sec' | 'prompts' | 'metric' | 'equiv' | 'features';
 export interface ColumnSpec {
   kind: Kind;
   /** may be null (blank in the CSV) */
   nullable: boolean;
+  /** the value of a row from a file written before the column existed */
+  absent?: string;
 }
 
 /** The metric `regress --metric` compares (primary = the dataset's Table 9 metric). */
