@@ -66,7 +66,7 @@ class Source:
     """What a front end hands the core."""
     name: str
     family: str                         # 'clip' (CLIP BPE) or 'siglip' (tokenizer.json, fixed-length padding)
-    image: nn.Module                    # pixel_values -> (image_embeds, pooler_output)
+    image: nn.Module                    # pixel_values -> (image_embeds, pooler_output), or (image_embeds,)
     text: nn.Module                     # input_ids[, attention_mask] -> text_embeds
     text_inputs: List[str]              # ['input_ids'] or ['input_ids', 'attention_mask']
     context_length: int
@@ -162,10 +162,11 @@ def export_towers(src: Source, out: str, pixels, ids, mask):
     vision_path = os.path.join(onnx_dir, "vision_model.onnx")
     text_path = os.path.join(onnx_dir, "text_model.onnx")
     batch = {0: "batch_size"}
+    image_outputs = image_output_names(src, pixels)
     # traced with grad mode on: torch's fused inference paths (nn.MultiheadAttention) do not export
     torch.onnx.export(src.image.eval(), (pixels,), vision_path, opset_version=OPSET,
-                      input_names=["pixel_values"], output_names=["image_embeds", "pooler_output"],
-                      dynamic_axes={"pixel_values": batch, "image_embeds": batch, "pooler_output": batch})
+                      input_names=["pixel_values"], output_names=image_outputs,
+                      dynamic_axes={"pixel_values": batch, **{n: batch for n in image_outputs}})
     text_args = (ids, mask) if "attention_mask" in src.text_inputs else (ids,)
     torch.onnx.export(src.text.eval(), text_args, text_path, opset_version=OPSET,
                       input_names=src.text_inputs, output_names=["text_embeds"],
@@ -175,7 +176,13 @@ def export_towers(src: Source, out: str, pixels, ids, mask):
     return vision_path, text_path
 
 
-def write_configs(src: Source, out: str, embed_dim: int, pooled_dim: int):
+def image_output_names(src: Source, pixels):
+    with torch.no_grad():
+        n = len(src.image.eval()(pixels[:1]))
+    return ["image_embeds", "pooler_output"][:n]
+
+
+def write_configs(src: Source, out: str, embed_dim: int, pooled_dim):
     config = {
         "model_type": src.family,
         "projection_dim": embed_dim,
@@ -225,28 +232,28 @@ def export(src: Source, out: str, tolerance: float):
     ids, mask = src.tokenize(SAMPLE_TEXTS)
     vision_path, text_path = export_towers(src, out, pixels, ids, mask)
     src.write_tokenizer(out)
+    image_outputs = image_output_names(src, pixels)
     with torch.no_grad():
-        img_emb, pooled = (t.numpy() for t in src.image.eval()(pixels))
+        want_v = dict(zip(image_outputs, (t.numpy() for t in src.image.eval()(pixels))))
         txt_emb = src.text.eval()(*((ids, mask) if "attention_mask" in src.text_inputs else (ids,)))[0].numpy()
-    write_configs(src, out, img_emb.shape[1], pooled.shape[1])
+    img_emb, pooled = want_v["image_embeds"], want_v.get("pooler_output")
+    write_configs(src, out, img_emb.shape[1], None if pooled is None else pooled.shape[1])
 
     # the self-check: the written files against PyTorch
-    got_v = run_onnx(vision_path, {"pixel_values": pixels.numpy()}, ["image_embeds", "pooler_output"])
+    got_v = run_onnx(vision_path, {"pixel_values": pixels.numpy()}, image_outputs)
     text_feeds = {"input_ids": ids.numpy()}
     if "attention_mask" in src.text_inputs:
         text_feeds["attention_mask"] = mask.numpy()
     got_t = run_onnx(text_path, text_feeds, ["text_embeds"])
-    diffs = {
-        "image_embeds": float(np.abs(got_v["image_embeds"] - img_emb).max()),
-        "pooler_output": float(np.abs(got_v["pooler_output"] - pooled).max()),
-        "text_embeds": float(np.abs(got_t["text_embeds"] - txt_emb).max()),
-    }
+    diffs = {k: float(np.abs(got_v[k] - want_v[k]).max()) for k in image_outputs}
+    diffs["text_embeds"] = float(np.abs(got_t["text_embeds"] - txt_emb).max())
     check = {
         "_about": "scripts/export_model.py self-check: PyTorch outputs on sample images (through the model's own "
                   "transform) and texts, and the largest |ONNX - PyTorch| of each output",
         "source": src.name, "texts": SAMPLE_TEXTS, "input_ids": ids.tolist(), "attention_mask": mask.tolist(),
         "pixel_values_shape": list(pixels.shape), "pixel_values": pixels.flatten().tolist(),
-        "image_embeds": img_emb.tolist(), "pooler_output": pooled.tolist(), "text_embeds": txt_emb.tolist(),
+        "image_embeds": img_emb.tolist(), "pooler_output": None if pooled is None else pooled.tolist(),
+        "text_embeds": txt_emb.tolist(),
         "max_abs_diff": diffs,
     }
     with open(os.path.join(out, "export_check.json"), "w") as f:
@@ -283,11 +290,13 @@ def _open_clip_like(model, name, transform, tokenize, bpe_path, context_length, 
     """open_clip and OpenAI's clip share the tower layout: visual.proj, encode_text."""
     visual = model.visual
     proj = getattr(visual, "proj", None)
-    if not isinstance(proj, nn.Parameter):
-        raise SystemExit(f"export: {name}'s image tower has no `proj` matrix (a ResNet or timm tower): "
-                         "its pre-projection features are not exported by this script")
-    visual.proj = None  # the tower now returns the pooled features; the projection is applied by _Tower
-    image = _Tower(visual, _Fn(lambda x: x @ proj))
+    if isinstance(proj, nn.Parameter):
+        visual.proj = None  # the tower now returns the pooled features; the projection is applied by _Tower
+        image = _Tower(visual, _Fn(lambda x: x @ proj))
+    else:
+        # a ResNet (attention pooling ends in its own projection) or timm tower: the embedding only
+        print(f"export: {name}'s image tower has no `proj` matrix: exporting image_embeds without pooler_output")
+        image = _OneOutput(visual)
     text = _Fn(lambda ids: model.encode_text(ids), model)
     if hf_tokenizer is not None:
         def write(out):
@@ -295,14 +304,14 @@ def _open_clip_like(model, name, transform, tokenize, bpe_path, context_length, 
         tok = lambda texts: (tokenize(texts), torch.ones(len(texts), context_length, dtype=torch.long))  # noqa: E731
     else:
         tok, write = _bpe_tokenizer_source(bpe_path, tokenize, context_length)
-    return Source(name=name, family=family, image=image, text=_TextOnly(text), text_inputs=["input_ids"],
+    return Source(name=name, family=family, image=image, text=_OneOutput(text), text_inputs=["input_ids"],
                   context_length=context_length, tokenize=tok, write_tokenizer=write,
                   pixels=_transform_pixels(transform), preprocessor=preprocessor_from_transform(transform),
                   logit_scale=float(model.logit_scale.exp()))
 
 
-class _TextOnly(nn.Module):
-    """A text tower returning (text_embeds,) for a uniform call."""
+class _OneOutput(nn.Module):
+    """A tower with one output, as a 1-tuple (text_embeds,) or (image_embeds,) for a uniform call."""
 
     def __init__(self, fn):
         super().__init__()
@@ -342,11 +351,11 @@ def from_hf(model_id):
     if siglip:
         # SigLIP has no projection after its attention-pooling head: the pooled output is the embedding
         image = _Tower(_Fn(lambda px: vm(pixel_values=px).pooler_output, vm), nn.Identity())
-        text = _TextOnly(_Fn(lambda ids: tm(input_ids=ids).pooler_output, tm))
+        text = _OneOutput(_Fn(lambda ids: tm(input_ids=ids).pooler_output, tm))
         inputs, ctx = ["input_ids"], model.config.text_config.max_position_embeddings
     else:
         image = _Tower(_Fn(lambda px: vm(pixel_values=px).pooler_output, vm), model.visual_projection)
-        text = _TextOnly(_Fn(lambda ids, m: model.text_projection(tm(input_ids=ids, attention_mask=m).pooler_output),
+        text = _OneOutput(_Fn(lambda ids, m: model.text_projection(tm(input_ids=ids, attention_mask=m).pooler_output),
                              model))
         inputs, ctx = ["input_ids", "attention_mask"], model.config.text_config.max_position_embeddings
 
@@ -386,7 +395,7 @@ def from_clip_bench_ref(model_dir):
         return x.gather(1, (mask.sum(1) - 1).view(-1, 1, 1).expand(-1, 1, x.shape[-1])).squeeze(1)
 
     image = _Tower(_Fn(pooled_image, model.visual), vit.heads)
-    text = _TextOnly(_Fn(lambda ids, m: tt.proj(pooled_text(ids, m)), tt))
+    text = _OneOutput(_Fn(lambda ids, m: tt.proj(pooled_text(ids, m)), tt))
     tokenizer = C.SimpleTokenizer()
 
     def tok(texts):

@@ -106,6 +106,8 @@ test('scripts/export_model.py re-exports the reference model and prints its self
     assert.match(r.stdout, /largest \|ONNX - PyTorch\|:\n {2}image_embeds +\d\.\d\de-0[6-9] {2}ok\n {2}pooler_output +\d\.\d\de-0[6-9] {2}ok\n {2}text_embeds +\d\.\d\de-0[6-9] {2}ok/);
     const fresh = JSON.parse(readFileSync(path.join(out, 'export_check.json'), 'utf8'));
     assert.deepEqual(fresh.image_embeds, check.image_embeds);
+    // the export is deterministic: the same graph, byte for byte
+    assert.ok(readFileSync(path.join(out, 'onnx', 'vision_model.onnx')).equals(readFileSync(path.join(models, 'ref-tv-export', 'onnx', 'vision_model.onnx'))));
     assert.deepEqual(fresh.input_ids, check.input_ids);
     assert.deepEqual(JSON.parse(readFileSync(path.join(out, 'preprocessor_config.json'), 'utf8')), JSON.parse(readFileSync(path.join(models, 'ref-tv-export', 'preprocessor_config.json'), 'utf8')));
   } finally {

@@ -2,19 +2,23 @@ import { existsSync, readdirSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { hubOptionsFromEnv } from '../hub/hub.js';
-import { BUILTIN_MODEL, builtinModelDir, MODEL_ALIASES } from '../model/resolve.js';
+import { BUILTIN_MODEL, builtinModelDir } from '../model/resolve.js';
+import { KNOWN_MODELS } from '../model/known-models.js';
 
 export function register(program: Command): void {
   program
     .command('models')
-    .description('list the built-in model, the paper-name aliases, and the models in the Hugging Face cache')
+    .description('list the built-in model, the known models (paper, Hugging Face and open_clip names) and their ONNX exports, and the models in the Hugging Face cache')
     .action(() => {
       const hub = hubOptionsFromEnv();
       const out: string[] = [];
       out.push('built in:');
       out.push(`  ${BUILTIN_MODEL.padEnd(16)} ${builtinModelDir()}`);
-      out.push('aliases (downloaded on first use):');
-      for (const [alias, id] of Object.entries(MODEL_ALIASES)) out.push(`  ${alias.padEnd(16)} ${id}`);
+      out.push('known models (public ONNX exports, downloaded on first use; any of the three names):');
+      out.push(`  ${'paper'.padEnd(16)} ${'Hugging Face (weights)'.padEnd(36)} ${'open_clip'.padEnd(22)} ONNX export used`);
+      for (const m of KNOWN_MODELS) out.push(`  ${m.paper.padEnd(16)} ${m.hf.padEnd(36)} ${m.openClip.padEnd(22)} ${m.onnx}`);
+      out.push('any other open_clip, OpenAI clip or transformers CLIP/SigLIP model: export it once, then --model DIR:');
+      out.push('  python3 scripts/export_model.py --open-clip ViT-B-32 --pretrained laion2b_s34b_b79k --out models/vit-b-32-laion2b');
       out.push(`cached (${hub.cacheDir}):`);
       const cached = existsSync(hub.cacheDir) ? readdirSync(hub.cacheDir).filter((d) => d.startsWith('models--')).sort() : [];
       if (cached.length === 0) out.push('  (none)');
@@ -25,6 +29,8 @@ export function register(program: Command): void {
         for (const s of snaps) {
           const onnxDir = path.join(snapDir, s, 'onnx');
           const onnx = existsSync(onnxDir) ? readdirSync(onnxDir).filter((f) => f.endsWith('.onnx')).sort() : [];
+          // optimum's combined layout keeps model.onnx at the top
+          onnx.push(...readdirSync(path.join(snapDir, s)).filter((f) => f.endsWith('.onnx')).sort());
           out.push(`  ${id.padEnd(40)} ${s.slice(0, 12)}  ${onnx.join(' ') || '(no onnx files)'}`);
         }
       }

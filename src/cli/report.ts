@@ -11,7 +11,8 @@ export function register(program: Command): void {
     .option('--out <dir>', 'report directory (default: <results>/report)')
     .option('--baseline-model <name>', "compare every model's zero-shot with this model's linear probe (default: each model's own)")
     .option('--models-table <file>', 'CSV with columns model,gflops (image GFLOPs per image) for the scaling plot')
-    .action(async (f: { results: string; out?: string; baselineModel?: string; modelsTable?: string }) => {
+    .option('--paper-model <model=row,...>', "compare a renamed or fine-tuned model with a row of the paper's Tables 10 and 11, e.g. my-clip=ViT-B/32 (known models' other names need none)")
+    .action(async (f: { results: string; out?: string; baselineModel?: string; modelsTable?: string; paperModel?: string }) => {
       const outDir = f.out ?? path.join(f.results, 'report');
       if (f.out) checkOutputDir('--out', f.out);
       const res = await buildReport({
@@ -19,6 +20,7 @@ export function register(program: Command): void {
         outDir,
         baselineModel: f.baselineModel,
         modelsTable: f.modelsTable,
+        paperModels: f.paperModel,
         log: (m) => process.stderr.write(`${m}\n`),
       });
       for (const s of res.skipped) process.stderr.write(`report: skipped ${s}\n`);

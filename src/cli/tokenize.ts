@@ -1,19 +1,24 @@
 import type { Command } from 'commander';
-import { ClipTokenizer } from '../model/tokenizer.js';
+import { TOKENIZER_FILES } from '../model/tokenizer.js';
+import { textTokenizerFor } from '../model/text-tokenizer.js';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { UserError } from '../errors.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { DEFAULTS } from '../defaults.js';
 
 export function register(program: Command): void {
   program
     .command('tokenize')
-    .description("print the token id rows of TEXT as JSON (77 ids each, as clip.tokenize would)")
+    .description("print the token id rows of TEXT as JSON (as the model's reference tokenizes: clip.tokenize's 77 ids for CLIP BPE, the fixed padded length for SigLIP)")
     .argument('<text...>', 'texts to tokenize')
     .option('--model <model>', "model whose tokenizer to use ('mini', a directory, a hub id or alias)", DEFAULTS.model)
     .option('--dtype <dtype>', 'ONNX variant (only used to locate the model)', DEFAULTS.dtype)
     .action(async (texts: string[], f: { model: string; dtype: string }) => {
       const dir = await resolveModelDir(f.model, { dtype: f.dtype });
-      const tokenizer = ClipTokenizer.fromModelDir(dir);
-      const { ids, contextLength } = tokenizer.tokenize(texts);
+      const file = TOKENIZER_FILES.map((f) => path.join(dir, f)).find((f) => existsSync(f));
+      if (!file) throw new UserError(`${dir}: no ${TOKENIZER_FILES.join(' or ')}`);
+      const { ids, contextLength } = textTokenizerFor(dir, file).tokenize(texts);
       const rows = texts.map((_, i) => Array.from(ids.subarray(i * contextLength, (i + 1) * contextLength), Number));
       process.stdout.write(`[\n${rows.map((r) => `  ${JSON.stringify(r)}`).join(',\n')}\n]\n`);
     });

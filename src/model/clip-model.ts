@@ -7,7 +7,7 @@ import { ImageEncoder } from './image-encoder.js';
 import type { ModelFiles } from './model-dir.js';
 import { modelInputSize } from './preprocess-config.js';
 import { createSession, embeddingsOf, pickOutput, type SessionOptions } from './onnx-session.js';
-import { ClipTokenizer } from './tokenizer.js';
+import { textTokenizerFor, type TextTokenizer } from './text-tokenizer.js';
 import type { ClipModel, PreprocessConfig } from './types.js';
 import { combinedTowers, splitVisionTower, TEXT_OUTPUTS, type ImageFeatures, type TowerSource } from './towers.js';
 import { DEFAULTS } from '../defaults.js';
@@ -26,7 +26,7 @@ export class OnnxClipModel implements ClipModel {
   readonly inferenceCores: number;
   private imageEncoder: ImageEncoder | null = null;
   private textSession: Promise<ort.InferenceSession> | null = null;
-  private tokenizer: ClipTokenizer | null = null;
+  private tokenizer: TextTokenizer | null = null;
 
   private towerSources: { vision: TowerSource; text: TowerSource | null } | null = null;
 
@@ -100,7 +100,7 @@ export class OnnxClipModel implements ClipModel {
     const source = this.towers().text;
     if (!source) throw new UserError(`model ${this.name} was opened for its image tower only`);
     this.textSession ??= createSession(textOnnx, this.options, source.bytes ?? undefined);
-    this.tokenizer ??= ClipTokenizer.fromFile(this.files.tokenizerFile);
+    this.tokenizer ??= textTokenizerFor(this.files.dir, this.files.tokenizerFile);
     const session = await this.textSession;
     const outputName = source.output ?? pickOutput(session, TEXT_OUTPUTS);
     const chunks: Float32Array[] = [];

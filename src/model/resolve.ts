@@ -4,6 +4,7 @@ import { UserError } from '../errors.js';
 import { didYouMean } from '../util/did-you-mean.js';
 import { packageRoot } from '../version.js';
 import { OnnxClipModel } from './clip-model.js';
+import { MODEL_ALIASES, unexportedModelError } from './known-models.js';
 import { fetchHubFiles, hubOptionsWithProgress, parseHubId, type HubOptions } from '../hub/hub.js';
 import { modelFileNames, readModelDir, singleFileModel } from './model-dir.js';
 import { TOKENIZER_FILES } from './tokenizer.js';
@@ -13,13 +14,7 @@ import type { ImageFeatures } from './towers.js';
 
 export const BUILTIN_MODEL = 'mini';
 
-/** The paper's model names -> public ONNX exports in the transformers.js layout. */
-export const MODEL_ALIASES: Record<string, string> = {
-  'ViT-B/32': 'Xenova/clip-vit-base-patch32',
-  'ViT-B/16': 'Xenova/clip-vit-base-patch16',
-  'ViT-L/14': 'Xenova/clip-vit-large-patch14',
-  'ViT-L/14@336px': 'Xenova/clip-vit-large-patch14-336',
-};
+export { MODEL_ALIASES } from './known-models.js';
 
 export function builtinModelDir(): string {
   return path.join(packageRoot, 'models', BUILTIN_MODEL);
@@ -40,10 +35,10 @@ export interface ResolveOptions {
 export async function resolveModelDir(spec: string, opts: ResolveOptions): Promise<string> {
   if (spec === BUILTIN_MODEL) return builtinModelDir();
   if (existsSync(spec)) return path.resolve(spec);
-  // a name shaped like the paper's (ViT-B/32, RN50) that is not an alias is a typo, not a hub repository
-  if (!MODEL_ALIASES[spec] && /^(ViT-|RN\d)/i.test(spec)) {
-    throw new UserError(`--model ${spec}: unknown model alias${didYouMean(spec, Object.keys(MODEL_ALIASES))} (known: ${Object.keys(MODEL_ALIASES).join(', ')})`);
-  }
+  // a name shaped like the paper's (ViT-H/14, RN50) or open_clip's (ViT-B-32:laion2b_s34b_b79k) without a public
+  // export is not a hub repository: the error names the exporter command
+  const unexported = MODEL_ALIASES[spec] ? null : unexportedModelError(spec, didYouMean(spec, Object.keys(MODEL_ALIASES)));
+  if (unexported) throw unexported;
   const hubSpec = MODEL_ALIASES[spec] ?? spec;
   const ref = parseHubId(hubSpec);
   if (!ref || spec.startsWith('.') || spec.startsWith('/')) {

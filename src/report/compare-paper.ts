@@ -13,6 +13,19 @@ import { describeSubset, primaryValue, type FewshotRow, type LinearProbeRow } fr
 const uniq = (xs: string[]) => [...new Set(xs)].sort(cmp);
 
 /**
+ * The linear-probe rows compared with Table 10: the paper's features (pre-projection, I_f, Appendix A.3) for a
+ * model that has such rows, else its embedding rows; one kind per model, so every average takes one number per dataset.
+ */
+export function paperFeatureRows(lp: readonly LinearProbeRow[]): LinearProbeRow[] {
+  const withIf = new Set(lp.filter((r) => r.features === 'pre-projection').map((r) => r.model));
+  return lp.filter((r) => (r.features ?? 'embedding') === (withIf.has(r.model) ? 'pre-projection' : 'embedding'));
+}
+
+const featuresOf = (lp: readonly LinearProbeRow[], model: string) => (lp.find((r) => r.model === model)?.features ?? 'embedding');
+const FEATURES_NOTE =
+  "features: the image features the probe learned from. Table 10 used the pre-projection features (I_f) for CLIP-ViT models: a model's pre-projection rows (`--features pre-projection`) are compared where they exist, else its embedding rows.";
+
+/**
  * The one subset a suite-wide average takes for a model x dataset: the full split when it was run, else the
  * largest --limit (then the lowest seed). Averages over datasets need one number per dataset.
  */
@@ -44,12 +57,13 @@ const meanOver = (values: Map<string, number> | Record<string, number>, datasets
 // ---------------------------------------------------------------------------------------------
 // Figure 10 / Table 10: representation learning
 
-export function representationLearning(lp: readonly LinearProbeRow[], paper: PaperTables, gflops: Map<string, number>): Comparison {
+export function representationLearning(allRows: readonly LinearProbeRow[], paper: PaperTables, gflops: Map<string, number>): Comparison {
+  const lp = paperFeatureRows(allRows);
   const k12 = SUITES.kornblith12!();
   const p27 = SUITES.paper27!();
   const table10 = paper.table10_linear_probe.models;
   const columns = [
-    'model', 'gflops', 'kornblith12_mean', 'kornblith12_datasets', 'paper27_mean', 'paper27_datasets', 'run_mean', 'run_datasets',
+    'model', 'features', 'gflops', 'kornblith12_mean', 'kornblith12_datasets', 'paper27_mean', 'paper27_datasets', 'run_mean', 'run_datasets',
     'paper_kornblith12_mean', 'paper_paper27_mean', 'paper_run_mean', 'missing_paper27',
   ];
   const rows: Row[] = [];
@@ -62,6 +76,7 @@ export function representationLearning(lp: readonly LinearProbeRow[], paper: Pap
     const runInPaper = run.filter((d) => p27.includes(d));
     rows.push({
       model,
+      features: featuresOf(lp, model),
       gflops: gflops.get(model) ?? null,
       kornblith12_mean: meanOver(values, k12),
       kornblith12_datasets: k12.filter((d) => values.has(d)).length,
@@ -81,6 +96,7 @@ export function representationLearning(lp: readonly LinearProbeRow[], paper: Pap
     notes: [
       `Linear-probe primary metric (percent), averaged per model over Kornblith et al.'s 12 datasets (${k12.join(', ')}; Figure 10 left), over the paper's 27 (Figure 10 right) and over the datasets run; the 12- and 27-dataset means are left blank unless every one of those datasets was run (the \`_datasets\` columns count them, \`missing_paper27\` names the rest).`,
       "paper_* = the same averages of the paper's Table 10 row for a model of the same name (the 9 CLIP models, and baselines such as `ResNet 50` or `EfficientNet Noisy Student L2-800`); paper_run_mean averages it over the paper datasets run here, the like-for-like figure when the suite is incomplete.",
+      FEATURES_NOTE,
       ...(partialNotes.length ? [`Datasets run only on a subset (the largest one is used): ${partialNotes.join('; ')}.`] : []),
     ],
   };
@@ -89,12 +105,16 @@ export function representationLearning(lp: readonly LinearProbeRow[], paper: Pap
 // ---------------------------------------------------------------------------------------------
 // Figure 11: one model's linear probe minus another's
 
-export function linearProbeDelta(lp: readonly LinearProbeRow[], baselineModel: string, paper: PaperTables): Comparison {
+export function linearProbeDelta(allRows: readonly LinearProbeRow[], baselineModel: string, paper: PaperTables): Comparison {
   const columns = ['model', 'dataset', 'subset', 'metric', 'linear_probe', 'baseline_model', 'baseline_linear_probe', 'delta', 'paper_delta'];
   const table10 = paper.table10_linear_probe.models;
   const rows: Row[] = [];
-  for (const model of uniq(lp.map((r) => r.model)).filter((m) => m !== baselineModel)) {
+  const hasIf = (m: string) => allRows.some((r) => r.model === m && r.features === 'pre-projection');
+  for (const model of uniq(allRows.map((r) => r.model)).filter((m) => m !== baselineModel)) {
     const mine: Row[] = [];
+    // like with like: the pre-projection features where both models have them, else the embeddings
+    const kind = hasIf(model) && hasIf(baselineModel) ? 'pre-projection' : 'embedding';
+    const lp = allRows.filter((r) => (r.features ?? 'embedding') === kind);
     for (const ds of datasetSubsets(lp.filter((r) => r.model === model))) {
       const a = rowOn(lp, model, ds)!;
       const b = rowOn(lp, baselineModel, ds);
@@ -117,6 +137,7 @@ export function linearProbeDelta(lp: readonly LinearProbeRow[], baselineModel: s
     notes: [
       `delta = the model's linear probe − \`${baselineModel}\`'s on the same dataset and images (primary metric, points), sorted by delta; the paper's Figure 11 shows ViT-L/14@336px − Noisy Student EfficientNet-L2.`,
       "paper_delta = the same difference in the paper's Table 10, where both models are named like rows of it.",
+      "Both probes use the same image features: the pre-projection features where both models have such rows, else the embeddings.",
     ],
   };
 }
@@ -171,8 +192,9 @@ export function fewshotAverage(all: AllResults, paper: PaperTables): Comparison 
 // ---------------------------------------------------------------------------------------------
 // against the paper: Table 10
 
-export function againstPaperLinearProbe(lp: readonly LinearProbeRow[], paper: PaperTables): Comparison {
-  const columns = ['model', 'dataset', 'subset', 'metric', 'paper_metric', 'ours', 'paper', 'diff'];
+export function againstPaperLinearProbe(allRows: readonly LinearProbeRow[], paper: PaperTables): Comparison {
+  const lp = paperFeatureRows(allRows);
+  const columns = ['model', 'features', 'dataset', 'subset', 'metric', 'paper_metric', 'ours', 'paper', 'diff'];
   const table10 = paper.table10_linear_probe.models;
   const rows: Row[] = [];
   for (const model of uniq(lp.map((r) => r.model))) {
@@ -183,14 +205,15 @@ export function againstPaperLinearProbe(lp: readonly LinearProbeRow[], paper: Pa
       const r = rowOn(lp, model, ds)!;
       const v = primaryValue('linear_probe', r);
       if (typeof p !== 'number' || v == null) continue;
-      rows.push({ model, dataset: ds.dataset, subset: ds.label, metric: r.primary_metric, paper_metric: paper.table9_linear_probe_datasets[ds.dataset]?.metric ?? null, ours: v, paper: p, diff: v - p });
+      rows.push({ model, features: r.features ?? 'embedding', dataset: ds.dataset, subset: ds.label, metric: r.primary_metric, paper_metric: paper.table9_linear_probe_datasets[ds.dataset]?.metric ?? null, ours: v, paper: p, diff: v - p });
     }
   }
   return {
     columns,
     rows,
     notes: [
-      "ours = our linear probe (primary metric); paper = Table 10 of Radford et al. 2021 for the row of the same name (the 9 CLIP models, and baselines such as `ResNet 50`); diff = ours − paper, in points.",
+      "ours = our linear probe (primary metric); paper = Table 10 of Radford et al. 2021 for the row of the same name (the 9 CLIP models, and baselines such as `ResNet 50`; a known model's other names and `--paper-model` map to a row); diff = ours − paper, in points.",
+      FEATURES_NOTE,
     ],
   };
 }

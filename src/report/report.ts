@@ -11,6 +11,7 @@ import type { DatasetDescriptor } from '../data/types.js';
 import { paperTables } from '../paper/paper.js';
 import { csvToLatex } from './latex.js';
 import { plotFiles, writePlot } from './plots.js';
+import { paperRowsOf, paperTablesFor, parsePaperModels } from './paper-models.js';
 import { TABLES, readResults } from './results.js';
 import { baselineProbeSection, ownProbeSection, probeDeltaSection, representationSection, scalingSection } from './sections/linear-probe.js';
 import { againstPaperSection, coverageSection } from './sections/paper.js';
@@ -131,9 +132,11 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const removeStale = (names: string[]) => {
     for (const n of names.flatMap((x) => [x, x.replace(/\.csv$/, '.tex'), x.replace(/\.svg$/, '.pdf')])) rmSync(path.join(outDir, n), { force: true });
   };
+  const paperRows = paperRowsOf(models, parsePaperModels(opts.paperModels, paperTables()));
+  for (const [model, row] of paperRows) log(`report: ${model} is compared with the paper's ${row}`);
   const ctx: SectionContext = {
     all,
-    paper: paperTables(),
+    paper: paperTablesFor(paperTables(), paperRows),
     opts,
     models,
     gflops: gflopsByModel(all, opts.modelsTable ? readModelsTable(opts.modelsTable) : null),

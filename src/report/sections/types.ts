@@ -14,6 +14,8 @@ export interface ReportOptions {
   baselineModel?: string;
   /** CSV `model,gflops` giving GFLOPs per image (wins over the runs' image_gflops) */
   modelsTable?: string;
+  /** `--paper-model my-clip=ViT-B/32,...`: the paper rows renamed or fine-tuned models are compared with */
+  paperModels?: string;
   /** the registry's descriptor of a dataset, or null (default: src/data's registry) */
   lookupDataset?: (name: string) => DatasetDescriptor | null;
   /** progress messages (default: none) */
