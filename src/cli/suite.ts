@@ -30,6 +30,7 @@ interface SuiteFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   valFraction: number;
   out: string;
   report: boolean;
+  paperModel?: string;
   force: boolean;
 }
 
@@ -76,6 +77,7 @@ export function register(program: Command): void {
     .addOption(new Option('--val-fraction <f>', 'linear probe: fraction of train held out for choosing C when a dataset has no validation split').default(DEFAULTS.valFraction).argParser(numberIn('--val-fraction', 0, 1)))
     .option('--out <dir>', 'results directory (zeroshot/linear_probe/fewshot .csv/.json, report/)', DEFAULTS.outDir)
     .option('--no-report', 'do not write the report at the end')
+    .option('--paper-model <model=row,...>', "the report compares a renamed or fine-tuned model with this row of the paper's Tables 10 and 11, e.g. my-clip=ViT-B/32")
     .option('--force', 'recompute steps whose results are already there with the same configuration', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd, { oneDataset: false });
@@ -180,7 +182,7 @@ export function register(program: Command): void {
     if (shard) {
       say(`suite: shard ${shardLabel(shard)} writes no report: run \`clip-bench report --results ${f.out}\` when all shards are done`);
     } else if (f.report) {
-      const res = await buildReport({ resultsDir: f.out, outDir: path.join(f.out, 'report'), log: say });
+      const res = await buildReport({ resultsDir: f.out, outDir: path.join(f.out, 'report'), paperModels: f.paperModel, log: say });
       say(`report written to ${res.outDir} (${res.files.length} files)`);
     }
     if (failures.length) process.exitCode = 1;

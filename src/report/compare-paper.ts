@@ -16,7 +16,7 @@ const uniq = (xs: string[]) => [...new Set(xs)].sort(cmp);
  * The linear-probe rows compared with Table 10: the paper's features (pre-projection, I_f, Appendix A.3) for a
  * model that has such rows, else its embedding rows; one kind per model, so every average takes one number per dataset.
  */
-export function paperFeatureRows(lp: readonly LinearProbeRow[]): LinearProbeRow[] {
+export function paperFeatureRows<R extends { model: string; features?: string | null }>(lp: readonly R[]): R[] {
   const withIf = new Set(lp.filter((r) => r.features === 'pre-projection').map((r) => r.model));
   return lp.filter((r) => (r.features ?? 'embedding') === (withIf.has(r.model) ? 'pre-projection' : 'embedding'));
 }

@@ -12,6 +12,7 @@ import { paperTables } from '../paper/paper.js';
 import { csvToLatex } from './latex.js';
 import { plotFiles, writePlot } from './plots.js';
 import { paperRowsOf, paperTablesFor, parsePaperModels } from './paper-models.js';
+import { paperFeatureRows } from './compare-paper.js';
 import { TABLES, readResults } from './results.js';
 import { baselineProbeSection, ownProbeSection, probeDeltaSection, representationSection, scalingSection } from './sections/linear-probe.js';
 import { againstPaperSection, coverageSection } from './sections/paper.js';
@@ -135,7 +136,9 @@ export async function buildReport(opts: ReportOptions): Promise<ReportResult> {
   const paperRows = paperRowsOf(models, parsePaperModels(opts.paperModels, paperTables()));
   for (const [model, row] of paperRows) log(`report: ${model} is compared with the paper's ${row}`);
   const ctx: SectionContext = {
-    all,
+    // the paper's probes used the pre-projection features: a model's rows of that kind are compared where they exist
+    all: { ...all, linear_probe: paperFeatureRows(all.linear_probe), fewshot: paperFeatureRows(all.fewshot) },
+    allLinearProbe: all.linear_probe,
     paper: paperTablesFor(paperTables(), paperRows),
     opts,
     models,

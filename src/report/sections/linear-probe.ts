@@ -105,10 +105,10 @@ export const representationSection: ReportSection = {
 
 export const probeDeltaSection: ReportSection = {
   title: "8. One model's linear probe minus a baseline's, per dataset (Figure 11)",
-  async build({ all, opts, paper, md, write, plot, skip, needs, notes }) {
+  async build({ allLinearProbe, opts, paper, md, write, plot, skip, needs, notes }) {
     const stale = ['linear_probe_vs_baseline.csv', 'linear_probe_vs_baseline.svg', 'linear_probe_vs_baseline.png'];
     if (!opts.baselineModel) return needs('`--baseline-model M`: the model every linear probe is compared with (the paper: Noisy Student EfficientNet-L2)', ...stale);
-    const c = linearProbeDelta(all.linear_probe, opts.baselineModel, paper);
+    const c = linearProbeDelta(allLinearProbe, opts.baselineModel, paper);
     if (!c.rows.length) return skip('Figure 11', `no linear_probe results of a model other than ${opts.baselineModel}`, ...stale);
     write('linear_probe_vs_baseline.csv', comparisonCsv(c));
     notes(c);

@@ -24,7 +24,10 @@ export interface ReportOptions {
 
 /** What every report section works with: the results, the paper's numbers, and ways to write what it finds. */
 export interface SectionContext {
+  /** the results, probes reduced to one kind of features per model (pre-projection where run, else embedding) */
   all: AllResults;
+  /** every linear_probe row, both kinds of features (probe-vs-probe picks a kind both models have) */
+  allLinearProbe: AllResults['linear_probe'];
   paper: PaperTables;
   opts: ReportOptions;
   models: string[];
