@@ -81,7 +81,8 @@ function logitsModel(dim: number, k: number): Uint8Array {
 
 function sessionOptions(threads: number, device: DeviceChoice): InferenceSession.SessionOptions {
   return {
-    intraOpNumThreads: threads,
+    // on an accelerator the CPU EP keeps only the shape nodes
+    intraOpNumThreads: device.ep === 'cpu' ? threads : 1,
     interOpNumThreads: 1,
     executionMode: 'sequential',
     graphOptimizationLevel: 'all',

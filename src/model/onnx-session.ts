@@ -24,7 +24,9 @@ export async function createSession(file: string, opts: SessionOptions, bytes?: 
   try {
     const options: ort.InferenceSession.SessionOptions = {
       executionProviders: executionProviders(opts.device),
-      intraOpNumThreads: opts.threads ?? 0,
+      // on an accelerator the CPU EP runs only the shape nodes: one thread, so its pool leaves the other cores to
+      // the preprocessing workers (clip-model.ts counts one inference core there)
+      intraOpNumThreads: opts.device.ep === 'cpu' ? (opts.threads ?? 0) : 1,
       interOpNumThreads: 1,
       graphOptimizationLevel: 'all',
       // an accelerator's EP warns that it leaves shape nodes to the CPU on every session: expected, not the user's concern
