@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import sharp from 'sharp';
+import { locateSplit } from '../src/data/ensure.js';
 import { getDataset } from '../src/data/registry.js';
 import { decodeImage } from '../src/image/decode.js';
 import { runCli } from './fixtures/cli.js';
@@ -107,5 +108,109 @@ test('zeroshot --dataset hf:OWNER/NAME: listed through the hub API (paged), fetc
     assert.match(r.stderr, /dataset someone\/other@main has no classnames\.txt; nor can parquet shards be found: the hub lists no files there \(.* answers 404: no such repository, revision or folder, or a static mirror without the hub's API\)$/m);
   } finally {
     await staticServer.close();
+  }
+});
+
+/** UCF101's layout: every frame of every video, `video_id`/`clip_id`/`frame` columns, frames of a video in order. */
+function ucfFrames(nClasses: number, videosPerClass: number, framesOf: (v: number) => number) {
+  const labels: number[] = [];
+  const video: string[] = [];
+  const clip: string[] = [];
+  const frame: number[] = [];
+  const middle: number[] = [];
+  let v = 0;
+  for (let c = 0; c < nClasses; c++) {
+    for (let k = 0; k < videosPerClass; k++, v++) {
+      const n = framesOf(v);
+      middle.push(labels.length + Math.floor(n / 2));
+      for (let f = 0; f < n; f++) {
+        labels.push(c);
+        video.push(`g${String(k + 1).padStart(2, '0')}`);
+        clip.push('c01');
+        frame.push(f);
+      }
+    }
+  }
+  return { labels, extra: { video_id: video, clip_id: clip, frame }, middle };
+}
+
+test('paper27: birdsnap and ucf101 from a hub mirror holding their parquet copies at the pinned revisions, run end to end by suites, the paper\'s names mapped onto the datasets\' by name', async () => {
+  const birdsPaper = getDataset('birdsnap').classes;
+  const ucfPaper = getDataset('ucf101').classes;
+  assert.deepEqual([birdsPaper.length, ucfPaper.length], [500, 101]);
+  // the copies name classes their own way (hyphens, no spaces) and in another order
+  const birdNames = [...birdsPaper].reverse().map((c, i) => (i % 3 === 0 ? c.replaceAll(' ', '-') : c));
+  const ucfNames = [...ucfPaper].reverse().map((c) => c.replaceAll(' ', ''));
+  const pkgs = tmpDir('pq-paper');
+  const birds = await writeParquetDataset(path.join(pkgs, 'birdsnap'), {
+    classes: birdNames,
+    labelColumn: 'common',
+    // one image per class, and a second one of class 3 in train (row 500) that does not decode
+    splits: { test: labelsOf(500, 1), train: [...labelsOf(500, 1), 3] },
+    shardSize: 400,
+    rowGroupSize: 50,
+    broken: { train: [500] },
+  });
+  const testFrames = ucfFrames(101, 1, (v) => 3 + (v % 2));
+  const trainFrames = ucfFrames(101, 2, (v) => 2 + (v % 3));
+  const ucf = await writeParquetDataset(path.join(pkgs, 'ucf101'), {
+    classes: ucfNames,
+    splits: { test: testFrames.labels, train: trainFrames.labels },
+    extra: { test: testFrames.extra, train: trainFrames.extra },
+    shardSize: 200,
+    rowGroupSize: 25,
+  });
+  // one middle frame per video, in file order
+  const opened = await getDataset('ucf101').open(ucf, 'test');
+  assert.equal(opened.n, 101);
+  assert.deepEqual(Array.from({ length: opened.n }, (_, i) => opened.describe(i).replace(/.*test-0000(\d)-of-00002\.parquet#row(\d+)$/, (_m, s, r) => String(Number(s) * 200 + Number(r)))), testFrames.middle.map(String));
+  assert.deepEqual([...opened.labels], Array.from({ length: 101 }, (_, i) => 100 - i));
+
+  const server = await startHubServer(
+    { 'datasets/isaacchung/birdsnap': birds, 'datasets/mteb/ucf101': ucf },
+    undefined,
+    { repoCommits: { 'datasets/isaacchung/birdsnap': 'fd23015508be94f0b5b59d61630e4ea2536509e4', 'datasets/mteb/ucf101': 'e0618988874f6ffbf90af69fa6dccecb9be3deb3' } },
+  );
+  const cache = tmpDir('pq-paper-cache');
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache };
+  const out = tmpDir('pq-paper-out');
+  try {
+    const list = await runCli(['datasets'], env);
+    assert.equal(list.status, 0, list.stderr);
+    const paperRows = list.stdout.split('\n').filter((l) => /^\S+\s+(hub|download|bundled|you provide)/.test(l));
+    assert.match(list.stdout, /^birdsnap\s+hub isaacchung\/birdsnap@fd23015508be94f0b5b59d61630e4ea2536509e4 /m);
+    assert.match(list.stdout, /^ucf101\s+hub mteb\/ucf101@e0618988874f6ffbf90af69fa6dccecb9be3deb3 /m);
+    assert.match(list.stdout, /\n {2}ucf101: frames of mteb\/ucf101@e061898 .*the middle one by frame number/);
+    assert.match(list.stdout, /\n {2}birdsnap: .*one train image does not decode \(MIEB drops it by index\)/);
+    assert.ok(paperRows.length > 0);
+    // the two are fetched from the mirror (each split, at the pinned revision) ...
+    Object.assign(process.env, env);
+    for (const name of ['birdsnap', 'ucf101']) for (const split of ['train', 'test']) await locateSplit(getDataset(name), undefined, split, { download: true });
+    // ... then suites run them end to end without downloads: birdsnap's zero-shot, and one-shot few-shot of both (not
+    // all of @paper27, nor every task: on the 2 shared cores of the test machine each of @paper27's 50 unavailable
+    // steps takes seconds, birdsnap's 500-class zero-shot about a minute, ucf101's 48 x 101 prompts and its linear
+    // probe's search for C minutes each)
+    const zsRun = await runCli(['suite', '--model', 'mini', '--dataset', 'birdsnap', '--tasks', 'zeroshot', '--no-download', '--no-report', '--out', out], env);
+    assert.equal(zsRun.status, 0, zsRun.stderr);
+    assert.match(zsRun.stderr, /suite: 1 steps?: 1 computed, 0 reused, 0 skipped \(data not available\)/);
+    const two = path.join(tmpDir('pq-suite'), 'two.txt');
+    fs.writeFileSync(two, 'birdsnap\nucf101\n');
+    const fsRun = await runCli(['suite', '--model', 'mini', '--dataset', `@${two}`, '--tasks', 'fewshot', '--shots', '1', '--seeds', '1', '--skip-bad-images', '--no-download', '--no-report', '--out', out], env);
+    assert.equal(fsRun.status, 0, fsRun.stderr);
+    assert.match(fsRun.stderr, /suite: 2 steps: 2 computed, 0 reused, 0 skipped \(data not available\), 0 not applicable, 0 failed/);
+    // the train image that does not decode is left out, and said so
+    assert.match(fsRun.stderr, /skipped 1 unreadable image\(s\) of birdsnap\/train, e\.g\. .*datasets--isaacchung--birdsnap\/snapshots\/fd23015508be94f0b5b59d61630e4ea2536509e4\/data\/train-00001-of-00002\.parquet#row100: cannot decode image/);
+    const zs = JSON.parse(fs.readFileSync(path.join(out, 'zeroshot.json'), 'utf8')) as { rows: { dataset: string; n_images: number }[]; runs: { dataset: string; class_names: string[][] }[] };
+    assert.deepEqual([...new Set(zs.rows.map((x) => `${x.dataset} ${x.n_images}`))], ['birdsnap 500']);
+    assert.deepEqual(zs.runs.find((x) => x.dataset === 'birdsnap')!.class_names.map((c) => c[0]), birdsPaper);
+    const few = JSON.parse(fs.readFileSync(path.join(out, 'fewshot.json'), 'utf8')) as { rows: { dataset: string; shots: number }[] };
+    assert.deepEqual(few.rows.map((x) => `${x.dataset} ${x.shots}`).sort(), ['birdsnap 1', 'ucf101 1']);
+    // only the pinned revisions were asked for
+    assert.ok(server.requests.some((q) => q.url === '/api/datasets/isaacchung/birdsnap/tree/fd23015508be94f0b5b59d61630e4ea2536509e4'));
+    assert.ok(server.requests.some((q) => q.url === '/datasets/mteb/ucf101/resolve/e0618988874f6ffbf90af69fa6dccecb9be3deb3/data/train-00003-of-00004.parquet'));
+    assert.ok(!server.requests.some((q) => q.url.includes('/main')), 'no request for main');
+  } finally {
+    for (const k of Object.keys(env)) delete process.env[k];
+    await server.close();
   }
 });

@@ -304,7 +304,7 @@ function sourceText(d: DatasetDescriptor): string {
     case 'download':
       return 'downloads on first use';
     case 'hub':
-      return `hub package ${d.source.repoId}`;
+      return d.source.format === 'parquet' ? `hub parquet dataset ${d.source.repoId}${d.source.revision ? `@${d.source.revision}` : ''}` : `hub package ${d.source.repoId}`;
     default:
       return `user-provided (${d.source.layout})`;
   }
