@@ -71,52 +71,59 @@ void logits(const double *X, i32 n, i32 d, const double *W, i32 k, const double 
   }
 }
 
-/* gW += X^T.G: for each pair of gW rows (features p, p+1) and pair of columns, the running sums stay in
+/* One feature row p of gW, columns j and j+1: the running sums o += ((a0 g0 + a1 g1) + a2 g2) + a3 g3 over the
+ * rows in blocks of four, then o += a g for each leftover row. */
+#define GRAD_BLOCK(o, t, g)                                          \
+  do {                                                               \
+    v128_t s_ = wasm_f64x2_mul(wasm_f64x2_splat((t)[i]), g0);        \
+    s_ = madd(s_, wasm_f64x2_splat((t)[i + 1]), g1);                 \
+    s_ = madd(s_, wasm_f64x2_splat((t)[i + 2]), g2);                 \
+    s_ = madd(s_, wasm_f64x2_splat((t)[i + 3]), g3);                 \
+    o = wasm_f64x2_add(o, s_);                                       \
+  } while (0)
+
+/* gW += X^T.G: for each block of four gW rows (features p..p+3) and pair of columns, the running sums stay in
  * registers while the rows of X go by in blocks of four, in order; then the leftover rows. */
 EXPORT(gradient)
 void gradient(const double *XT, i32 n, i32 d, const double *G, i32 k, double *gW) {
   i32 n4 = n & ~3;
   i32 p = 0;
-  for (; p + 2 <= d; p += 2) {
-    const double *t0 = XT + p * n, *t1 = t0 + n;
+  for (; p + 4 <= d; p += 4) {
+    const double *t0 = XT + p * n, *t1 = t0 + n, *t2 = t1 + n, *t3 = t2 + n;
     i32 j = 0;
     for (; j + 2 <= k; j += 2) {
       v128_t o0 = ld(gW + p * k + j), o1 = ld(gW + (p + 1) * k + j);
+      v128_t o2 = ld(gW + (p + 2) * k + j), o3 = ld(gW + (p + 3) * k + j);
       const double *g = G + j;
-      for (i32 i = 0; i < n4; i += 4, g += 4 * k) {
+      i32 i = 0;
+      for (; i < n4; i += 4, g += 4 * k) {
         v128_t g0 = ld(g), g1 = ld(g + k), g2 = ld(g + 2 * k), g3 = ld(g + 3 * k);
-        v128_t s = wasm_f64x2_mul(wasm_f64x2_splat(t0[i]), g0);
-        s = madd(s, wasm_f64x2_splat(t0[i + 1]), g1);
-        s = madd(s, wasm_f64x2_splat(t0[i + 2]), g2);
-        s = madd(s, wasm_f64x2_splat(t0[i + 3]), g3);
-        o0 = wasm_f64x2_add(o0, s);
-        v128_t u = wasm_f64x2_mul(wasm_f64x2_splat(t1[i]), g0);
-        u = madd(u, wasm_f64x2_splat(t1[i + 1]), g1);
-        u = madd(u, wasm_f64x2_splat(t1[i + 2]), g2);
-        u = madd(u, wasm_f64x2_splat(t1[i + 3]), g3);
-        o1 = wasm_f64x2_add(o1, u);
+        GRAD_BLOCK(o0, t0, g);
+        GRAD_BLOCK(o1, t1, g);
+        GRAD_BLOCK(o2, t2, g);
+        GRAD_BLOCK(o3, t3, g);
       }
-      for (i32 i = n4; i < n; i++, g += k) {
+      for (; i < n; i++, g += k) {
         v128_t gi = ld(g);
         o0 = madd(o0, wasm_f64x2_splat(t0[i]), gi);
         o1 = madd(o1, wasm_f64x2_splat(t1[i]), gi);
+        o2 = madd(o2, wasm_f64x2_splat(t2[i]), gi);
+        o3 = madd(o3, wasm_f64x2_splat(t3[i]), gi);
       }
       st(gW + p * k + j, o0);
       st(gW + (p + 1) * k + j, o1);
+      st(gW + (p + 2) * k + j, o2);
+      st(gW + (p + 3) * k + j, o3);
     }
-    for (; j < k; j++) {
-      double o0 = gW[p * k + j], o1 = gW[(p + 1) * k + j];
-      const double *g = G + j;
-      for (i32 i = 0; i < n4; i += 4, g += 4 * k) {
-        o0 += t0[i] * g[0] + t0[i + 1] * g[k] + t0[i + 2] * g[2 * k] + t0[i + 3] * g[3 * k];
-        o1 += t1[i] * g[0] + t1[i + 1] * g[k] + t1[i + 2] * g[2 * k] + t1[i + 3] * g[3 * k];
+    if (j < k) {
+      for (i32 q = p; q < p + 4; q++) {
+        const double *t = XT + q * n;
+        double o = gW[q * k + j];
+        const double *g = G + j;
+        for (i32 i = 0; i < n4; i += 4, g += 4 * k) o += t[i] * g[0] + t[i + 1] * g[k] + t[i + 2] * g[2 * k] + t[i + 3] * g[3 * k];
+        for (i32 i = n4; i < n; i++, g += k) o += t[i] * g[0];
+        gW[q * k + j] = o;
       }
-      for (i32 i = n4; i < n; i++, g += k) {
-        o0 += t0[i] * g[0];
-        o1 += t1[i] * g[0];
-      }
-      gW[p * k + j] = o0;
-      gW[(p + 1) * k + j] = o1;
     }
   }
   for (; p < d; p++) {
