@@ -79,11 +79,6 @@ export function register(program: Command): void {
     .description("list the datasets: where their data comes from, classes, splits against the paper's Table 9, metric, and whether each is present locally")
     .option('--dataset-root <dir>', "check this root instead of each dataset's default")
     .option('--wide', 'every column: splits, the paper\'s sizes, templates and each root (default: a view that fits 100 columns)', false)
-    .addHelpText('after', `
-Examples:
-  clip-bench datasets                        what each dataset needs and whether it is here
-  clip-bench datasets --wide                 with splits, the paper's sizes, templates and roots
-  clip-bench datasets --dataset-root /data/imagenet   is ImageNet found under /data/imagenet?`)
     .action((f: { datasetRoot?: string; wide: boolean }) => {
       const all = listDatasets();
       const rows = all.map((d) => {

@@ -3,6 +3,7 @@ import { UserError } from '../errors.js';
 import { toolVersion } from '../version.js';
 import { userFsErrorText } from '../util/fs.js';
 import { registerCommands } from './commands.js';
+import { polishHelp } from './help.js';
 
 /** Entry point: exit 0 on success, 2 on bad usage or input (one line on stderr), 1 on an internal error. */
 export async function main(argv: string[]): Promise<void> {
@@ -20,6 +21,7 @@ export async function main(argv: string[]): Promise<void> {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   await registerCommands(program, argv);
+  polishHelp(program);
   try {
     await program.parseAsync(argv);
   } catch (err) {

@@ -32,7 +32,8 @@ interface Flags {
   run?: boolean;
   update?: boolean;
   junit?: string;
-  json?: string;
+  /** true: the JSON on stdout instead of the table; a path: the table, and the JSON written there */
+  json?: string | true;
   significance?: string;
   runArgs?: string;
   keep?: boolean;
@@ -52,7 +53,7 @@ export function register(program: Command): void {
     .option('--update', 'rewrite the baseline from the current results (exit 0)')
     .option('--significance <alpha>', 'a row regresses only when its drop is also significant: paired test on the kept per-image predictions, Holm-corrected across the rows (e.g. 0.05)')
     .option('--junit <file>', 'also write JUnit XML: one testcase per row')
-    .option('--json <file>', 'also write the rows, their verdicts and numbers as JSON')
+    .option('--json [file]', 'the rows, their verdicts and numbers as JSON: on stdout instead of the table, or written to FILE beside it')
     .action(async (f: Flags) => {
       const tolerance = Number(f.tolerance);
       if (f.tolerance.trim() === '' || !Number.isFinite(tolerance) || tolerance < 0) {
@@ -63,7 +64,7 @@ export function register(program: Command): void {
       }
       const metric = f.metric as RegressMetric;
       if (f.junit) checkOutputFile('--junit', f.junit);
-      if (f.json) checkOutputFile('--json', f.json);
+      if (typeof f.json === 'string') checkOutputFile('--json', f.json);
       if (!f.run && !statSync(f.results, { throwIfNoEntry: false })?.isDirectory()) {
         // as `report` does: a missing folder is a typo, not a regression of every row
         throw new UserError(`--results ${f.results}: no such directory (run the evaluations first, or pass --run)`);
@@ -93,13 +94,16 @@ export function register(program: Command): void {
         }
         let rows = compareWithBaseline(baseline, resultsDir, metric, tolerance);
         if (alpha !== undefined) rows = applySignificance(rows, baseline, resultsDir, metric, tolerance, alpha, { resamples: BOOTSTRAP_RESAMPLES, seed: 0 });
-        process.stdout.write(formatTable(displayColumns(rows), displayRows(rows)));
-        process.stdout.write(`${summary(rows, tolerance, metric, alpha)}\n`);
+        if (f.json === true) process.stdout.write(regressJson(rows, tolerance, metric, alpha));
+        else {
+          process.stdout.write(formatTable(displayColumns(rows), displayRows(rows)));
+          process.stdout.write(`${summary(rows, tolerance, metric, alpha)}\n`);
+        }
         if (f.junit) {
           atomicWriteFileSync(f.junit, junitXml(rows, tolerance, metric, alpha));
           log(`regress: wrote ${f.junit}`);
         }
-        if (f.json) {
+        if (typeof f.json === 'string') {
           atomicWriteFileSync(f.json, regressJson(rows, tolerance, metric, alpha));
           log(`regress: wrote ${f.json}`);
         }
