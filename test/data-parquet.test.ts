@@ -59,7 +59,13 @@ test('parquet: a label column of another name (found as the only ClassLabel, or 
   assert.throws(() => getDataset('cifar10', { labelColumn: 'x' }), /--label-column: cifar10 is not a parquet dataset/);
   // no ClassLabel names in the metadata
   const bare = await writeParquetDataset(tmpDir('pq'), { classes: CLASSES, splits: { test: [0, 1] }, noFeatures: true });
-  await assert.rejects(getDataset('parquet').open(bare, 'test'), /test-00000-of-00001\.parquet: column 'label' is not a ClassLabel with names in the 'huggingface' metadata/);
+  await assert.rejects(getDataset('parquet').open(bare, 'test'), /test-00000-of-00001\.parquet: column 'label' is not a ClassLabel with names in the 'huggingface' metadata or the dataset card/);
+  // ... the dataset card's YAML names them (as `datasets` writes it: names keyed by index)
+  const card = ['---', 'dataset_info:', '  features:', '  - name: image', '    dtype: image', '  - name: label', '    dtype:', '      class_label:', '        names:', ...CLASSES.map((c, i) => `          '${i}': ${c}`), '  splits:', '  - name: test', '    num_examples: 2', '---', '# A card', ''];
+  fs.writeFileSync(path.join(bare, 'README.md'), card.join('\n'));
+  const carded = await getDataset('parquet').open(bare, 'test');
+  assert.deepEqual(carded.classes, CLASSES);
+  assert.deepEqual([...carded.labels], [0, 1]);
   // a missing split names the ones there are
   await assert.rejects(getDataset('parquet').open(dir, 'train'), /^UserError: parquet: no split 'train' in .* \(no train-00000-of-NNNNN\.parquet under data\/; it has 'test'\)$/);
   // a truncated shard: one line naming the file
@@ -77,6 +83,7 @@ test('parquet: a label column of another name (found as the only ClassLabel, or 
 
 test('zeroshot --dataset hf:OWNER/NAME: listed through the hub API (paged), fetched into the Hugging Face cache, then offline; a static mirror without the API and a missing split are one-line errors', async () => {
   const dir = await small(tmpDir('pq-hub'));
+  fs.writeFileSync(path.join(dir, 'README.md'), '---\nlicense: mit\n---\n# pets\n');
   const server = await startHubServer({ 'datasets/someone/pets': dir }, undefined, { treePageSize: 2 });
   const cache = tmpDir('pq-cache');
   const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache };
@@ -91,6 +98,8 @@ test('zeroshot --dataset hf:OWNER/NAME: listed through the hub API (paged), fetc
     assert.ok(server.requests.filter((q) => q.url === '/api/datasets/someone/pets/tree/main').length >= 2);
     assert.ok(server.requests.some((q) => q.url === '/datasets/someone/pets/resolve/main/data/test-00001-of-00002.parquet'));
     assert.ok(!server.requests.some((q) => q.url.includes('train-')));
+    // and the dataset card, which names classes where the parquet metadata does not
+    assert.ok(server.requests.some((q) => q.url === '/datasets/someone/pets/resolve/main/README.md'));
     const snap = path.join(cache, 'hub', 'datasets--someone--pets', 'snapshots');
     assert.equal(fs.readdirSync(snap).length, 1);
     const bad = await runCli(['zeroshot', '--model', 'mini', '--dataset', 'hf:someone/pets', '--split', 'val', '--out', tmpDir('out')], env);

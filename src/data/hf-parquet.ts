@@ -6,6 +6,7 @@ import { listHubFiles, NoHubListing } from '../hub/tree.js';
 import type { DatasetDef } from './descriptor.js';
 import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
 import { fetchWdsPackage, inParallel } from './hub-package.js';
+import { readCardFeatures } from './dataset-card.js';
 import { listTree, openParquetSplit, shardSplits, splitShards, type MiddleFrame, type ParquetColumns } from './loaders/parquet.js';
 import { WDS_FILES } from './loaders/wds.js';
 import { isPackageComplete, isPackagePresent, wdsHubDef } from './wds-datasets.js';
@@ -64,6 +65,7 @@ export async function openParquetDataset(root: string, split: string, classes: s
     split,
     columns: o.columns,
     middleFrame: o.middleFrame,
+    cardFeatures: readCardFeatures(root),
     ...(classes === undefined ? {} : paper ? { paperClasses: classes } : { classNames: classes }),
   });
 }
@@ -98,6 +100,8 @@ export async function fetchHfSplit(ref: HubRef, split: string, opts: HubOptions,
   }
   if (s.missing.length) throw new UserError(`${label}: the hub lists ${s.count - s.missing.length} of the ${s.count} shards of split '${split}' (missing ${s.missing.slice(0, 5).join(', ')})`);
   const repo = new HubRepo(ref, opts);
+  // the dataset card names the classes where the parquet metadata does not
+  if (files.includes('README.md')) await repo.file('README.md');
   await inParallel(s.shards, SHARD_DOWNLOADS, (f) => repo.require(f));
   return repo.finish();
 }

@@ -74,7 +74,7 @@ export function listTree(dir: string, prefix = ''): string[] {
 }
 
 /** A `datasets` feature as the parquet metadata stores it (only what clip-bench reads). */
-interface HfFeature {
+export interface HfFeature {
   _type?: string;
   names?: string[];
 }
@@ -106,6 +106,8 @@ export interface OpenParquetOptions {
   /** names replacing the dataset's by index (--classnames) */
   classNames?: string[];
   middleFrame?: MiddleFrame;
+  /** features from the dataset card (README.md), for what the parquet metadata does not name */
+  cardFeatures?: Record<string, HfFeature>;
   /** decoded row groups kept in memory (each holds its rows' encoded images) */
   rowGroupCache?: number;
 }
@@ -201,16 +203,17 @@ export async function openParquetSplit(files: string[], opts: OpenParquetOptions
   const shards: Shard[] = [];
   for (const f of files) shards.push(await openShard(f));
   const first = shards[0]!;
-  const features = hfFeatures(first.metadata, first.file);
+  // the parquet metadata first; the dataset card for features it does not describe
+  const features = { ...opts.cardFeatures, ...hfFeatures(first.metadata, first.file) };
   const topLevel = topColumns(first.metadata);
   const labelCol = pickColumn(features, topLevel, 'ClassLabel', opts.columns?.label, 'label', '--label-column', first.file);
   const imageCol = pickColumn(features, topLevel, 'Image', opts.columns?.image, 'image', '--image-column', first.file);
   const names = features[labelCol]?.names;
   if (!names?.length) {
-    throw new UserError(`${first.file}: column '${labelCol}' is not a ClassLabel with names in the 'huggingface' metadata (the class names come from there)`);
+    throw new UserError(`${first.file}: column '${labelCol}' is not a ClassLabel with names in the 'huggingface' metadata or the dataset card (the class names come from there)`);
   }
   for (const s of shards.slice(1)) {
-    const other = hfFeatures(s.metadata, s.file)[labelCol]?.names;
+    const other = { ...opts.cardFeatures, ...hfFeatures(s.metadata, s.file) }[labelCol]?.names;
     if (!other || other.length !== names.length || other.some((n, i) => n !== names[i])) {
       throw new UserError(`${s.file}: its '${labelCol}' class names differ from those of ${first.file}`);
     }
