@@ -24,7 +24,7 @@ What it writes (the Hugging Face / transformers.js layout):
   export_check.json        the self-check: sample inputs, the PyTorch outputs, the largest ONNX - PyTorch difference
 
 The self-check runs the written ONNX files (with Python's onnxruntime where installed, else with the
-onnxruntime-node of this repository through scripts/onnx-run.mjs) on sample images passed through the model's
+onnxruntime-node of this repository through scripts/onnx_run.mjs) on sample images passed through the model's
 transform and on sample texts, compares every output with PyTorch's and prints the largest absolute difference;
 it exits 1 when one exceeds --tolerance.
 
@@ -218,7 +218,7 @@ def run_onnx(path, feeds, outputs):
         spec_file = os.path.join(tmp, "spec.json")
         with open(spec_file, "w") as f:
             json.dump(spec, f)
-        subprocess.run(["node", os.path.join(HERE, "onnx-run.mjs"), spec_file], check=True)
+        subprocess.run(["node", os.path.join(HERE, "onnx_run.mjs"), spec_file], check=True)
         res = {}
         for name in outputs:
             meta = json.load(open(os.path.join(tmp, name + ".json")))

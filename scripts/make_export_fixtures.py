@@ -11,7 +11,7 @@
                                           logits_per_image, logits_per_text, text_embeds, image_embeds (the last
                                           two L2-normalised, as transformers' CLIPModel.forward returns them)
 
-Needs Debian's python3-torch 1.13, torchvision and python3-onnx; node for the self-check (scripts/onnx-run.mjs).
+Needs Debian's python3-torch 1.13, torchvision and python3-onnx; node for the self-check (scripts/onnx_run.mjs).
 """
 
 import os

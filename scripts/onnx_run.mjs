@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Run an ONNX file on raw tensors with this repository's onnxruntime-node: the fallback of
 // scripts/export_model.py's self-check where Python's onnxruntime is not installed.
-//   node scripts/onnx-run.mjs SPEC.json
+//   node scripts/onnx_run.mjs SPEC.json
 // SPEC: {"model": FILE, "inputs": {NAME: {"type": "float32"|"int64", "dims": [...], "file": RAW}}, "outputs": [NAME...]}
 // writes NAME.bin (float32, little-endian) and NAME.json ({dims}) for each output, beside SPEC.json.
 import { readFileSync, writeFileSync } from 'node:fs';

@@ -1,6 +1,6 @@
 // hyparquet against parquet-wasm (Rust parquet via Arrow IPC) reading the image column of 2,000 rows (30-36 kB each,
 // incompressible like encoded images, snappy) in row groups of 100, as clip-bench reads a split: row group by row group.
-// parquet-wasm is not a dependency: npm install --no-save parquet-wasm@0.7.1 apache-arrow && node scripts/bench-parquet.mjs
+// parquet-wasm is not a dependency: npm install --no-save parquet-wasm@0.7.1 apache-arrow && node scripts/bench_parquet.mjs
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import { randomBytes } from 'node:crypto';
