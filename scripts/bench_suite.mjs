@@ -121,6 +121,16 @@ async function writePackage(dir, classes, perClass, seed) {
 }
 
 const fmt = (x) => x.toFixed(1);
+
+/** Run a child (through GNU time where it is installed): wall seconds and CPU seconds (user + system, children included). */
+async function timed(cmd, argv, opts) {
+  if (!fs.existsSync('/usr/bin/time')) return { ...(await runProcess(cmd, argv, opts)), cpu: NaN };
+  const file = path.join(os.tmpdir(), `bench-suite-time-${process.pid}`);
+  const r = await runProcess('/usr/bin/time', ['-f', '%U %S', '-o', file, cmd, ...argv], opts);
+  const [u, sys] = fs.readFileSync(file, 'utf8').trim().split(/\s+/).slice(-2).map(Number);
+  fs.rmSync(file, { force: true });
+  return { ...r, cpu: u + sys };
+}
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-suite-'));
 const env = { XDG_CACHE_HOME: tmp, HF_HUB_OFFLINE: '1', HF_HUB_CACHE: path.join(tmp, 'hub'), HF_HOME: path.join(tmp, 'hf') };
 const cacheDir = path.join(tmp, 'embeddings');
@@ -169,9 +179,10 @@ try {
       if (label !== 'zero-shot' && T !== threadCounts[0]) fs.cpSync(path.join(outs[threadCounts[0]], 'zeroshot.csv'), path.join(out, 'zeroshot.csv'));
       if (label !== 'zero-shot' && T !== threadCounts[0]) fs.cpSync(path.join(outs[threadCounts[0]], 'zeroshot.json'), path.join(out, 'zeroshot.json'));
       console.log(`${label}, ${T} thread${T > 1 ? 's' : ''} ... (load ${os.loadavg()[0].toFixed(1)})`);
-      const r = await runProcess(process.execPath, args, { env });
+      const r = await timed(process.execPath, args, { env });
       ours[T][label] = r.wall;
-      console.log(`${label}, ${T} thread${T > 1 ? 's' : ''}: ${fmt(r.wall)} s`);
+      ours[T][`${label} cpu`] = r.cpu;
+      console.log(`${label}, ${T} thread${T > 1 ? 's' : ''}: ${fmt(r.wall)} s (CPU ${fmt(r.cpu)} s)`);
     }
   }
   if (stage['zero-shot'] === undefined) stage['zero-shot'] = ours[threadCounts[0]]['zero-shot'];
@@ -207,10 +218,12 @@ try {
   const r = await runProcess(cfg.python, [path.join(here, 'bench_suite_sklearn.py'), path.join(sk, 'manifest.json')], { env: { OPENBLAS_NUM_THREADS: '1', OMP_NUM_THREADS: '1' } });
   process.stderr.write(r.err);
   const skr = lastJson(r.out);
-  const skStage = { probe: 0, 'few-shot': 0 };
+  const skStage = { probe: 0, 'few-shot': 0, 'probe cpu': 0, 'few-shot cpu': 0 };
   for (const v of Object.values(skr.datasets)) {
     skStage.probe += v.probe.seconds;
     skStage['few-shot'] += v.fewshot.seconds;
+    skStage['probe cpu'] += v.probe.cpu;
+    skStage['few-shot cpu'] += v.fewshot.cpu;
   }
 
   // ---- identical tables at every thread count
@@ -232,6 +245,10 @@ try {
     const best = Math.min(...threadCounts.map((T) => ours[T][label]));
     const ratios = threadCounts.map((T) => `${(skStage[label] / ours[T][label]).toFixed(2)}x (${T})`).join(', ');
     console.log(`| ${label} | ${col(1, label)} | ${col(2, label)} | ${fmt(skStage[label])} s | ${ratios}; best ${(skStage[label] / best).toFixed(2)}x |`);
+  }
+  for (const label of ['probe', 'few-shot']) {
+    const cpu = threadCounts.map((T) => `${fmt(ours[T][`${label} cpu`])} s (${T})`).join(', ');
+    console.log(`CPU seconds, ${label}: clip-bench ${cpu}; scikit-learn ${fmt(skStage[`${label} cpu`])} s; ratio ${threadCounts.map((T) => (skStage[`${label} cpu`] / ours[T][`${label} cpu`]).toFixed(2) + 'x').join(', ')}`);
   }
   if (ours[1] && ours[2]) for (const label of ['probe', 'few-shot']) console.log(`scaling ${label}: 1 -> 2 threads ${(ours[1][label] / ours[2][label]).toFixed(2)}x`);
   console.log(`result tables at ${threadCounts.join(' and ')} threads identical (seconds aside): ${same ? 'yes' : 'NO'}`);
