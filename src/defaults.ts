@@ -43,6 +43,7 @@ export const ENV_VARS = {
   XDG_CACHE_HOME: 'base of every default cache location (embeddings, datasets, the Hugging Face hub) when absolute; else ~/.cache',
   HOME: 'home directory, for ~/.cache when XDG_CACHE_HOME is not set',
   CLIP_BENCH_DATASET_MIRROR: 'base URL serving <base>/<dataset>/<file>, replacing the publishers\' URLs of the downloadable datasets',
+  CLIP_BENCH_PROGRESS_SECONDS: 'seconds between progress lines when stderr is not a terminal (CI and Slurm logs); default 10',
   CLIP_BENCH_PREPROCESS_WORKERS: 'preprocessing worker threads of the embedding pipeline (0: the main thread); default: the cores onnxruntime\'s threads leave free',
   CLIP_BENCH_RESAMPLER: 'js: preprocess with the JavaScript reference instead of WebAssembly (same output, slower)',
   CLIP_BENCH_SHARDS: 'N for --shard auto in a Kubernetes Indexed Job (the Job\'s completions), unless --shard-count is given',

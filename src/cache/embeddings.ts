@@ -1,4 +1,5 @@
 import { startBar, type Bar } from '../util/bars.js';
+import { countProgress, LOG_PROGRESS_SECONDS } from '../util/progress.js';
 import type { ImageSource } from '../data/types.js';
 import type { ClipModel } from '../model/types.js';
 import { embedImages } from './embed-images.js';
@@ -167,10 +168,11 @@ async function fillShare(req: ImageEmbeddingRequest, writer: CacheWriter, indice
   const { share } = writer;
   const shareRows = share.end - share.start;
   const cachedRows = shareRows - writer.missingIn(share).reduce((a, m) => a + m.end - m.start, 0);
-  // a bar on a terminal; start and end lines in logs
-  const bar = req.progress && process.stderr.isTTY ? embeddingBar(shareRows, cachedRows) : null;
+  // a bar on a terminal; in logs a start line, a line every LOG_PROGRESS_SECONDS with rate and ETA, an end line
+  const tty = !!req.progress && !!process.stderr.isTTY;
+  const bar = !req.progress ? null : tty ? embeddingBar(shareRows, cachedRows) : logLines(`embedding ${req.dataset}/${req.split}`, shareRows, cachedRows);
   const started = performance.now();
-  if (req.progress && !bar) {
+  if (req.progress && !tty) {
     const resume = cachedRows > 0 ? ` (resuming: ${cachedRows} cached)` : '';
     const what = shard ? `rows ${share.start}-${share.end} (shard ${shardLabel(shard)}) of ${indices.length}` : `${indices.length}`;
     process.stderr.write(`embedding ${what} images of ${req.dataset}/${req.split} with ${req.model.name}${resume}\n`);
@@ -186,7 +188,7 @@ async function fillShare(req: ImageEmbeddingRequest, writer: CacheWriter, indice
   } finally {
     bar?.stop();
   }
-  if (req.progress && !bar) {
+  if (req.progress && !tty) {
     const secs = (performance.now() - started) / 1000;
     process.stderr.write(`embedded ${computed} images in ${secs.toFixed(1)} s (${(computed / secs).toFixed(1)} img/s)${skipped ? `, ${skipped} unreadable` : ''}\n`);
   }
@@ -282,6 +284,17 @@ function warn(message: string): void {
   process.stderr.write(`clip-bench: warning: ${message}\n`);
 }
 
+/** The bar's calls as log lines (countProgress without a terminal): rows of this run only, so the rate is honest. */
+function logLines(what: string, total: number, cached: number): Bar {
+  const lines = countProgress(what, 'images', total - cached, { afterSeconds: LOG_PROGRESS_SECONDS, finalLine: false });
+  let done = 0;
+  return {
+    increment: (step?: number) => lines.update((done += step ?? 1)),
+    getProgress: () => (cached + done) / total,
+    stop: () => lines.stop(),
+  };
+}
+
 function embeddingBar(total: number, done: number): Bar {
   const started = Date.now();
   const bar = startBar('embedding {bar} {value}/{total} images | {speed} img/s | ETA {eta_formatted}', total, done, { speed: '-' });
@@ -297,7 +310,7 @@ function embeddingBar(total: number, done: number): Bar {
 }
 
 /** Text embeddings of `texts` (prompts), cached per model and exact text list. */
-export async function textEmbeddings(model: ClipModel, texts: string[], cacheDir: string): Promise<{ embeddings: Float32Array; dim: number }> {
+export async function textEmbeddings(model: ClipModel, texts: string[], cacheDir: string, opts: { progress?: boolean } = {}): Promise<{ embeddings: Float32Array; dim: number }> {
   const key: CacheKey = {
     tool: 'clip-bench',
     modelIdentity: model.identity,
@@ -314,7 +327,9 @@ export async function textEmbeddings(model: ClipModel, texts: string[], cacheDir
   const label = { modelName: model.name };
   const hit = await loadEntry(cacheDir, { key, label }, { warn });
   if (hit) return { embeddings: hit.embeddings, dim: hit.dim };
-  const { embeddings, dim } = await model.encodeTexts(texts);
+  // ImageNet's ensemble is 80,000 prompts: minutes on a CPU, so say how far it is
+  const progress = countProgress(`encoding ${texts.length} prompts with ${model.name}`, 'prompts', texts.length, { enabled: opts.progress !== false });
+  const { embeddings, dim } = await model.encodeTexts(texts, (done) => progress.update(done)).finally(() => progress.stop());
   const writer = await openWriter(cacheDir, { key, label }, { n: texts.length, dim, chunkSize: texts.length, warn });
   try {
     if (!writer.complete) {

@@ -92,7 +92,8 @@ export class OnnxClipModel implements ClipModel {
     return (await this.imageEncoder!.encode(pixels, n)).embeddings;
   }
 
-  async encodeTexts(texts: string[]): Promise<{ embeddings: Float32Array; dim: number }> {
+  /** `onBatch(done)`: after each batch, how many of the texts are encoded (for progress on 80,000 prompts) */
+  async encodeTexts(texts: string[], onBatch?: (done: number) => void): Promise<{ embeddings: Float32Array; dim: number }> {
     if (!this.files.textOnnx || !this.files.tokenizerFile) {
       throw new UserError(`model ${this.name} has no text tower (${this.files.dir}): it can only be used for linear probes`);
     }
@@ -120,6 +121,7 @@ export class OnnxClipModel implements ClipModel {
       const emb = embeddingsOf(out[outputName], tok.n, `${textOnnx} output ${outputName}`);
       dim = emb.dim;
       chunks.push(new Float32Array(emb.data));
+      onBatch?.(start + batch.length);
     }
     const all = new Float32Array(texts.length * dim);
     let offset = 0;

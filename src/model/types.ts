@@ -30,6 +30,6 @@ export interface ClipModel {
   /** the image embedding width (opens the image tower) */
   imageDim(): Promise<number>;
   /** text embeddings [texts.length, dim] */
-  encodeTexts(texts: string[]): Promise<{ embeddings: Float32Array; dim: number }>;
+  encodeTexts(texts: string[], onBatch?: (done: number) => void): Promise<{ embeddings: Float32Array; dim: number }>;
   close(): Promise<void>;
 }

@@ -1,4 +1,5 @@
 import cliProgress from 'cli-progress';
+import { startBar, type Bar } from './bars.js';
 
 const mb = (b: number): string => (b / 1e6).toFixed(b < 1e7 ? 2 : 1);
 
@@ -69,5 +70,58 @@ export function byteProgress(stream: NodeJS.WriteStream = process.stderr): (file
         multi = null;
       }
     }
+  };
+}
+
+/** Seconds between progress lines where stderr is not a terminal (CI and Slurm logs): $CLIP_BENCH_PROGRESS_SECONDS, else 10. */
+export const LOG_PROGRESS_SECONDS = ((v) => (Number.isFinite(v) && v > 0 ? v : 10))(Number(process.env.CLIP_BENCH_PROGRESS_SECONDS));
+
+const clock = (s: number): string => {
+  if (!Number.isFinite(s)) return '?';
+  const t = Math.round(s);
+  return t >= 3600 ? `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m` : t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
+};
+
+export interface CountProgress {
+  /** `done` of the total are finished */
+  update(done: number): void;
+  stop(): void;
+}
+
+/**
+ * Progress of `total` items of work on stderr, shown only once the work has taken `afterSeconds` (quick work
+ * prints nothing): on a terminal a bar with rate and ETA; elsewhere a line every LOG_PROGRESS_SECONDS,
+ * `<what>: 4000/80000 (5%), 130/s, ETA 9m45s`, and one when it ends.
+ */
+export function countProgress(what: string, unit: string, total: number, opts: { afterSeconds?: number; enabled?: boolean; finalLine?: boolean } = {}): CountProgress {
+  const started = Date.now();
+  const after = (opts.afterSeconds ?? Math.min(2, LOG_PROGRESS_SECONDS)) * 1000;
+  let bar: Bar | null = null;
+  let shown = false;
+  let lastLine = 0;
+  let lastDone = 0;
+  if (opts.enabled === false) return { update: () => {}, stop: () => {} };
+  const line = (done: number, end: boolean) => {
+    const secs = (Date.now() - started) / 1000;
+    const rate = done / Math.max(secs, 1e-3);
+    const tail = end ? `done in ${clock(secs)}` : `ETA ${clock((total - done) / rate)}`;
+    process.stderr.write(`${what}: ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%), ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s, ${tail}\n`);
+    lastLine = Date.now();
+  };
+  return {
+    update(done) {
+      lastDone = done;
+      const now = Date.now();
+      if (!shown && now - started < after) return;
+      if (process.stderr.isTTY) {
+        if (!bar) bar = startBar(`${what} {bar} {value}/{total} ${unit} | ETA {eta_formatted}`, total, 0, {});
+        bar.increment(done - Math.round(bar.getProgress() * total));
+      } else if (!shown || now - lastLine >= LOG_PROGRESS_SECONDS * 1000) line(done, false);
+      shown = true;
+    },
+    stop() {
+      bar?.stop();
+      if (shown && !process.stderr.isTTY && opts.finalLine !== false) line(lastDone, true);
+    },
   };
 }
