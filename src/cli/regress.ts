@@ -7,7 +7,7 @@ import { UserError } from '../errors.js';
 import { formatTable } from '../util/text-table.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
-import { applySignificance } from '../report/paired-rows.js';
+import { applySignificance } from '../report/significance.js';
 import {
   REGRESS_METRICS,
   compareWithBaseline,

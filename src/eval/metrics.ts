@@ -1,4 +1,16 @@
-import type { PrimaryScore } from './primary.js';
+import type { PrimaryMetric } from '../data/types.js';
+import type { ResampleStatistic } from './stats.js';
+
+/** A dataset's primary metric (the paper's Table 9) on one classifier's images. */
+export interface PrimaryScore {
+  metric: PrimaryMetric;
+  /** percent; null where the metric is undefined on these images (no top-5 with fewer than 5 classes, ROC AUC with one class present, mAP without a positive) */
+  value: number | null;
+  /** the metric as a fraction on a resample of the images (idx: n indices drawn with replacement); null with the value */
+  statistic: ResampleStatistic | null;
+  /** test images */
+  n: number;
+}
 
 /** Classification metrics in percent. top5 is null when there are fewer than 5 classes (never NaN). */
 export interface Metrics {
@@ -11,6 +23,10 @@ export interface Metrics {
   outcomes?: ImageOutcomes;
   /** the dataset's primary metric, where the evaluator knows it (set by scorePrimary in primary.ts) */
   primary?: PrimaryScore;
+  /** the scores [n, nClasses], kept where the primary metric ranks images (ROC AUC, mAP) */
+  scores?: Float32Array;
+  /** a multilabel split's 0/1 targets [n, nClasses] (mAP) */
+  targets?: Uint8Array;
 }
 
 /** Per-image outcomes of one classifier on n images, in the images' order. */
@@ -67,33 +83,38 @@ export function metricsOfOutcomes(o: ImageOutcomes): Metrics {
   const { n, nClasses } = o;
   let top1 = 0;
   let top5 = 0;
-  const perClassHit = new Float64Array(nClasses);
-  const perClassN = new Float64Array(nClasses);
   for (let i = 0; i < n; i++) {
-    const y = o.labels[i];
     const rank = o.trueRank[i];
-    perClassN[y]++;
-    if (rank === 0) {
-      top1++;
-      perClassHit[y]++;
-    }
+    if (rank === 0) top1++;
     if (rank < 5) top5++;
-  }
-  let sum = 0;
-  let present = 0;
-  for (let c = 0; c < nClasses; c++) {
-    if (perClassN[c] > 0) {
-      sum += perClassHit[c] / perClassN[c];
-      present++;
-    }
   }
   return {
     n,
     top1: n ? (100 * top1) / n : 0,
     top5: nClasses >= 5 ? (n ? (100 * top5) / n : 0) : null,
-    meanPerClass: present ? (100 * sum) / present : 0,
+    meanPerClass: meanPerClassOf(o),
     outcomes: o,
   };
+}
+
+/** Mean per-class recall in percent over the classes present in the labels (0 without images). */
+export function meanPerClassOf(o: ImageOutcomes): number {
+  const perClassHit = new Float64Array(o.nClasses);
+  const perClassN = new Float64Array(o.nClasses);
+  for (let i = 0; i < o.n; i++) {
+    const y = o.labels[i];
+    perClassN[y]++;
+    if (o.trueRank[i] === 0) perClassHit[y]++;
+  }
+  let sum = 0;
+  let present = 0;
+  for (let c = 0; c < o.nClasses; c++) {
+    if (perClassN[c] > 0) {
+      sum += perClassHit[c] / perClassN[c];
+      present++;
+    }
+  }
+  return present ? (100 * sum) / present : 0;
 }
 
 /** Metrics of scores [n, nClasses] against labels (0..nClasses-1), with the per-image outcomes. */

@@ -1,25 +1,28 @@
 /**
  * Result rows compared image by image through their kept predictions: the rows of two result folders (or two
  * models of one folder) matched on everything that selects the images, each pair's difference with its paired
- * bootstrap interval and test; and the significance verdict `regress --significance` applies (Holm across rows).
+ * bootstrap interval and test (as the metric's descriptor says), and the numbers' formats; `regress --significance`
+ * builds its verdict on these (significance.ts).
  */
 import path from 'node:path';
+import { primaryDescriptor } from './tables/common.js';
 import { pairedComparison, type PairedComparison, type PairedMetric } from '../eval/paired.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
 import { holm, type BootstrapOptions } from '../eval/stats.js';
 import { UserError } from '../errors.js';
 import { predictionsPathOf, readPredictions } from './predictions.js';
-import { identityKey, readResults, testName, TABLES, type AnyRow, type TableName } from './results.js';
-import type { Baseline, RegressMetric, RegressRow } from './regress.js';
+import { identityKey, readResults, testName, TABLES, type AnyRow, type RegressMetric, type TableName } from './results.js';
 
 /**
- * The per-image metric behind a row's value of `metric`, or null when the row has none: few-shot top-5, and the
- * primary metrics without a paired test here (ROC AUC and mAP need the scores, which the [n, 3] predictions do not
- * keep; mean(top1, top5): compare its top1 and top5 with --metric).
+ * The metric behind a row's value of `metric` (primary: the row's dataset's, by its descriptor), or null when the
+ * row has none: few-shot top-5, top-5 under 5 classes, a metric name this version does not know.
  */
 export function pairedMetricOf(table: TableName, row: AnyRow, metric: RegressMetric): PairedMetric | null {
   const r = row as unknown as Record<string, unknown>;
-  if (metric === 'primary') return r.primary_metric === 'mean_per_class' ? 'mean_per_class' : r.primary_metric === 'accuracy' ? 'top1' : null;
+  if (metric === 'primary') {
+    const d = primaryDescriptor(row);
+    return d?.sameAs ?? d?.name ?? null;
+  }
   if (metric === 'top5' && (table === 'fewshot' || r.top5 == null)) return null;
   return metric;
 }
@@ -149,52 +152,4 @@ export function isDrop(delta: number, tolerance: number): boolean {
 export function formatP(p: number): string {
   if (p === 0) return '0';
   return p < 1e-4 ? p.toExponential(2) : p.toPrecision(4).replace(/\.?0+$/, '');
-}
-
-/** Where a baseline's predictions live: beside its result files. */
-export function baselineDir(b: Baseline): string {
-  return b.kind === 'dir' ? b.path : path.dirname(b.path);
-}
-
-/**
- * `regress --significance alpha`: every row present on both sides is compared through its predictions, the
- * p-values are Holm-corrected across those rows, and a row is a DROP only when it fell by more than the tolerance
- * AND its corrected p-value is <= alpha. A compared row without predictions (or on other images) is a UserError:
- * a weaker check must not pass silently.
- */
-export function applySignificance(
-  rows: readonly RegressRow[],
-  baseline: Baseline,
-  resultsDir: string,
-  metric: RegressMetric,
-  tolerance: number,
-  alpha: number,
-  opts: BootstrapOptions = {},
-): RegressRow[] {
-  const baseDir = baselineDir(baseline);
-  const baseRows = new Map<string, AnyRow>();
-  for (const t of baseline.tables) for (const r of t.rows as AnyRow[]) baseRows.set(`${t.table}\u0000${identityKey(t.table, r)}`, r);
-  const curRows = new Map<string, AnyRow>();
-  for (const t of new Set(rows.map((r) => r.table))) {
-    for (const r of (readResults(resultsDir, t)?.rows ?? []) as AnyRow[]) curRows.set(`${t}\u0000${identityKey(t, r)}`, r);
-  }
-  const compared = rows.map((r) => {
-    if ((r.status !== 'ok' && r.status !== 'DROP') || r.old == null || r.new == null) return null;
-    const k = `${r.table}\u0000${r.key}`;
-    const { result, note } = comparePair(r.table, baseRows.get(k)!, baseDir, curRows.get(k)!, resultsDir, metric, opts);
-    if (!result) throw new UserError(`--significance: ${r.table} ${r.identity}: ${note}; \`regress --run --update\` rebuilds a baseline with its predictions`);
-    return result;
-  });
-  const adjusted = holmAdjusted(compared);
-  return rows.map((r, i) => {
-    const c = compared[i];
-    if (!c) return r;
-    const significant = adjusted[i]! <= alpha;
-    const dropped = isDrop(r.delta!, tolerance);
-    return {
-      ...r,
-      status: dropped && significant ? 'DROP' : 'ok',
-      significance: { n: c.n, seeds: c.seeds, test: c.test, diff: c.diff, lo: c.lo, hi: c.hi, p: c.p, p_holm: adjusted[i]!, alpha, significant },
-    };
-  });
 }

@@ -4,6 +4,8 @@ import { primaryIntervals, primarySeedIntervals, runIntervals, type PrimaryInter
 import type { PrimaryScore } from '../../eval/primary.js';
 import { meanStd } from '../../eval/fewshot.js';
 import type { Metrics } from '../../eval/metrics.js';
+import { METRICS, type MetricDescriptor } from '../../eval/metric-descriptors.js';
+import type { PrimaryMetric } from '../../data/types.js';
 import type { BaseRow, ColumnSpec, RegressMetric, Subset } from './types.js';
 
 export const ID: ColumnSpec = { kind: 'id', nullable: false };
@@ -81,31 +83,29 @@ export interface RunMetricRow {
   primary?: number | null;
 }
 
+/** A row's primary metric's descriptor (a file's unknown metric name: none). */
+export function primaryDescriptor(r: { primary_metric: string }): MetricDescriptor | null {
+  return Object.hasOwn(METRICS, r.primary_metric) ? METRICS[r.primary_metric as PrimaryMetric] : null;
+}
+
 /**
  * A run row's value of its dataset's primary metric: the `primary` column, or for files written before it, the
- * metric's own columns (top-1, mean per class, the mean of top-1 and top-5; ROC AUC and mAP were not computed then).
+ * value the metric's descriptor reads from its own columns (ROC AUC and mAP were not computed then).
  */
 export function rowPrimary(r: RunMetricRow): number | null {
   if (r.primary != null) return r.primary;
-  switch (r.primary_metric) {
-    case 'accuracy':
-      return r.top1;
-    case 'mean_per_class':
-      return r.mean_per_class;
-    case 'mean_top1_top5':
-      return r.top1 == null || r.top5 == null ? null : (r.top1 + r.top5) / 2;
-    default:
-      return null;
-  }
+  return primaryDescriptor(r)?.fromColumns?.(r) ?? null;
 }
 
-/** The 95% interval of a run row's primary metric: its columns, or for older files the metric's own interval columns. */
+/** The 95% interval of a run row's primary metric: its columns, or for older files the interval columns of the column metric it is. */
 export function rowPrimaryInterval(
   r: RunMetricRow & { primary_lo?: number | null; primary_hi?: number | null; top1_lo?: number | null; top1_hi?: number | null; mean_per_class_lo?: number | null; mean_per_class_hi?: number | null },
 ): [number | null, number | null] {
   if (r.primary != null) return [r.primary_lo ?? null, r.primary_hi ?? null];
-  if (r.primary_metric === 'accuracy') return [r.top1_lo ?? null, r.top1_hi ?? null];
-  if (r.primary_metric === 'mean_per_class') return [r.mean_per_class_lo ?? null, r.mean_per_class_hi ?? null];
+  const d = primaryDescriptor(r);
+  const col = d?.sameAs ?? (d?.name === 'mean_per_class' ? 'mean_per_class' : null);
+  if (col === 'top1') return [r.top1_lo ?? null, r.top1_hi ?? null];
+  if (col === 'mean_per_class') return [r.mean_per_class_lo ?? null, r.mean_per_class_hi ?? null];
   return [null, null];
 }
 
@@ -127,9 +127,16 @@ export const PRIMARY_SEED_COLUMNS = ['primary_mean', 'primary_std', 'primary_mea
 export function primaryColumnsOf(m: Metrics, run: { [K in keyof RunIntervals]: RunIntervals[K] | null }): { primary: number | null } & PrimaryIntervals {
   const p = m.primary;
   if (!p) return { primary: null, primary_lo: null, primary_hi: null };
-  if (p.metric === 'accuracy') return { primary: p.value, primary_lo: run.top1_lo, primary_hi: run.top1_hi };
-  if (p.metric === 'mean_per_class') return { primary: p.value, primary_lo: run.mean_per_class_lo, primary_hi: run.mean_per_class_hi };
+  const col = columnOf(p.metric);
+  if (col === 'top1') return { primary: p.value, primary_lo: run.top1_lo, primary_hi: run.top1_hi };
+  if (col === 'mean_per_class') return { primary: p.value, primary_lo: run.mean_per_class_lo, primary_hi: run.mean_per_class_hi };
   return { primary: p.value, ...primaryIntervals(p) };
+}
+
+/** The column metric a primary metric is (accuracy: top-1, mean per class: itself), whose columns it shares; else null. */
+function columnOf(metric: PrimaryMetric): 'top1' | 'mean_per_class' | null {
+  const d = METRICS[metric];
+  return d.sameAs === 'top1' ? 'top1' : d.name === 'mean_per_class' ? 'mean_per_class' : null;
 }
 
 /** A few-shot point's primary columns over its seeds (null where a seed's metric is undefined). */
@@ -140,9 +147,9 @@ export function primarySeedColumnsOf(
   const values = seeds.map((p) => p.value);
   if (!seeds.length || values.some((v) => v === null)) return { primary_mean: null, primary_std: null, primary_mean_lo: null, primary_mean_hi: null };
   const { mean, std } = meanStd(values as number[]);
-  const metric = seeds[0]!.metric;
-  if (metric === 'accuracy') return { primary_mean: mean, primary_std: std, primary_mean_lo: seedIv.top1_mean_lo, primary_mean_hi: seedIv.top1_mean_hi };
-  if (metric === 'mean_per_class') return { primary_mean: mean, primary_std: std, primary_mean_lo: seedIv.mean_per_class_mean_lo, primary_mean_hi: seedIv.mean_per_class_mean_hi };
+  const col = columnOf(seeds[0]!.metric);
+  if (col === 'top1') return { primary_mean: mean, primary_std: std, primary_mean_lo: seedIv.top1_mean_lo, primary_mean_hi: seedIv.top1_mean_hi };
+  if (col === 'mean_per_class') return { primary_mean: mean, primary_std: std, primary_mean_lo: seedIv.mean_per_class_mean_lo, primary_mean_hi: seedIv.mean_per_class_mean_hi };
   return { primary_mean: mean, primary_std: std, ...primarySeedIntervals(seeds) };
 }
 
@@ -157,7 +164,8 @@ export function intervalKinds(columns: readonly string[]): Record<string, Column
 
 /** A run's interval columns from its metrics (null without per-image outcomes). */
 export function runIntervalsOf(m: Metrics): { [K in keyof RunIntervals]: RunIntervals[K] | null } {
-  if (!m.outcomes) return Object.fromEntries(RUN_INTERVAL_COLUMNS.map((c) => [c, null])) as { [K in keyof RunIntervals]: null };
+  // multilabel (mAP): the single-label columns are not defined, nor their intervals
+  if (!m.outcomes || m.primary?.metric === 'map11') return Object.fromEntries(RUN_INTERVAL_COLUMNS.map((c) => [c, null])) as { [K in keyof RunIntervals]: null };
   return runIntervals(m.outcomes, m.top5 !== null);
 }
 

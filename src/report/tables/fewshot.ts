@@ -4,7 +4,7 @@ import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import { seedIntervals } from '../../eval/intervals.js';
 import type { ImageFeatures } from '../../model/towers.js';
-import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primaryDescriptor, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
@@ -60,20 +60,22 @@ const groupKey = (r: FewshotRow) => `${r.model}\u0000${r.dataset}\u0000${r.featu
 /** The mean over seeds of the primary metric: its column, or for files written before it, the metric's own column. */
 export function primaryMean(row: FewshotRow): number | null {
   if (row.primary_mean != null) return row.primary_mean;
-  return row.primary_metric === 'mean_per_class' ? row.mean_per_class_mean : row.primary_metric === 'accuracy' ? row.top1_mean : null;
+  return primaryDescriptor(row)?.fromColumns?.({ top1: row.top1_mean, top5: null, mean_per_class: row.mean_per_class_mean }) ?? null;
 }
 
 /** The standard deviation of the primary metric. */
 export function primaryStd(row: FewshotRow): number | null {
   if (row.primary_std != null) return row.primary_std;
-  return row.primary_metric === 'mean_per_class' ? row.mean_per_class_std : row.primary_metric === 'accuracy' ? row.top1_std : null;
+  return primaryDescriptor(row)?.fromColumns?.({ top1: row.top1_std, top5: null, mean_per_class: row.mean_per_class_std }) ?? null;
 }
 
 /** The 95% interval of the mean over seeds of the primary metric (the metric's own columns for older files). */
 export function primaryMeanInterval(row: FewshotRow): [number | null, number | null] {
   if (row.primary_mean != null) return [row.primary_mean_lo ?? null, row.primary_mean_hi ?? null];
-  if (row.primary_metric === 'mean_per_class') return [row.mean_per_class_mean_lo ?? null, row.mean_per_class_mean_hi ?? null];
-  return row.primary_metric === 'accuracy' ? [row.top1_mean_lo ?? null, row.top1_mean_hi ?? null] : [null, null];
+  const d = primaryDescriptor(row);
+  const lo = d?.fromColumns?.({ top1: row.top1_mean_lo ?? null, top5: null, mean_per_class: row.mean_per_class_mean_lo ?? null }) ?? null;
+  const hi = d?.fromColumns?.({ top1: row.top1_mean_hi ?? null, top5: null, mean_per_class: row.mean_per_class_mean_hi ?? null }) ?? null;
+  return [lo, hi];
 }
 
 export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, FewshotInput> = {
