@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import test from 'node:test';
 import { runIntervals, seedIntervals, withinBestInterval } from '../src/eval/intervals.js';
-import type { ImageOutcomes } from '../src/eval/metrics.js';
+import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
+import { scorePrimary } from '../src/eval/primary.js';
+import { fewshotTable, primaryMeanInterval } from '../src/report/tables/fewshot.js';
+import { zeroshotTable } from '../src/report/tables/zeroshot.js';
 import { clopperPearson, seedMeanInterval } from '../src/eval/stats.js';
 
 function outcomes(n: number, nClasses: number, rank: (i: number) => number): ImageOutcomes {
@@ -59,4 +62,32 @@ test('Table 10 bolding: within the 99.5% Clopper-Pearson interval of the best', 
   // on 100 images the interval is wide: 68% is still among the best
   assert.deepEqual(withinBestInterval([{ score: 80, n: 100 }, { score: 68, n: 100 }, { score: 60, n: 100 }]), [true, true, false]);
   assert.deepEqual(withinBestInterval([]), []);
+});
+
+test('intervals lie inside the metric\'s range and say what they are over; too few seeds give none, with the reason', () => {
+  // three draws at 10%, 90% and 50% top-1: mean +- t_2 sd / sqrt(3) would run from about -50 to 150
+  const at = (p: number) => outcomes(100, 10, (i) => (i < p ? 0 : 1));
+  const wide = seedIntervals([at(10), at(90), at(50)]);
+  for (const v of Object.values(wide)) assert.ok(v !== null && v >= 0 && v <= 100, `${JSON.stringify(wide)}`);
+  assert.equal(wide.top1_mean_lo, 0);
+  assert.equal(wide.top1_mean_hi, 100);
+  // two draws: a t_1 interval (12.7 sd) says nothing; blank, and the row says why
+  assert.deepEqual(seedIntervals([at(40), at(60)]), { top1_mean_lo: null, top1_mean_hi: null, mean_per_class_mean_lo: null, mean_per_class_mean_hi: null });
+  const primary = (o: ImageOutcomes) => scorePrimary('accuracy', new Float32Array(0), metricsOfOutcomes(o), o.nClasses);
+  const point = (seeds: ImageOutcomes[]) => ({ shots: 1, top1: seeds.map((o) => metricsOfOutcomes(o).top1), meanPerClass: seeds.map((o) => metricsOfOutcomes(o).meanPerClass), primary: seeds.map(primary), C: seeds.map(() => 1), outcomes: seeds });
+  const build = (seeds: ImageOutcomes[]) =>
+    fewshotTable.build({ model: 'm', dataset: 'd', subset: { limit: null, subset_seed: null, skipped_images: 0 }, primaryMetric: 'accuracy', seeds: seeds.length, points: [point(seeds)], zeroshot: null, equivalentShots: null })[0]!;
+  const two = build([at(40), at(60)]);
+  assert.equal(two.primary_mean_lo, null);
+  assert.equal(two.top1_mean_hi, null);
+  assert.equal(two.intervals, 'none: 2 seeds (an interval over seeds needs 3)');
+  const three = build([at(10), at(90), at(50)]);
+  assert.equal(three.intervals, 'seeds+images');
+  assert.deepEqual([three.primary_mean_lo, three.primary_mean_hi], [0, 100]);
+  // a file written before the rule: its 2-seed interval is not shown (the report's bands and tables read this)
+  assert.deepEqual(primaryMeanInterval({ ...two, primary_mean: 50, primary_mean_lo: -36.5, primary_mean_hi: 176.5 }), [null, null]);
+  assert.deepEqual(primaryMeanInterval({ ...three, primary_mean: 50, primary_mean_lo: -3, primary_mean_hi: 103 }), [0, 100]);
+  // one run's intervals are over its images
+  const run = zeroshotTable.build({ model: 'm', dataset: 'd', split: 'test', subset: { limit: null, subset_seed: null, skipped_images: 0 }, nImages: 100, primaryMetric: 'accuracy', results: [{ mode: 'single', templates: ['{}'], metrics: { ...metricsOfOutcomes(at(50)), primary: primary(at(50)) }, gainVsContextless: null }] as never })[0]!;
+  assert.equal(run.intervals, 'images');
 });

@@ -36,10 +36,10 @@ it("report: scores with 95% intervals, the models within the best's 99.5% Cloppe
   const res = await buildReport({ resultsDir: dir });
   assert.ok(res.files.includes('confidence.csv') && res.files.includes('confidence.svg'));
   const csv = readFileSync(path.join(res.outDir, 'confidence.csv'), 'utf8').trim().split('\n');
-  assert.equal(csv[0], 'evaluation,dataset,subset,model,n,score,lo95,hi95,best');
-  assert.match(csv[1]!, /^zero-shot,fashion-mnist,full split,a,10000,80\.00,79\.2\d,80\.7\d,yes$/);
-  assert.match(csv[2]!, /^zero-shot,fashion-mnist,full split,b,10000,79\.20,78\.\d\d,79\.\d\d,yes$/);
-  assert.match(csv[3]!, /^zero-shot,fashion-mnist,full split,c,10000,78\.00,77\.\d\d,78\.\d\d,$/);
+  assert.equal(csv[0], 'evaluation,dataset,subset,model,n,score,lo95,hi95,interval_over,best');
+  assert.match(csv[1]!, /^zero-shot,fashion-mnist,full split,a,10000,80\.00,79\.2\d,80\.7\d,images,yes$/);
+  assert.match(csv[2]!, /^zero-shot,fashion-mnist,full split,b,10000,79\.20,78\.\d\d,79\.\d\d,images,yes$/);
+  assert.match(csv[3]!, /^zero-shot,fashion-mnist,full split,c,10000,78\.00,77\.\d\d,78\.\d\d,images,$/);
   const md = readFileSync(path.join(res.outDir, 'report.md'), 'utf8');
   assert.match(md, /\| zero-shot \| fashion-mnist \| a \| 10000 \| \*\*80\.00\*\* \| \[79\.2\d, 80\.7\d\] \|/);
   assert.match(md, /\| zero-shot \| fashion-mnist \| c \| 10000 \| 78\.00 \| \[77\.\d\d, 78\.\d\d\] \|/);

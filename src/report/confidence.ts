@@ -4,7 +4,7 @@
  */
 import { stringify } from 'csv-stringify/sync';
 import type { TopLevelSpec } from 'vega-lite';
-import { withinBestInterval } from '../eval/intervals.js';
+import { INTERVAL_OVER_IMAGES, withinBestInterval } from '../eval/intervals.js';
 import type { Row } from './compare.js';
 import type { ReportSection } from './sections/types.js';
 import { describeSubset, primaryValue, rowPrimaryInterval, type AnyRow, type LinearProbeRow, type ZeroshotRow } from './results.js';
@@ -75,7 +75,7 @@ export function confidenceSpec(entries: readonly ConfidenceEntry[]): TopLevelSpe
   } as unknown as TopLevelSpec;
 }
 
-const CSV_COLUMNS = ['evaluation', 'dataset', 'subset', 'model', 'n', 'score', 'lo95', 'hi95', 'best'];
+const CSV_COLUMNS = ['evaluation', 'dataset', 'subset', 'model', 'n', 'score', 'lo95', 'hi95', 'interval_over', 'best'];
 const f2 = (v: number | null) => (v == null ? '' : v.toFixed(2));
 
 export const confidenceSection: ReportSection = {
@@ -83,7 +83,8 @@ export const confidenceSection: ReportSection = {
   async build({ all, md, write, plot, skip }) {
     const entries = confidenceEntries(all.zeroshot, all.linear_probe);
     if (!entries.length) return skip('confidence', 'no zeroshot or linear_probe results', 'confidence.csv', 'confidence.svg', 'confidence.png');
-    const rows: Row[] = entries.map((e) => ({ ...e, best: e.best ? 'yes' : '' }));
+    // every interval here is one run's, over its test images (few-shot means are not in this section)
+    const rows: Row[] = entries.map((e) => ({ ...e, interval_over: e.lo95 == null ? '' : INTERVAL_OVER_IMAGES, best: e.best ? 'yes' : '' }));
     const cell = (c: string, v: unknown) => (typeof v === 'number' && c !== 'n' ? f2(v) : String(v ?? ''));
     write('confidence.csv', stringify([CSV_COLUMNS, ...rows.map((r) => CSV_COLUMNS.map((c) => cell(c, r[c])))], { record_delimiter: '\n' }));
     md.push(

@@ -3,6 +3,7 @@ import { dataEfficiency, datasetSubsets, pickZeroshot, promptEngineering, shotCo
 import { fewshotAverage } from '../compare-paper.js';
 import { comparisonCsv, markdownTable, shownColumns } from '../markdown.js';
 import { dataEfficiencySpec, fewshotAverageSpec, fewshotSpec, promptGainSpec } from '../plots.js';
+import { METRICS, withinRange } from '../../eval/metric-descriptors.js';
 import { primaryMeanInterval, primaryStd, primaryValue } from '../results.js';
 import { plotDataset, rowDataset, type ReportSection } from './types.js';
 
@@ -43,7 +44,9 @@ export const fewshotSection: ReportSection = {
         const m = primaryValue('fewshot', r)!;
         const s = primaryStd(r) ?? 0;
         const [lo, hi] = primaryMeanInterval(r);
-        return { model: r.model, dataset: plotDataset(r), shots: r.shots, mean: m, lo: lo ?? m - s, hi: hi ?? m + s, interval: lo != null };
+        // the +-1 std band stays inside the metric's range too
+        const [sLo, sHi] = withinRange(METRICS[r.primary_metric], m - s, m + s);
+        return { model: r.model, dataset: plotDataset(r), shots: r.shots, mean: m, lo: lo ?? sLo, hi: hi ?? sHi, interval: lo != null };
       });
     const rules: Record<string, string | number>[] = [];
     for (const model of [...new Set(all.fewshot.map((r) => r.model))]) {

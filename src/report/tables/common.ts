@@ -158,6 +158,10 @@ export const RUN_INTERVAL_COLUMNS = ['top1_lo', 'top1_hi', 'top5_lo', 'top5_hi',
 /** 95% interval columns of few-shot means over seeds. */
 export const SEED_INTERVAL_COLUMNS = ['top1_mean_lo', 'top1_mean_hi', 'mean_per_class_mean_lo', 'mean_per_class_mean_hi'] as const;
 
+/** What a row's interval columns are over ('images', 'seeds+images'), or why it has none; added after the interval columns. */
+export const INTERVAL_BASIS_COLUMNS = ['intervals'] as const;
+export const INTERVAL_BASIS_KIND: Record<(typeof INTERVAL_BASIS_COLUMNS)[number], ColumnSpec> = { intervals: { kind: 'string', nullable: true } };
+
 export function intervalKinds(columns: readonly string[]): Record<string, ColumnSpec> {
   return Object.fromEntries(columns.map((c) => [c, ACC]));
 }

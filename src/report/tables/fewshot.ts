@@ -2,9 +2,10 @@
 import type { PrimaryMetric } from '../../data/types.js';
 import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
-import { seedIntervals } from '../../eval/intervals.js';
+import { MIN_SEEDS_FOR_INTERVAL, intervalBasisOfSeeds, seedIntervals } from '../../eval/intervals.js';
+import { withinRange } from '../../eval/metric-descriptors.js';
 import type { ImageFeatures } from '../../model/towers.js';
-import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primaryDescriptor, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primaryDescriptor, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
@@ -30,6 +31,8 @@ export interface FewshotRow extends BaseRow {
   primary_std?: number | null;
   primary_mean_lo?: number | null;
   primary_mean_hi?: number | null;
+  /** what the intervals are over ('seeds+images'), or why there are none (too few seeds); null in older files */
+  intervals?: string | null;
 }
 
 export interface FewshotFlags extends RunFlags {
@@ -69,13 +72,22 @@ export function primaryStd(row: FewshotRow): number | null {
   return primaryDescriptor(row)?.fromColumns?.({ top1: row.top1_std, top5: null, mean_per_class: row.mean_per_class_std }) ?? null;
 }
 
-/** The 95% interval of the mean over seeds of the primary metric (the metric's own columns for older files). */
+/**
+ * The 95% interval of the mean over seeds of the primary metric (the metric's own columns for older files), inside
+ * the metric's range; none with fewer than MIN_SEEDS_FOR_INTERVAL seeds (files written before that rule hold a
+ * t-interval of 2 seeds, wider than the range).
+ */
 export function primaryMeanInterval(row: FewshotRow): [number | null, number | null] {
-  if (row.primary_mean != null) return [row.primary_mean_lo ?? null, row.primary_mean_hi ?? null];
   const d = primaryDescriptor(row);
-  const lo = d?.fromColumns?.({ top1: row.top1_mean_lo ?? null, top5: null, mean_per_class: row.mean_per_class_mean_lo ?? null }) ?? null;
-  const hi = d?.fromColumns?.({ top1: row.top1_mean_hi ?? null, top5: null, mean_per_class: row.mean_per_class_mean_hi ?? null }) ?? null;
-  return [lo, hi];
+  if (!d || row.seeds < MIN_SEEDS_FOR_INTERVAL) return [null, null];
+  let lo: number | null;
+  let hi: number | null;
+  if (row.primary_mean != null) [lo, hi] = [row.primary_mean_lo ?? null, row.primary_mean_hi ?? null];
+  else {
+    lo = d.fromColumns?.({ top1: row.top1_mean_lo ?? null, top5: null, mean_per_class: row.mean_per_class_mean_lo ?? null }) ?? null;
+    hi = d.fromColumns?.({ top1: row.top1_mean_hi ?? null, top5: null, mean_per_class: row.mean_per_class_mean_hi ?? null }) ?? null;
+  }
+  return lo == null || hi == null ? [null, null] : withinRange(d, lo, hi);
 }
 
 export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, FewshotInput> = {
@@ -100,9 +112,10 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
     primary_mean_lo: ACC,
     primary_mean_hi: ACC,
     features: FEATURES,
+    ...INTERVAL_BASIS_KIND,
   },
   terminal: ['model', 'dataset', 'shots', 'seeds', 'limit', 'primary_mean', 'primary_std', 'top1_mean'],
-  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS, FEATURES_COLUMNS],
+  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS],
   identity: ['model', 'dataset', 'features', 'shots', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.shots}-shot`,
   compare: (a, b) => compareBase(a, b) || a.shots - b.shots,
@@ -150,6 +163,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
         ...x.subset,
         ...seedIv,
         ...primarySeedColumnsOf(p.primary, seedIv),
+        intervals: intervalBasisOfSeeds(p.outcomes.length),
       };
     }),
   outcomes: (x) => x.points.map((p) => [...p.outcomes]),

@@ -3,7 +3,8 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import type { ImageFeatures } from '../../model/towers.js';
-import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
 export interface LinearProbeRow extends BaseRow, RunScores {
@@ -57,9 +58,10 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
     ...intervalKinds(PRIMARY_COLUMNS),
     features: FEATURES,
+    ...INTERVAL_BASIS_KIND,
   },
   terminal: ['model', 'dataset', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
-  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, FEATURES_COLUMNS],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS],
   identity: ['model', 'dataset', 'features', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,
   compare: compareBase,
@@ -78,6 +80,7 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
       n_test: x.result.nTest,
       C: x.result.C,
       ...runMetricColumns(x.result.metrics),
+      intervals: INTERVAL_OVER_IMAGES,
       primary_metric: x.primaryMetric,
       solver: x.solver,
       seconds: x.seconds,

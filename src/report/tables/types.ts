@@ -60,6 +60,8 @@ export interface RunScores {
   primary?: number | null;
   primary_lo?: number | null;
   primary_hi?: number | null;
+  /** what the intervals are over ('images'); null in files written before this column */
+  intervals?: string | null;
 }
 
 /** The flags every evaluation command shares, as the run config records them. */

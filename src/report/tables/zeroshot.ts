@@ -3,7 +3,8 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { ZeroshotResult } from '../../eval/run-zeroshot.js';
 import { PROMPT_MODES, parsePromptModes, type PromptMode } from '../../eval/prompts.js';
 import { compareStrings } from '../../util/compare.js';
-import { ACC, ID, INT, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
 /** Accuracies are in percent; null = not measured (blank in the CSV). */
@@ -50,9 +51,10 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
     ...SUBSET_KINDS,
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
     ...intervalKinds(PRIMARY_COLUMNS),
+    ...INTERVAL_BASIS_KIND,
   },
   terminal: ['model', 'dataset', 'split', 'prompts', 'n_images', 'limit', 'primary', 'top1', 'top5'],
-  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, INTERVAL_BASIS_COLUMNS],
   identity: ['model', 'dataset', 'split', 'prompts', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.split}/${r.prompts}`,
   compare: (a, b) => compareBase(a, b) || compareStrings(a.split, b.split) || PROMPT_MODES.indexOf(a.prompts) - PROMPT_MODES.indexOf(b.prompts),
@@ -81,6 +83,7 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
       n_templates: r.templates.length,
       n_images: x.nImages,
       ...runMetricColumns(r.metrics),
+      intervals: INTERVAL_OVER_IMAGES,
       primary_metric: x.primaryMetric,
       gain_vs_contextless: r.gainVsContextless,
       ...x.subset,
