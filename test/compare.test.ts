@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { correctAt } from '../src/eval/metrics.js';
 import { discordant, mcnemarExact } from '../src/eval/stats.js';
-import { predictionsPathOf, readPredictions } from '../src/report/predictions.js';
+import { listedPredictionsPath, readPredictions } from '../src/report/predictions.js';
 import { readResults } from '../src/report/results.js';
 import { runCli } from './fixtures/cli.js';
 import { repoRoot } from './helpers.js';
@@ -26,7 +26,7 @@ describe('clip-bench compare: the built-in model, fp32 against its int8 export (
     }
     const rows = readResults(fp32, 'zeroshot')!.rows;
     assert.equal(rows.length, 1);
-    const preds = readPredictions(fp32, predictionsPathOf('zeroshot', rows[0]!))!;
+    const preds = readPredictions(fp32, listedPredictionsPath(fp32, 'zeroshot', rows[0]!))!;
     assert.equal(preds.length, 1);
     assert.equal(preds[0]!.n, 500);
     const right = correctAt(preds[0]!, 1).reduce((a, b) => a + b, 0);
@@ -44,8 +44,8 @@ describe('clip-bench compare: the built-in model, fp32 against its int8 export (
     assert.ok(Math.abs(c.diff - (c.b - c.a)) < 1e-9);
     assert.ok(c.lo <= c.diff && c.diff <= c.hi);
     // the p-value is McNemar's on the images only one of the two got right
-    const pa = readPredictions(fp32, predictionsPathOf('zeroshot', readResults(fp32, 'zeroshot')!.rows[0]!))![0]!;
-    const pb = readPredictions(q8, predictionsPathOf('zeroshot', readResults(q8, 'zeroshot')!.rows[0]!))![0]!;
+    const pa = readPredictions(fp32, listedPredictionsPath(fp32, 'zeroshot', readResults(fp32, 'zeroshot')!.rows[0]!))![0]!;
+    const pb = readPredictions(q8, listedPredictionsPath(q8, 'zeroshot', readResults(q8, 'zeroshot')!.rows[0]!))![0]!;
     const d = discordant(correctAt(pa, 1), correctAt(pb, 1));
     assert.deepEqual([c.onlyA, c.onlyB], [d.onlyA, d.onlyB]);
     assert.equal(c.p, mcnemarExact(d.onlyA, d.onlyB));

@@ -34,6 +34,7 @@ function source(n: number, bad: number): ImageSource {
       return make(i);
     },
     describe: (i) => `image ${i}`,
+    imageId: (i) => `#${i}`,
   };
 }
 

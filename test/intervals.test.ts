@@ -76,7 +76,7 @@ test('intervals lie inside the metric\'s range and say what they are over; too f
   const primary = (o: ImageOutcomes) => scorePrimary('accuracy', new Float32Array(0), metricsOfOutcomes(o), o.nClasses);
   const point = (seeds: ImageOutcomes[]) => ({ shots: 1, top1: seeds.map((o) => metricsOfOutcomes(o).top1), meanPerClass: seeds.map((o) => metricsOfOutcomes(o).meanPerClass), primary: seeds.map(primary), C: seeds.map(() => 1), outcomes: seeds });
   const build = (seeds: ImageOutcomes[]) =>
-    fewshotTable.build({ model: 'm', dataset: 'd', subset: { limit: null, subset_seed: null, skipped_images: 0 }, primaryMetric: 'accuracy', seeds: seeds.length, points: [point(seeds)], zeroshot: null, equivalentShots: null })[0]!;
+    fewshotTable.build({ model: 'm', dataset: 'd', features: 'embedding', subset: { limit: null, subset_seed: null, skipped_images: 0 }, primaryMetric: 'accuracy', seeds: seeds.length, points: [point(seeds)], zeroshot: null, equivalentShots: null })[0]!;
   const two = build([at(40), at(60)]);
   assert.equal(two.primary_mean_lo, null);
   assert.equal(two.top1_mean_hi, null);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
-import { predictionsPathOf } from '../src/report/predictions.js';
+import { listedPredictionsPath } from '../src/report/predictions.js';
 import { readResults, writeResults } from '../src/report/results.js';
 import { zeroshotTable } from '../src/report/tables/zeroshot.js';
 import { runCli } from './fixtures/cli.js';
@@ -52,6 +52,7 @@ function writeZeroshot(dir: string, sets: Record<string, ImageOutcomes>): void {
       nImages: o.n,
       primaryMetric: 'accuracy' as const,
       results: [{ mode: 'single' as const, templates: ['a photo of a {}.'], metrics: metricsOfOutcomes(o), gainVsContextless: null }],
+      imageIds: Array.from({ length: o.n }, (_, i) => `img${i}.png`),
     };
     rows.push(...zeroshotTable.build(input));
     outs.push(...zeroshotTable.outcomes(input));
@@ -73,7 +74,7 @@ describe('regress --significance', () => {
     const many = rows.find((r) => r.dataset === 'many')!;
     assert.ok(Math.abs(many.top1! - 79.4) < 1e-9);
     assert.ok(many.top1_lo! < 79.4 && many.top1_hi! > 79.4 && many.top1_hi! - many.top1_lo! < 1.2);
-    assert.ok(existsSync(path.join(current, predictionsPathOf('zeroshot', many))));
+    assert.ok(existsSync(path.join(current, listedPredictionsPath(current, 'zeroshot', many))));
   });
 
   it('a small drop on many images fails, a larger one on few images passes', async () => {
@@ -130,7 +131,7 @@ describe('regress --significance', () => {
     const u = await runCli(['regress', '--baseline', fresh, '--results', current, '--update']);
     assert.equal(u.status, 0, u.stderr);
     const rows = readResults(fresh, 'zeroshot')!.rows;
-    for (const row of rows) assert.ok(existsSync(path.join(fresh, predictionsPathOf('zeroshot', row))));
+    for (const row of rows) assert.ok(existsSync(path.join(fresh, listedPredictionsPath(fresh, 'zeroshot', row))));
     const same = await runCli(['regress', '--baseline', fresh, '--results', current, '--significance', '0.05']);
     assert.equal(same.status, 0, same.stdout);
     assert.match(same.stdout, /\[0\.00, 0\.00\]\s+1\s+1\s+ok/);

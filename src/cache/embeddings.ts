@@ -19,6 +19,8 @@ export interface ImageEmbeddings {
   dim: number;
   /** images left out because they could not be read (--skip-bad-images) */
   skipped: number;
+  /** the source's index of each row (the --limit subset without the skipped images): its image is source.imageId(rows[k]) */
+  rows: Int32Array;
   /** the cache entry's directory */
   dir: string;
   /** true when nothing had to be computed */
@@ -238,7 +240,7 @@ async function computeChunks(
  * themselves would be; with it, every run says how many were left out.
  */
 function usable(req: ImageEmbeddingRequest, entry: LoadedEntry, hit: boolean): ImageEmbeddings {
-  const out = withoutSkipped(entry.embeddings, entry.labels!, entryTargets(req, entry), entry.n, entry.dim, entry.dir, hit);
+  const out = withoutSkipped(entry.embeddings, entry.labels!, entryTargets(req, entry), rowsOf(req).indices, entry.n, entry.dim, entry.dir, hit);
   if (out.skipped === 0) return out;
   const first = firstSkipped(req, entry);
   if (!req.skipBadImages) {
@@ -262,22 +264,24 @@ function firstSkipped(req: ImageEmbeddingRequest, entry: LoadedEntry): string {
 }
 
 /** Rows of unreadable images are stored as NaN (so a resumed run knows them); evaluators never see them. */
-function withoutSkipped(emb: Float32Array, labels: Int32Array, targets: Uint8Array | undefined, n: number, dim: number, dir: string, hit: boolean): ImageEmbeddings {
+function withoutSkipped(emb: Float32Array, labels: Int32Array, targets: Uint8Array | undefined, indices: Int32Array, n: number, dim: number, dir: string, hit: boolean): ImageEmbeddings {
   let bad = 0;
   for (let i = 0; i < n; i++) if (Number.isNaN(emb[i * dim])) bad++;
-  if (bad === 0) return { embeddings: emb, labels, ...(targets ? { targets } : {}), n, dim, skipped: 0, dir, hit };
+  if (bad === 0) return { embeddings: emb, labels, ...(targets ? { targets } : {}), n, dim, skipped: 0, rows: indices, dir, hit };
   const keep = n - bad;
   const e = new Float32Array(keep * dim);
   const l = new Int32Array(keep);
+  const rows = new Int32Array(keep);
   const c = targets ? targets.length / n : 0;
   const t = targets ? new Uint8Array(keep * c) : undefined;
   for (let i = 0, k = 0; i < n; i++) {
     if (Number.isNaN(emb[i * dim])) continue;
     e.set(emb.subarray(i * dim, (i + 1) * dim), k * dim);
     t?.set(targets!.subarray(i * c, (i + 1) * c), k * c);
+    rows[k] = indices[i];
     l[k++] = labels[i];
   }
-  return { embeddings: e, labels: l, ...(t ? { targets: t } : {}), n: keep, dim, skipped: bad, dir, hit };
+  return { embeddings: e, labels: l, ...(t ? { targets: t } : {}), n: keep, dim, skipped: bad, rows, dir, hit };
 }
 
 function warn(message: string): void {

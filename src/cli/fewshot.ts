@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { ImageOutcomes } from '../eval/metrics.js';
+import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import { DEFAULTS } from '../defaults.js';
 import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
@@ -74,7 +74,7 @@ async function computeZeroshot(
   const classNames = classNamesForPrompts(dataset, classes, false);
   const [r] = await runZeroshot(
     model,
-    { embeddings: test.X, labels: test.y, n: test.n, dim: test.dim, skipped: 0, dir: '', hit: true },
+    { embeddings: test.X, labels: test.y, n: test.n, dim: test.dim, skipped: 0, rows: Int32Array.from({ length: test.n }, (_, i) => i), dir: '', hit: true },
     { modes: ['ensemble'], classNames, datasetTemplates: templates, primaryMetric },
     (m, texts) => textEmbeddings(m, texts, cacheDirOf(f)),
   );
@@ -95,7 +95,7 @@ export function fewshotRunFlags(f: FewshotFlags, tunedOnTest: string[]): Omit<Fe
  * Few-shot probes of one model on one dataset: its rows and the run that made them (`suite` runs it too).
  * `tunedOnTest`: the flags that train on a test split, as testSplitSelection allowed them.
  */
-export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
+export async function fewshotStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: FewshotFlags, tunedOnTest: string[]): Promise<{ rows: FewshotRow[]; outcomes: ImageEvidence[][]; run: RunEntry }> {
   const shots = parseShots(f.shots);
   if (f.withZeroshot && model.features !== 'embedding') throw new UserError(`--with-zeroshot: zero-shot needs the embedding, not --features ${model.features} (run zeroshot on its own)`);
   // refused before anything is embedded
@@ -135,7 +135,7 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
   if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
   const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots };
+  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots, imageIds: test.imageIds };
   const rows = fewshotTable.build(input);
   const outcomes = fewshotTable.outcomes(input);
   const run = runMetadata('fewshot', fewshotRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

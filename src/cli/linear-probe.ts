@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import type { ImageOutcomes } from '../eval/metrics.js';
+import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import { DEFAULTS } from '../defaults.js';
 import { expandDatasets } from '../data/suites.js';
 import { checkOutputDir } from '../util/fs.js';
@@ -53,7 +53,7 @@ export function linearProbeRunFlags(f: LinearProbeFlags, tunedOnTest: string[]):
  * The linear probe of one model on one dataset: its rows and the run that made them (`suite` runs it too).
  * `tunedOnTest`: the flags that train or choose C on a test split, as testSplitSelection allowed them.
  */
-export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
+export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, dataset: string, f: LinearProbeFlags, tunedOnTest: string[]): Promise<{ rows: LinearProbeRow[]; outcomes: ImageEvidence[][]; run: RunEntry }> {
   // the metric (a multilabel split: mAP, one-vs-rest) is known from the opened splits (train first, as they are
   // embedded), before anything is embedded
   await openSplit(dataset, f.trainSplit, f);
@@ -80,7 +80,7 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
   });
   const seconds = (performance.now() - started) / 1000;
   const subset = probeSubset([train, val, test], f);
-  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, solver: f.solver, seconds, result: r };
+  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, solver: f.solver, seconds, result: r, imageIds: test.imageIds };
   const rows = linearProbeTable.build(input);
   const outcomes = linearProbeTable.outcomes(input);
   const run = runMetadata('linear_probe', linearProbeRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

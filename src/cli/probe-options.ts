@@ -58,6 +58,8 @@ export interface SplitFeatures {
   skipped: number;
   /** the --limit this split was cut to, or null (whole split) */
   limit: number | null;
+  /** each feature row's image id (ImageSource.imageId) */
+  imageIds: string[];
 }
 
 /** A split's cached image embeddings as labelled features, with the split (for class names etc.). */
@@ -65,7 +67,13 @@ export async function splitFeatures(model: ClipModel, dataset: string, split: st
   const s = await openSplit(dataset, split, f);
   const emb = await splitEmbeddings(model, s, f);
   if (emb.n === 0) throw new UserError(`${s.spec.name}/${split}: no images`);
-  return { features: { X: emb.embeddings, y: emb.labels, n: emb.n, dim: emb.dim, ...(emb.targets ? { targets: emb.targets } : {}) }, split: s, skipped: emb.skipped, limit: effectiveLimit(s, f.limit) };
+  return {
+    features: { X: emb.embeddings, y: emb.labels, n: emb.n, dim: emb.dim, ...(emb.targets ? { targets: emb.targets } : {}) },
+    split: s,
+    skipped: emb.skipped,
+    limit: effectiveLimit(s, f.limit),
+    imageIds: Array.from(emb.rows, (i) => s.source.imageId(i)),
+  };
 }
 
 /** The images a probe row was computed on: cut by --limit when any of its splits was, and every skipped image. */

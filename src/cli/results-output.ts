@@ -4,7 +4,7 @@ import { modelImageGflops } from '../model/flops.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
 import { toolVersion } from '../version.js';
-import type { ImageOutcomes } from '../eval/metrics.js';
+import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import type { Shard } from '../util/shard.js';
 import type { DataFlags } from './data-options.js';
 import { forEachModelAndDataset, type ModelFlags } from './model-options.js';
@@ -51,7 +51,7 @@ export function writeAndPrint<T extends TableName>(
   rows: RowTypes[T][],
   runs: RunEntry[],
   json: boolean,
-  outcomes?: readonly (readonly ImageOutcomes[])[],
+  outcomes?: readonly (readonly ImageEvidence[])[],
 ): void {
   writeResults(out, table, rows, runs, outcomes);
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -62,7 +62,7 @@ export function writeAndPrint<T extends TableName>(
 /** What one model x dataset evaluation gives: its rows, their per-image outcomes, its run entry. */
 export interface EvaluationStep<T extends TableName> {
   rows: RowTypes[T][];
-  outcomes: ImageOutcomes[][];
+  outcomes: ImageEvidence[][];
   run: RunEntry;
 }
 
@@ -78,7 +78,7 @@ export async function evaluateEach<T extends TableName>(
   step: (model: OnnxClipModel, modelSpec: string, dataset: string) => Promise<EvaluationStep<T>>,
 ): Promise<void> {
   const rows: RowTypes[T][] = [];
-  const outcomes: ImageOutcomes[][] = [];
+  const outcomes: ImageEvidence[][] = [];
   const runs: RunEntry[] = [];
   await forEachModelAndDataset(f, opts.imageOnly, async (model, modelSpec, dataset) => {
     if (opts.shard && !(await sharesReady(model, dataset, opts.splits, f, opts.shard))) return;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { ImageOutcomes } from '../eval/metrics.js';
+import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import { DEFAULTS } from '../defaults.js';
 import { checkOutputDir } from '../util/fs.js';
 import { textEmbeddings } from '../cache/embeddings.js';
@@ -46,7 +46,7 @@ export function register(program: Command): void {
 }
 
 /** Zero-shot of one model on one dataset: its rows and the run that made them (`suite` runs it too). */
-export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, datasetName: string, f: ZeroshotFlags): Promise<{ rows: ZeroshotRow[]; outcomes: ImageOutcomes[][]; run: RunEntry }> {
+export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, datasetName: string, f: ZeroshotFlags): Promise<{ rows: ZeroshotRow[]; outcomes: ImageEvidence[][]; run: RunEntry }> {
   const modes = parsePromptModes(f.prompts);
   const templatesOverride = f.templates ? loadTemplates(f.templates) : undefined;
   const split = await openSplit(datasetName, f.split, f);
@@ -69,6 +69,7 @@ export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, data
     nImages: images.n,
     primaryMetric,
     results,
+    imageIds: Array.from(images.rows, (i) => split.source.imageId(i)),
   };
   const rows = zeroshotTable.build(input);
   const outcomes = zeroshotTable.outcomes(input);

@@ -29,6 +29,12 @@ export interface ImageSource {
   /** a human-readable origin of image i for error messages (file path, or `file#record`) */
   describe(i: number): string;
   /**
+   * The stable identity of image i, the same wherever the data is kept: its path under the dataset root (folders,
+   * CSV manifests), its sample key (a WebDataset package), or `file#index` (IDX, CIFAR, STL-10 record files).
+   * Per-image results are paired on it.
+   */
+  imageId(i: number): string;
+  /**
    * Multilabel datasets only (VOC2007's `wds_voc2007_multilabel`): the 0/1 targets, row-major n x nClasses
    * (data[i * nClasses + c] = 1 when image i shows class c). `labels` then holds each image's lowest positive
    * class (0 when it has none), for subsetting and display only: multilabel metrics must use `targets`.

@@ -20,6 +20,8 @@ export interface ImageEvidence {
   scores?: Float32Array;
   /** a multilabel split's 0/1 targets [n, outcomes.nClasses] (mAP) */
   targets?: Uint8Array;
+  /** each image's stable identity (path under the root, sample key, `file#index`): runs are paired on it */
+  ids?: readonly string[];
 }
 
 /** A metric on some images: its value in percent and the statistic (a fraction) on a resample; null where undefined on them. */

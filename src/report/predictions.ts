@@ -1,19 +1,30 @@
 /**
  * Per-image predictions kept beside the result rows, so two runs can be compared image by image without re-running:
- * `<results>/predictions/<table>/<row key>.npy`, one file per row. The array is [n, 3] (zero-shot, linear probe) or
- * [seeds, n, 3] (few-shot, one slice per seed), columns (true label, predicted class, rank of the true class; 0 =
- * right, < 5 = right in top-5), in the smallest integer dtype that holds the class count ('|u1', '<i2' or '<i4').
- * numpy reads it: `p = np.load(f); correct = p[..., 1] == p[..., 0]`.
+ * `<results>/predictions/<table>/<row key>-<digest>.npy`, one file per row. The array is [n, 3] (zero-shot, linear
+ * probe) or [seeds, n, 3] (few-shot, one slice per seed), columns (true label, predicted class, rank of the true
+ * class; 0 = right, < 5 = right in top-5), in the smallest integer dtype that holds the class count ('|u1', '<i2'
+ * or '<i4'). numpy reads it: `p = np.load(f); correct = p[..., 1] == p[..., 0]`. Beside it: the images' identities
+ * (`predictions/images/<digest>.json`, shared by the rows of the same images) and, for metrics that rank images
+ * (ROC AUC, mAP), the scores (`.scores.npy`, float32 [.., n, classes]) and multilabel targets (`.targets.npy`).
+ *
+ * A row's files are named by their content and listed, with their sha256, in the table's JSON (`predictions`),
+ * which is written after them in one rename: a reader sees the tables and the predictions they name, or the
+ * previous tables and theirs, never one run's rows beside another's predictions. Files a rewrite superseded are
+ * removed after the tables are in place.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { encodeNpy, LITTLE_ENDIAN, parseNpyHeader, type NpyDescr } from '../util/npy.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
+import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import { UserError } from '../errors.js';
 import { atomicWriteFileSync } from '../util/fs.js';
-import { identityKey, identityLabel } from './schema.js';
+import { identityKey, identityLabel, type PredictionsEntry, type StoredFile } from './schema.js';
+
+export type { PredictionsEntry, PredictionsIndex, StoredFile } from './schema.js';
 import type { AnyRow, TableName } from './tables/index.js';
+import { readResults } from './read.js';
 
 export const PREDICTIONS_DIR = 'predictions';
 const FIELDS = 3;
@@ -82,6 +93,8 @@ export function decodePredictions(buf: Uint8Array, file: string): ImageOutcomes[
       predicted[i] = at(j + 1);
       trueRank[i] = at(j + 2);
       if (labels[i]! < 0 || predicted[i]! < 0 || trueRank[i]! < 0) throw new UserError(`${file}: negative value at image ${i}`);
+      // the argmax is the true class exactly when nothing beats it
+      if ((trueRank[i] === 0) !== (predicted[i] === labels[i])) throw new UserError(`${file}: image ${i} predicts class ${predicted[i]} for true class ${labels[i]} but ranks the true class ${trueRank[i]}: not a classifier's predictions`);
       maxClass = Math.max(maxClass, labels[i]!, predicted[i]!, trueRank[i]!);
     }
     out.push({ n, nClasses: maxClass + 1, labels, predicted, trueRank });
@@ -92,6 +105,15 @@ export function decodePredictions(buf: Uint8Array, file: string): ImageOutcomes[
 /** Where a row's predictions live, relative to its results folder (keyed by the row's identity). */
 export function predictionsPathOf(table: TableName, row: AnyRow): string {
   return predictionsRelPath(table, identityKey(table, row), identityLabel(table, row));
+}
+
+/**
+ * The file holding a row's predictions in `outDir`, relative to it: the one its table's JSON lists, else the file
+ * of the older unlisted layout (which may not exist).
+ */
+export function listedPredictionsPath(outDir: string, table: TableName, row: AnyRow): string {
+  const rel = predictionsPathOf(table, row);
+  return readResults(outDir, table)?.predictions?.[rel]?.file ?? rel;
 }
 
 /** Write one row's predictions under its results folder (atomically); returns the relative path. */
@@ -105,4 +127,123 @@ export function readPredictions(outDir: string, rel: string): ImageOutcomes[] | 
   const file = path.join(outDir, rel);
   if (!existsSync(file)) return null;
   return decodePredictions(readFileSync(file), file);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Content-addressed predictions, listed in the table's JSON
+
+
+const sha256 = (b: Uint8Array | string): string => createHash('sha256').update(b).digest('hex');
+
+/** A row's predictions files to write: their entry in the table, and each file's bytes. */
+export interface EvidenceFiles {
+  entry: PredictionsEntry;
+  files: [string, Uint8Array | string][];
+}
+
+/** Write the files (unless one is already there with these bytes): before the tables name them, and again under the table's lock. */
+export function writeEvidenceFiles(outDir: string, ef: EvidenceFiles): void {
+  for (const [file, bytes] of ef.files) {
+    const abs = path.join(outDir, file);
+    if (!existsSync(abs) || sha256(readFileSync(abs)) !== sha256(bytes)) atomicWriteFileSync(abs, bytes);
+  }
+}
+
+/** Write one row's evidence (one set per few-shot seed) under `rel` (its predictionsPathOf) and return its entry. */
+export function storeEvidence(outDir: string, rel: string, sets: readonly ImageEvidence[], stacked: boolean): PredictionsEntry {
+  const ef = evidenceFiles(rel, sets, stacked);
+  writeEvidenceFiles(outDir, ef);
+  return ef.entry;
+}
+
+/** The files of one row's evidence, named by their content (one set per few-shot seed; `rel`: its predictionsPathOf). */
+export function evidenceFiles(rel: string, sets: readonly ImageEvidence[], stacked: boolean): EvidenceFiles {
+  const files: [string, Uint8Array | string][] = [];
+  const storeByContent = (name: (digest: string) => string, bytes: Uint8Array | string): StoredFile => {
+    const digest = sha256(bytes);
+    const file = name(digest);
+    files.push([file, bytes]);
+    return { file, sha256: digest };
+  };
+  const base = rel.replace(/\.npy$/, '');
+  const classes = Math.max(...sets.map((e) => e.outcomes.nClasses));
+  const n = sets[0]!.outcomes.n;
+  const outcomes = storeByContent((d) => `${base}-${d.slice(0, 12)}.npy`, encodePredictions(sets.map((e) => e.outcomes), stacked));
+  const ids = sets[0]!.ids;
+  for (const e of sets) if (e.ids && ids && e.ids !== ids && e.ids.join('\n') !== ids.join('\n')) throw new Error('storeEvidence: seeds on different images');
+  if (ids && ids.length !== n) throw new Error(`storeEvidence: ${ids.length} image ids for ${n} images`);
+  const images = ids ? storeByContent((d) => path.posix.join(PREDICTIONS_DIR, 'images', `${d.slice(0, 16)}.json`), `${JSON.stringify(ids)}\n`) : null;
+  const shape = (width: number) => (stacked ? [sets.length, n, width] : [n, width]);
+  const stack = <A extends Float32Array | Uint8Array>(parts: (A | undefined)[], make: (len: number) => A): A | null => {
+    if (parts.some((p) => !p)) return null;
+    const out = make(parts.length * n * classes);
+    parts.forEach((p, k) => out.set(p!.subarray(0, n * classes), k * n * classes));
+    return out;
+  };
+  const sc = stack(sets.map((e) => e.scores), (len) => new Float32Array(len));
+  const tg = stack(sets.map((e) => e.targets), (len) => new Uint8Array(len));
+  const scores = sc ? storeByContent((d) => `${base}-${d.slice(0, 12)}.scores.npy`, encodeNpy('<f4', shape(classes), sc)) : null;
+  const targets = tg ? storeByContent((d) => `${base}-${d.slice(0, 12)}.targets.npy`, encodeNpy('|u1', shape(classes), tg)) : null;
+  return { entry: { file: outcomes.file, sha256: outcomes.sha256, classes, images, scores, targets }, files };
+}
+
+/** The files of an entry. */
+export function entryFiles(e: PredictionsEntry): string[] {
+  return [e.file, e.scores?.file, e.targets?.file].filter((f): f is string => !!f);
+}
+
+/** Remove the row files that `before` listed and `after` no longer does (the shared image lists stay). */
+export function removeSuperseded(outDir: string, before: PredictionsEntry | undefined, after: PredictionsEntry | undefined): void {
+  if (!before) return;
+  const keep = new Set(after ? entryFiles(after) : []);
+  for (const f of entryFiles(before)) if (!keep.has(f)) rmSync(path.join(outDir, f), { force: true });
+}
+
+/** A listed file's bytes, checked against the digest the table recorded. */
+function readListed(outDir: string, f: StoredFile, what: string): Buffer {
+  const abs = path.join(outDir, f.file);
+  if (!existsSync(abs)) throw new UserError(`${abs}: missing; the table lists it as ${what} (rerun the row to write it again)`);
+  const bytes = readFileSync(abs);
+  if (sha256(bytes) !== f.sha256) throw new UserError(`${abs}: not the ${what} the table recorded (its sha256 differs: edited or replaced since the table was written); rerun the row`);
+  return bytes;
+}
+
+function floatsOf(buf: Buffer, file: string, descr: string, count: number): Buffer {
+  const h = parseNpyHeader(buf);
+  const size = h.shape.reduce((a, b) => a * b, 1);
+  if (h.descr !== descr || h.fortranOrder || size !== count || buf.byteLength - h.dataOffset < count * (descr === '<f4' ? 4 : 1)) {
+    throw new UserError(`${file}: expected ${descr} of ${count} values, got ${h.descr} ${JSON.stringify(h.shape)}`);
+  }
+  return buf.subarray(h.dataOffset);
+}
+
+/** A row's evidence from its listed files: digests checked, classes in range, ids and scores attached. */
+export function loadEvidence(outDir: string, e: PredictionsEntry): ImageEvidence[] {
+  const file = path.join(outDir, e.file);
+  const sets = decodePredictions(readListed(outDir, e, 'predictions'), file);
+  const n = sets[0]!.n;
+  for (const o of sets) {
+    for (let i = 0; i < o.n; i++) {
+      if (o.labels[i]! >= e.classes || o.predicted[i]! >= e.classes || o.trueRank[i]! >= e.classes) {
+        throw new UserError(`${file}: image ${i} has class ${Math.max(o.labels[i]!, o.predicted[i]!)} (rank ${o.trueRank[i]}), but the row has ${e.classes} classes`);
+      }
+    }
+    o.nClasses = e.classes;
+  }
+  let ids: string[] | undefined;
+  if (e.images) {
+    const parsed = JSON.parse(readListed(outDir, e.images, 'image list').toString('utf8')) as unknown;
+    if (!Array.isArray(parsed) || parsed.length !== n || parsed.some((x) => typeof x !== 'string')) throw new UserError(`${path.join(outDir, e.images.file)}: not a list of ${n} image ids`);
+    ids = parsed as string[];
+    if (new Set(ids).size !== ids.length) throw new UserError(`${path.join(outDir, e.images.file)}: image ids repeat, so images cannot be paired on them`);
+  }
+  const per = n * e.classes;
+  const sc = e.scores ? floatsOf(readListed(outDir, e.scores, 'scores'), path.join(outDir, e.scores.file), '<f4', sets.length * per) : null;
+  const tg = e.targets ? floatsOf(readListed(outDir, e.targets, 'targets'), path.join(outDir, e.targets.file), '|u1', sets.length * per) : null;
+  return sets.map((outcomes, k) => ({
+    outcomes,
+    ...(ids ? { ids } : {}),
+    ...(sc ? { scores: new Float32Array(sc.buffer.slice(sc.byteOffset + 4 * k * per, sc.byteOffset + 4 * (k + 1) * per)) } : {}),
+    ...(tg ? { targets: new Uint8Array(tg.subarray(k * per, (k + 1) * per)) } : {}),
+  }));
 }

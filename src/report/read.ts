@@ -3,7 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import { parseCsv } from '../util/csv.js';
-import { columnsOf, normalizeRow, sortRows, type ResultsFile } from './schema.js';
+import { columnsOf, normalizeRow, sortRows, type PredictionsIndex, type ResultsFile } from './schema.js';
 import { SUBSET_COLUMNS, TABLES, isTableName, tableOf, type AnyRow, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
 
 const NUMERIC_KINDS = new Set(['int', 'acc', 'std', 'sig6', 'sec']);
@@ -93,7 +93,8 @@ export function parseResultsJson(text: string, file: string): ResultsFile {
   const runs = Array.isArray(d.runs) ? (d.runs as RunEntry[]) : [];
   const legacy = Array.isArray(d.columns) && tableForColumns(d.columns as string[])?.legacy === true;
   const rows = d.rows.map((r, i) => checked(table, legacy ? legacySubset(r as unknown as Record<string, unknown>, runs) : r, `${file}: rows[${i}]`));
-  return { table, tool_version: String(d.tool_version ?? ''), columns: columnsOf(table), rows, runs };
+  const predictions = d.predictions && typeof d.predictions === 'object' && !Array.isArray(d.predictions) ? d.predictions : undefined;
+  return { table, tool_version: String(d.tool_version ?? ''), columns: columnsOf(table), rows, runs, ...(predictions ? { predictions } : {}) };
 }
 
 /** Read one results file (.json, or .csv which carries no runs). Throws UserError when it does not exist or does not parse. */
@@ -115,12 +116,15 @@ export function readResultsFile(file: string): ResultsFile {
  * Read `<outDir>/<table>.json` (or, when only the CSV exists, `<outDir>/<table>.csv`, without runs).
  * Returns null when neither exists. Throws UserError when the file does not parse.
  */
-export function readResults<T extends TableName>(outDir: string, table: T): { rows: RowTypes[T][]; runs: RunEntry[]; tool_version: string } | null {
+export function readResults<T extends TableName>(
+  outDir: string,
+  table: T,
+): { rows: RowTypes[T][]; runs: RunEntry[]; tool_version: string; predictions?: PredictionsIndex } | null {
   const json = path.join(outDir, `${table}.json`);
   const csv = path.join(outDir, `${table}.csv`);
   const file = existsSync(json) ? json : existsSync(csv) ? csv : null;
   if (!file) return null;
   const doc = readResultsFile(file);
   if (doc.table !== table) throw new UserError(`${file}: holds table ${doc.table}, expected ${table}`);
-  return { rows: sortRows(table, doc.rows as RowTypes[T][]), runs: doc.runs, tool_version: doc.tool_version };
+  return { rows: sortRows(table, doc.rows as RowTypes[T][]), runs: doc.runs, tool_version: doc.tool_version, ...(doc.predictions ? { predictions: doc.predictions } : {}) };
 }

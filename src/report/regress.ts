@@ -5,7 +5,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { atomicWriteFileSync } from '../util/fs.js';
-import { PREDICTIONS_DIR, predictionsPathOf } from './predictions.js';
+import { PREDICTIONS_DIR, entryFiles, predictionsPathOf, type PredictionsIndex } from './predictions.js';
 import { formatP, isDrop } from './paired-rows.js';
 import {
   TABLES,
@@ -81,7 +81,7 @@ export function loadBaseline(p: string): Baseline {
     const tables: ResultsFile[] = [];
     for (const t of TABLES) {
       const r = readResults(p, t);
-      if (r) tables.push({ table: t, tool_version: r.tool_version, columns: columnsOf(t), rows: r.rows, runs: r.runs });
+      if (r) tables.push({ table: t, tool_version: r.tool_version, columns: columnsOf(t), rows: r.rows, runs: r.runs, ...(r.predictions ? { predictions: r.predictions } : {}) });
     }
     if (!tables.length) throw new UserError(`--baseline ${p}: directory holds no results (expected ${TABLES.join(', ')} .json/.csv)`);
     return { path: p, kind: 'dir', tables };
@@ -239,19 +239,20 @@ export function updateBaseline(baselinePath: string, resultsDir: string, tableHi
   const isDir = exists ? statSync(baselinePath).isDirectory() : !/\.(json|csv)$/i.test(baselinePath);
   const current = (t: TableName) => readResults(resultsDir, t);
   const copied = new Set<TableName>();
-  const writeOne = (file: string, t: TableName, rows: AnyRow[], runs: RunEntry[]) => {
-    const text = file.toLowerCase().endsWith('.csv') ? toCsv(t, rows as RowTypes[TableName][]) : toJson(t, rows as RowTypes[TableName][], runs);
+  const writeOne = (file: string, t: TableName, rows: AnyRow[], runs: RunEntry[], predictions: PredictionsIndex | undefined) => {
+    // the predictions first: the baseline's JSON names them
+    if (!copied.has(t)) written.push(...copyPredictions(resultsDir, path.dirname(file), t, rows, predictions));
+    copied.add(t);
+    const text = file.toLowerCase().endsWith('.csv') ? toCsv(t, rows as RowTypes[TableName][]) : toJson(t, rows as RowTypes[TableName][], runs, predictions);
     atomicWriteFileSync(file, text);
     written.push(file);
-    if (!copied.has(t)) written.push(...copyPredictions(resultsDir, path.dirname(file), t, rows));
-    copied.add(t);
   };
   if (isDir) {
     for (const t of TABLES) {
       const cur = current(t);
       if (!cur) continue;
-      writeOne(path.join(baselinePath, `${t}.json`), t, cur.rows, cur.runs);
-      writeOne(path.join(baselinePath, `${t}.csv`), t, cur.rows, cur.runs);
+      writeOne(path.join(baselinePath, `${t}.json`), t, cur.rows, cur.runs, cur.predictions);
+      writeOne(path.join(baselinePath, `${t}.csv`), t, cur.rows, cur.runs, cur.predictions);
     }
     if (!written.length) throw new UserError(`--update: no current results under ${resultsDir} to write to ${baselinePath}`);
     return written;
@@ -265,25 +266,29 @@ export function updateBaseline(baselinePath: string, resultsDir: string, tableHi
   if (!table) throw new UserError(`--update ${baselinePath}: cannot tell which table this file should hold (name it ${TABLES.map((t) => `${t}.json`).join(', ')})`);
   const cur = current(table);
   if (!cur) throw new UserError(`--update: no current ${table} results under ${resultsDir}`);
-  writeOne(baselinePath, table, cur.rows, cur.runs);
+  writeOne(baselinePath, table, cur.rows, cur.runs, cur.predictions);
   return written;
 }
 
 /**
  * The baseline keeps the rows' per-image predictions beside its tables (for --significance): the table's
- * predictions folder is replaced by the current rows' files. Returns the files written.
+ * predictions folder is replaced by the current rows' files (those its JSON lists, with their image lists, or
+ * the older unlisted files). Returns the files written.
  */
-function copyPredictions(resultsDir: string, destDir: string, table: TableName, rows: readonly AnyRow[]): string[] {
+function copyPredictions(resultsDir: string, destDir: string, table: TableName, rows: readonly AnyRow[], index: PredictionsIndex | undefined): string[] {
   if (path.resolve(resultsDir) === path.resolve(destDir)) return [];
   rmSync(path.join(destDir, PREDICTIONS_DIR, table), { recursive: true, force: true });
   const out: string[] = [];
   for (const r of rows) {
     const rel = predictionsPathOf(table, r);
-    const src = path.join(resultsDir, rel);
-    if (!existsSync(src)) continue;
-    const dest = path.join(destDir, rel);
-    atomicWriteFileSync(dest, readFileSync(src));
-    out.push(dest);
+    const e = index?.[rel];
+    for (const f of e ? [...entryFiles(e), ...(e.images ? [e.images.file] : [])] : [rel]) {
+      const src = path.join(resultsDir, f);
+      if (!existsSync(src)) continue;
+      const dest = path.join(destDir, f);
+      atomicWriteFileSync(dest, readFileSync(src));
+      out.push(dest);
+    }
   }
   return out;
 }

@@ -16,9 +16,31 @@ export interface ResultsFile<T extends TableName = TableName> {
   columns: string[];
   rows: RowTypes[T][];
   runs: RunEntry[];
+  /** each row's predictions files and their digests, by predictionsPathOf (JSON only; absent in older files) */
+  predictions?: PredictionsIndex;
 }
 
 type Loose = Record<string, unknown>;
+
+/** A file of a row's predictions and its sha256. */
+export interface StoredFile {
+  file: string;
+  sha256: string;
+}
+
+/** What the table's JSON records of one row's predictions (keyed there by predictionsPathOf in predictions.ts). */
+export interface PredictionsEntry extends StoredFile {
+  /** the classes the outcomes index (labels, predictions and ranks lie below it) */
+  classes: number;
+  /** the images' identities in the rows' order (a JSON array of strings), or null where not known */
+  images: StoredFile | null;
+  /** float32 scores [n, classes] or [seeds, n, classes], for metrics that rank images */
+  scores: StoredFile | null;
+  /** 0/1 multilabel targets [n, classes] */
+  targets: StoredFile | null;
+}
+export type PredictionsIndex = Record<string, PredictionsEntry>;
+
 
 /** The table's columns, in CSV/JSON order. */
 export function columnsOf(table: TableName): string[] {
@@ -145,8 +167,8 @@ export function assertFiniteDeep(v: unknown, where: string): void {
 }
 
 /** The JSON text of a results file (2-space indented, trailing newline). */
-export function toJson<T extends TableName>(table: T, rows: readonly RowTypes[T][], runs: readonly RunEntry[]): string {
+export function toJson<T extends TableName>(table: T, rows: readonly RowTypes[T][], runs: readonly RunEntry[], predictions?: PredictionsIndex): string {
   runs.forEach((r, i) => assertFiniteDeep(r, `${table}.json runs[${i}]`));
-  const doc: ResultsFile<T> = { table, tool_version: toolVersion(), columns: columnsOf(table), rows: [...rows], runs: [...runs] };
+  const doc: ResultsFile<T> = { table, tool_version: toolVersion(), columns: columnsOf(table), rows: [...rows], runs: [...runs], ...(predictions && Object.keys(predictions).length ? { predictions } : {}) };
   return `${JSON.stringify(doc, null, 2)}\n`;
 }

@@ -5,8 +5,8 @@
 import path from 'node:path';
 import type { BootstrapOptions } from '../eval/stats.js';
 import { UserError } from '../errors.js';
-import { comparePair, holmAdjusted, isDrop } from './paired-rows.js';
-import { identityKey, readResults, type AnyRow, type RegressMetric } from './results.js';
+import { comparePair, holmAdjusted, isDrop, readTableDoc, type TableDoc } from './paired-rows.js';
+import { identityKey, type AnyRow, type RegressMetric, type TableName } from './results.js';
 import type { Baseline, RegressRow } from './regress.js';
 
 /** Where a baseline's predictions live: beside its result files. */
@@ -30,17 +30,19 @@ export function applySignificance(
   opts: BootstrapOptions = {},
 ): RegressRow[] {
   const baseDir = baselineDir(baseline);
-  const baseRows = new Map<string, AnyRow>();
-  for (const t of baseline.tables) for (const r of t.rows as AnyRow[]) baseRows.set(`${t.table}\u0000${identityKey(t.table, r)}`, r);
-  const curRows = new Map<string, AnyRow>();
-  for (const t of new Set(rows.map((r) => r.table))) {
-    for (const r of (readResults(resultsDir, t)?.rows ?? []) as AnyRow[]) curRows.set(`${t}\u0000${identityKey(t, r)}`, r);
-  }
+  const baseDocs = new Map<TableName, TableDoc>(baseline.tables.map((t) => [t.table, { dir: baseDir, table: t.table, rows: t.rows as AnyRow[], runs: t.runs, ...(t.predictions ? { predictions: t.predictions } : {}) }]));
+  const curDocs = new Map<TableName, TableDoc | null>();
+  const find = (doc: TableDoc | null | undefined, key: string) => doc?.rows.find((x) => identityKey(doc.table, x) === key);
   const compared = rows.map((r) => {
     if ((r.status !== 'ok' && r.status !== 'DROP') || r.old == null || r.new == null) return null;
-    const k = `${r.table}\u0000${r.key}`;
-    const { result, note } = comparePair(r.table, baseRows.get(k)!, baseDir, curRows.get(k)!, resultsDir, metric, opts);
-    if (!result) throw new UserError(`--significance: ${r.table} ${r.identity}: ${note}; \`regress --run --update\` rebuilds a baseline with its predictions`);
+    if (!curDocs.has(r.table)) curDocs.set(r.table, readTableDoc(resultsDir, r.table));
+    const base = baseDocs.get(r.table)!;
+    const cur = curDocs.get(r.table)!;
+    const { result, note } = comparePair(base, find(base, r.key)!, cur, find(cur, r.key)!, metric, opts);
+    if (!result) {
+      // advice that works: --update is refused together with --significance (which needs the predictions first)
+      throw new UserError(`--significance: ${r.table} ${r.identity}: ${note}; \`clip-bench regress --baseline ${baseline.path} --run --update\` (without --significance) rewrites the baseline with what a paired test needs`);
+    }
     return result;
   });
   const adjusted = holmAdjusted(compared);

@@ -94,5 +94,9 @@ export async function openCifarSplit(layout: CifarLayout, root: string, split: s
       const [file, r] = locate(i);
       return `${file}#${r}`;
     },
+    imageId(i: number): string {
+      const [file, r] = locate(i);
+      return `${path.basename(file)}#${r}`;
+    },
   };
 }

@@ -77,5 +77,6 @@ export async function openCsv(dataset: string, root: string, split: string, clas
       return decodeImage(files[i]!);
     },
     describe: (i) => files[i]!,
+    imageId: (i) => path.relative(root, files[i]!).split(path.sep).join('/'),
   };
 }

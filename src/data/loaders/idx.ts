@@ -168,5 +168,7 @@ export async function openIdxSplit(
       return { data: new Uint8Array(all.subarray(start, start + px)), width: cols, height: rows, channels: 1 };
     },
     describe: (i) => `${imgPath}#${i}`,
+    // the same records gzipped or not: one identity
+    imageId: (i) => `${path.basename(imgPath!).replace(/\.gz$/, '')}#${i}`,
   };
 }

@@ -106,5 +106,6 @@ export async function openImageFolder(
       return decodeImage(files[i]!);
     },
     describe: (i) => files[i]!,
+    imageId: (i) => rels[i]!.split(path.sep).join('/'),
   };
 }

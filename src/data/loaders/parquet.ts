@@ -327,6 +327,8 @@ export async function openParquetSplit(files: string[], opts: OpenParquetOptions
       }
     },
     describe,
+    // the row within its parquet file (named without its folder): the same files elsewhere keep it
+    imageId: (i) => `${path.basename(shards[shardOf[i]!]!.file)}#${localOf[i]}`,
   };
 }
 

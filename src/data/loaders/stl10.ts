@@ -66,5 +66,6 @@ export async function openStl10(root: string, split: string, classes: string[]):
       return { data: stlRecordToHwc(readAt(xFile, i * RECORD, RECORD)), width: SIDE, height: SIDE, channels: 3 };
     },
     describe: (i) => `${xFile}#${i}`,
+    imageId: (i) => `${path.basename(xFile)}#${i}`,
   };
 }

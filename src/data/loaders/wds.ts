@@ -268,6 +268,8 @@ export async function openWdsSplit(pkg: WdsPackage, split: string, opts: OpenWds
       }
     },
     describe,
+    // the sample key: the same sample in a repacked package (other shards, another order) keeps it
+    imageId: (i) => indexes[shardOf[i]].keys[localOf[i]],
   };
 }
 

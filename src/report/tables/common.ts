@@ -4,7 +4,7 @@ import { primaryIntervals, primarySeedIntervals, runIntervals, type PrimaryInter
 import type { PrimaryScore } from '../../eval/primary.js';
 import { meanStd } from '../../eval/fewshot.js';
 import type { Metrics } from '../../eval/metrics.js';
-import { METRICS, type MetricDescriptor } from '../../eval/metric-descriptors.js';
+import { METRICS, type ImageEvidence, type MetricDescriptor } from '../../eval/metric-descriptors.js';
 import type { PrimaryMetric } from '../../data/types.js';
 import type { BaseRow, ColumnSpec, RegressMetric, Subset } from './types.js';
 
@@ -164,6 +164,12 @@ export const INTERVAL_BASIS_KIND: Record<(typeof INTERVAL_BASIS_COLUMNS)[number]
 
 export function intervalKinds(columns: readonly string[]): Record<string, ColumnSpec> {
   return Object.fromEntries(columns.map((c) => [c, ACC]));
+}
+
+/** What a run's metrics keep of each image: outcomes, ids, and the scores (and targets) where the metric ranks images. */
+export function evidenceOf(m: Metrics, ids: readonly string[] | undefined): ImageEvidence[] {
+  if (!m.outcomes) return [];
+  return [{ outcomes: m.outcomes, ...(ids ? { ids } : {}), ...(m.scores ? { scores: m.scores } : {}), ...(m.targets ? { targets: m.targets } : {}) }];
 }
 
 /** A run's interval columns from its metrics (null without per-image outcomes). */

@@ -55,6 +55,8 @@ export interface FewshotInput {
   points: readonly FewshotPoint[];
   zeroshot: number | null;
   equivalentShots: string | null;
+  /** the test images' ids (ImageSource.imageId), in the rows' order */
+  imageIds?: readonly string[];
 }
 
 /** The model x dataset x subset a row's zero-shot columns describe. */
@@ -166,6 +168,6 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
         intervals: intervalBasisOfSeeds(p.outcomes.length),
       };
     }),
-  outcomes: (x) => x.points.map((p) => [...p.outcomes]),
+  outcomes: (x) => x.points.map((p) => p.outcomes.map((outcomes) => ({ outcomes, ...(x.imageIds ? { ids: x.imageIds } : {}) }))),
   config: (f) => ({ shots: f.shots, seeds: f.seeds, solver: f.solver, transform: f.transform, features: f.features ?? 'embedding', oneShotC: f.oneShotC }),
 };

@@ -3,7 +3,7 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import type { ImageFeatures } from '../../model/towers.js';
-import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
@@ -36,6 +36,8 @@ export interface LinearProbeInput {
   solver: Solver;
   seconds: number;
   result: LinearProbeResult;
+  /** the test images' ids (ImageSource.imageId), in the rows' order */
+  imageIds?: readonly string[];
 }
 
 export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, LinearProbeFlags, LinearProbeInput> = {
@@ -87,6 +89,6 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
       ...x.subset,
     },
   ],
-  outcomes: (x) => [x.result.metrics.outcomes ? [x.result.metrics.outcomes] : []],
+  outcomes: (x) => [evidenceOf(x.result.metrics, x.imageIds)],
   config: (f) => ({ solver: f.solver, transform: f.transform, features: f.features ?? 'embedding', valSplit: f.valSplit ?? null, valFraction: f.valFraction }),
 };

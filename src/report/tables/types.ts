@@ -3,7 +3,7 @@
  * The schema, writer, reader, terminal tables, `regress` and the commands only ask the descriptor.
  */
 import type { PrimaryMetric } from '../../data/types.js';
-import type { ImageOutcomes } from '../../eval/metrics.js';
+import type { ImageEvidence } from '../../eval/metric-descriptors.js';
 
 /** How a column is checked and printed: id/string text, int, acc/std/sec (2 decimals), sig6 (6 significant digits), enums. */
 export type Kind = 'id' | 'string' | 'int' | 'acc' | 'std' | 'sig6' | 'sec' | 'prompts' | 'metric' | 'equiv' | 'features';
@@ -108,8 +108,8 @@ export interface TableDescriptor<Name extends string = string, Row extends BaseR
   rerun(rows: readonly Row[], outDir: string): string[][];
   /** the rows of one model x dataset, from the evaluator's result */
   build(input: Input): Row[];
-  /** the per-image outcomes behind each row of build(input), in the same order (few-shot: one set per seed) */
-  outcomes(input: Input): ImageOutcomes[][];
+  /** the per-image outcomes behind each row of build(input), in the same order (few-shot: one set per seed), with the images' ids */
+  outcomes(input: Input): ImageEvidence[][];
   /** column groups added after files were first written (intervals): a file without them still reads, as null */
   addedColumns: readonly (readonly string[])[];
   /** the table's own part of the run config (the shared part comes from `runConfig`) */

@@ -3,7 +3,7 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { ZeroshotResult } from '../../eval/run-zeroshot.js';
 import { PROMPT_MODES, parsePromptModes, type PromptMode } from '../../eval/prompts.js';
 import { compareStrings } from '../../util/compare.js';
-import { ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
 import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
@@ -29,6 +29,8 @@ export interface ZeroshotInput {
   nImages: number;
   primaryMetric: PrimaryMetric;
   results: readonly ZeroshotResult[];
+  /** the test images' ids (ImageSource.imageId), in the rows' order */
+  imageIds?: readonly string[];
 }
 
 const groupKey = (r: ZeroshotRow) => `${r.model}\u0000${r.dataset}\u0000${r.split}\u0000${subsetKey(r)}`;
@@ -88,6 +90,6 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
       gain_vs_contextless: r.gainVsContextless,
       ...x.subset,
     })),
-  outcomes: (x) => x.results.map((r) => (r.metrics.outcomes ? [r.metrics.outcomes] : [])),
+  outcomes: (x) => x.results.map((r) => evidenceOf(r.metrics, x.imageIds)),
   config: (f) => ({ modes: parsePromptModes(f.prompts) }),
 };
