@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
+import { scoredMetrics } from '../src/eval/primary.js';
 import { listedPredictionsPath } from '../src/report/predictions.js';
 import { readResults, writeResults } from '../src/report/results.js';
 import { zeroshotTable } from '../src/report/tables/zeroshot.js';
@@ -135,5 +136,68 @@ describe('regress --significance', () => {
     const same = await runCli(['regress', '--baseline', fresh, '--results', current, '--significance', '0.05']);
     assert.equal(same.status, 0, same.stdout);
     assert.match(same.stdout, /\[0\.00, 0\.00\]\s+1\s+1\s+ok/);
+  });
+});
+
+describe('regress --significance on ranked metrics (mAP, ROC AUC)', () => {
+  /** Scores [n, c] of a classifier that ranks image i of class k high with probability `skill` (seeded). */
+  function scoresOf(n: number, c: number, truth: (i: number, k: number) => boolean, skill: number, seed: number): Float32Array {
+    const out = new Float32Array(n * c);
+    let s = seed;
+    const rnd = () => ((s = (s * 1103515245 + 12345) % 2147483648) / 2147483648);
+    for (let i = 0; i < n; i++) for (let k = 0; k < c; k++) out[i * c + k] = (truth(i, k) && rnd() < skill ? 1 : 0) + rnd();
+    return out;
+  }
+  function writeRanked(dir: string, metric: 'map11' | 'roc_auc', skill: number): void {
+    const n = 400;
+    const c = metric === 'map11' ? 5 : 2;
+    const targets = metric === 'map11' ? Uint8Array.from({ length: n * c }, (_, j) => (((j * 7) % 11) < 3 ? 1 : 0)) : undefined;
+    const labels = Int32Array.from({ length: n }, (_, i) => (targets ? Math.max(0, targets.subarray(i * c, (i + 1) * c).indexOf(1)) : i % 2));
+    const truth = (i: number, k: number) => (targets ? targets[i * c + k] === 1 : labels[i] === k);
+    const metrics = scoredMetrics(metric, scoresOf(n, c, truth, skill, 7), labels, n, c, targets);
+    const input = {
+      model: 'mini',
+      dataset: metric === 'map11' ? 'voc2007' : 'hateful_memes',
+      split: 'test',
+      subset: { limit: null, subset_seed: null, skipped_images: 0 },
+      nImages: n,
+      primaryMetric: metric,
+      results: [{ mode: 'single' as const, templates: ['a photo of a {}.'], metrics, gainVsContextless: null }],
+      imageIds: Array.from({ length: n }, (_, i) => `${i}.jpg`),
+    };
+    writeResults(dir, 'zeroshot', zeroshotTable.build(input), [], zeroshotTable.outcomes(input));
+  }
+
+  it('judges a mAP and a ROC AUC row by a paired bootstrap over images (it used to exit 2)', async () => {
+    for (const metric of ['map11', 'roc_auc'] as const) {
+      const base = tmp();
+      const cur = tmp();
+      writeRanked(base, metric, 0.9);
+      writeRanked(cur, metric, 0.5);
+      const r = await runCli(['regress', '--baseline', base, '--results', cur, '--tolerance', '0.5', '--significance', '0.05']);
+      assert.equal(r.status, 1, r.stderr);
+      assert.match(r.stdout, /\[-\d+\.\d\d, -\d+\.\d\d\]\s+\S+\s+\S+\s+DROP/, `${metric}: a large drop on 400 images is significant`);
+      const same = await runCli(['regress', '--baseline', base, '--results', base, '--significance', '0.05']);
+      assert.equal(same.status, 0, same.stderr);
+      assert.match(same.stdout, /\[0\.00, 0\.00\]\s+1\s+1\s+ok/);
+    }
+  });
+
+  it('a baseline without per-image scores says how to rebuild it, and that advice works', async () => {
+    const base = tmp();
+    const cur = tmp();
+    writeRanked(base, 'map11', 0.9);
+    writeRanked(cur, 'map11', 0.9);
+    // the baseline as an older clip-bench left it: its table lists no scores
+    const json = path.join(base, 'zeroshot.json');
+    const doc = JSON.parse(readFileSync(json, 'utf8'));
+    for (const e of Object.values(doc.predictions) as { scores: unknown; targets: unknown }[]) [e.scores, e.targets] = [null, null];
+    writeFileSync(json, JSON.stringify(doc));
+    const r = await runCli(['regress', '--baseline', base, '--results', cur, '--significance', '0.05']);
+    assert.equal(r.status, 2);
+    assert.match(r.stderr, /no per-image scores for 11-point mAP in .*; `clip-bench regress --baseline .* --run --update` \(without --significance\) rewrites the baseline/);
+    // the advice, minus --run (it would re-run the evaluations): --update rewrites the baseline from results that have them
+    assert.equal((await runCli(['regress', '--baseline', base, '--results', cur, '--update'])).status, 0);
+    assert.equal((await runCli(['regress', '--baseline', base, '--results', cur, '--significance', '0.05'])).status, 0);
   });
 });
