@@ -4,13 +4,14 @@
  * bootstrap interval and test (as the metric's descriptor says), and the numbers' formats; `regress --significance`
  * builds its verdict on these (significance.ts).
  */
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { primaryDescriptor } from './tables/common.js';
 import { pairedComparison, type PairedComparison, type PairedMetric } from '../eval/paired.js';
 import { METRICS, type ImageEvidence } from '../eval/metric-descriptors.js';
 import { holm, type BootstrapOptions } from '../eval/stats.js';
 import { UserError } from '../errors.js';
-import { loadEvidence, predictionsPathOf, readPredictions, type PredictionsIndex } from './predictions.js';
+import { loadEvidence, predictionsPathOf, readPredictions, unlistedPredictionsPaths, type PredictionsIndex } from './predictions.js';
 import { identityKey, identityLabel, metricValue, readResults, testName, TABLES, type AnyRow, type RegressMetric, type RunEntry, type TableName } from './results.js';
 
 /**
@@ -53,8 +54,9 @@ const agrees = (a: number, b: number) => Math.abs(a - b) < 0.0051;
 export function rowPredictions(doc: TableDoc, row: AnyRow): ImageEvidence[] | null {
   const rel = predictionsPathOf(doc.table, row);
   const entry = doc.predictions?.[rel];
-  const file = path.join(doc.dir, entry?.file ?? rel);
-  const sets: ImageEvidence[] | null = entry ? loadEvidence(doc.dir, entry) : (readPredictions(doc.dir, rel)?.map((outcomes) => ({ outcomes })) ?? null);
+  const unlisted = entry ? null : (unlistedPredictionsPaths(doc.table, row).find((p) => existsSync(path.join(doc.dir, p))) ?? rel);
+  const file = path.join(doc.dir, entry?.file ?? unlisted!);
+  const sets: ImageEvidence[] | null = entry ? loadEvidence(doc.dir, entry) : (readPredictions(doc.dir, unlisted!)?.map((outcomes) => ({ outcomes })) ?? null);
   if (!sets?.length) return null;
   if (!entry) {
     // an unlisted file: its classes bounded by those its run recorded

@@ -23,7 +23,7 @@ import { atomicWriteFileSync } from '../util/fs.js';
 import { identityKey, identityLabel, type PredictionsEntry, type StoredFile } from './schema.js';
 
 export type { PredictionsEntry, PredictionsIndex, StoredFile } from './schema.js';
-import type { AnyRow, TableName } from './tables/index.js';
+import { tableOf, type AnyRow, type TableName } from './tables/index.js';
 import { readResults } from './read.js';
 
 export const PREDICTIONS_DIR = 'predictions';
@@ -105,6 +105,17 @@ export function decodePredictions(buf: Uint8Array, file: string): ImageOutcomes[
 /** Where a row's predictions live, relative to its results folder (keyed by the row's identity). */
 export function predictionsPathOf(table: TableName, row: AnyRow): string {
   return predictionsRelPath(table, identityKey(table, row), identityLabel(table, row));
+}
+
+/**
+ * Where an older clip-bench put a row's unlisted predictions: under its identity, or under its identity without
+ * the identity columns added since (features, the model variant), which its files were named by.
+ */
+export function unlistedPredictionsPaths(table: TableName, row: AnyRow): string[] {
+  const added = new Set(tableOf(table).addedColumns.flat());
+  const r = row as unknown as Record<string, unknown>;
+  const older = tableOf(table).identity.filter((c) => !added.has(c)).map((c) => String(r[c] ?? null)).join('\u0000');
+  return [...new Set([predictionsPathOf(table, row), predictionsRelPath(table, older, identityLabel(table, row))])];
 }
 
 /**

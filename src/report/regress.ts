@@ -5,7 +5,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { atomicWriteFileSync } from '../util/fs.js';
-import { PREDICTIONS_DIR, entryFiles, predictionsPathOf, type PredictionsIndex } from './predictions.js';
+import { PREDICTIONS_DIR, entryFiles, predictionsPathOf, unlistedPredictionsPaths, type PredictionsIndex } from './predictions.js';
 import { formatP, isDrop } from './paired-rows.js';
 import {
   TABLES,
@@ -282,7 +282,7 @@ function copyPredictions(resultsDir: string, destDir: string, table: TableName, 
   for (const r of rows) {
     const rel = predictionsPathOf(table, r);
     const e = index?.[rel];
-    for (const f of e ? [...entryFiles(e), ...(e.images ? [e.images.file] : [])] : [rel]) {
+    for (const f of e ? [...entryFiles(e), ...(e.images ? [e.images.file] : [])] : unlistedPredictionsPaths(table, r)) {
       const src = path.join(resultsDir, f);
       if (!existsSync(src)) continue;
       const dest = path.join(destDir, f);

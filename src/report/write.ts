@@ -11,7 +11,7 @@ import { compareStrings } from '../util/compare.js';
 import { withFileLockSync } from '../util/lock.js';
 import type { ImageOutcomes } from '../eval/metrics.js';
 import type { ImageEvidence } from '../eval/metric-descriptors.js';
-import { evidenceFiles, predictionsPathOf, removeSuperseded, writeEvidenceFiles, type EvidenceFiles, type PredictionsIndex } from './predictions.js';
+import { evidenceFiles, predictionsPathOf, removeSuperseded, unlistedPredictionsPaths, writeEvidenceFiles, type EvidenceFiles, type PredictionsIndex } from './predictions.js';
 import { readResults } from './read.js';
 import { assertFiniteDeep, describeRow, identityKey, normalizeRow, sortRows, toCsv, toJson } from './schema.js';
 import { tableOf, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
@@ -106,7 +106,7 @@ export function writeResults<T extends TableName>(
     for (const r of fresh) {
       const rel = predictionsPathOf(table, r);
       removeSuperseded(outDir, before[rel], index[rel]);
-      rmSync(path.join(outDir, rel), { force: true });
+      for (const old of unlistedPredictionsPaths(table, r)) rmSync(path.join(outDir, old), { force: true });
     }
   }, { onWait });
 }
