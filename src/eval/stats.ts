@@ -114,18 +114,41 @@ function checkOptions(n: number, opts: BootstrapOptions): Required<BootstrapOpti
   return { resamples, seed, confidence };
 }
 
+/** The most resample indices kept between bootstraps (64 MB). */
+const MAX_KEPT_DRAWS = 1 << 24;
+let kept: { n: number; resamples: number; seed: number; draws: Int32Array } | null = null;
+
+/**
+ * Every resample's indices of (n, resamples, seed), drawn once and kept for the next bootstrap with the same three:
+ * the rows of one table resample the same test images with the same seed (a zero-shot run's three prompt modes,
+ * a few-shot run's shot counts), and drawing the indices was most of a bootstrap's time. Null when they would
+ * take more than MAX_KEPT_DRAWS (then each bootstrap draws its own, the same numbers).
+ */
+function resampleDraws(n: number, resamples: number, seed: number): Int32Array | null {
+  if (n * resamples > MAX_KEPT_DRAWS) return null;
+  if (!kept || kept.n !== n || kept.resamples !== resamples || kept.seed !== seed) {
+    const draws = new Int32Array(n * resamples);
+    const rng = makeRng(seed);
+    for (let r = 0; r < resamples; r++) rng.fillInt(draws.subarray(r * n, (r + 1) * n), n);
+    kept = { n, resamples, seed, draws };
+  }
+  return kept.draws;
+}
+
 /**
  * Runs `stats` (one or more statistics of the same resample) on `resamples` seeded resamples of n images and
  * returns each statistic's bootstrap distribution. Resamples where a statistic is not finite (e.g. a class missing)
  * are dropped from that statistic's distribution.
  */
 function resampleDistributions(n: number, stats: ResampleStatistic[], resamples: number, seed: number): Float64Array[] {
-  const rng = makeRng(seed);
-  const idx = new Int32Array(n);
+  const draws = resampleDraws(n, resamples, seed);
+  const rng = draws ? null : makeRng(seed);
+  let idx: Int32Array = new Int32Array(n);
   const dists = stats.map(() => new Float64Array(resamples));
   const counts = stats.map(() => 0);
   for (let r = 0; r < resamples; r++) {
-    rng.fillInt(idx, n);
+    if (draws) idx = draws.subarray(r * n, (r + 1) * n);
+    else rng!.fillInt(idx, n);
     stats.forEach((s, k) => {
       const v = s(idx);
       if (Number.isFinite(v)) dists[k]![counts[k]!++] = v;
