@@ -98,7 +98,7 @@ test('changing the model file, the preprocessing or the subset misses the cache'
   assert.equal(ls.status, 0, ls.stderr);
   assert.match(ls.stderr, /^5 entries/m);
   const rm = await runCli(['cache', 'rm', '--cache-dir', cache, '--model', otherPre]);
-  assert.match(rm.stdout, /removed 1 entries/);
+  assert.match(rm.stdout, /removed 1 entry /);
 });
 
 test('an unreadable image fails the run naming it, unless --skip-bad-images', async () => {

@@ -1,3 +1,4 @@
+import { plural } from '../util/text-table.js';
 import { startBar, type Bar } from '../util/bars.js';
 import { countProgress, LOG_PROGRESS_SECONDS } from '../util/progress.js';
 import type { ImageSource } from '../data/types.js';
@@ -161,7 +162,7 @@ function entryTargets(req: ImageEmbeddingRequest, entry: LoadedEntry): Uint8Arra
 
 function waitingNote(req: ImageEmbeddingRequest): (rows: RowRange[]) => void {
   return (rows) => {
-    if (req.progress) process.stderr.write(`waiting for ${rows.reduce((a, r) => a + r.end - r.start, 0)} rows that other processes are computing\n`);
+    if (req.progress) process.stderr.write(`waiting for ${plural(rows.reduce((a, r) => a + r.end - r.start, 0), 'row')} that other processes are computing\n`);
   };
 }
 

@@ -2,7 +2,7 @@ import { Option, type Command } from 'commander';
 import { cacheDirOf } from './data-options.js';
 import { finishEntry, listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
 import { toolVersion } from '../version.js';
-import { formatTable } from '../util/text-table.js';
+import { formatTable, plural } from '../util/text-table.js';
 
 interface FilterFlags extends RemoveFilter {
   cacheDir?: string;
@@ -43,14 +43,14 @@ export function register(program: Command): void {
       created: r.created ?? '',
     }));
     process.stdout.write(formatTable(['hash', 'model', 'dataset', 'split', 'kind', 'rows', 'dim', 'MB', 'state', 'created'], table));
-    process.stderr.write(`${rows.length} entries, ${mb(rows.reduce((s, r) => s + r.bytes, 0))} MB in ${dir}\n`);
+    process.stderr.write(`${plural(rows.length, 'entry', 'entries')}, ${mb(rows.reduce((s, r) => s + r.bytes, 0))} MB in ${dir}\n`);
   });
   addFilters(cache.command('rm').description('remove cache entries matching the filters (--all for every entry)'))
     .option('--all', 'remove every entry')
     .action(async (f: FilterFlags) => {
       const dir = cacheDirOf(f);
       const r = await removeEntries(dir, filterOf(f));
-      process.stdout.write(`removed ${r.removed} entries (${mb(r.bytes)} MB)${r.busy ? `; ${r.busy} left alone: being written` : ''}\n`);
+      process.stdout.write(`removed ${plural(r.removed, 'entry', 'entries')} (${mb(r.bytes)} MB)${r.busy ? `; ${r.busy} left alone: being written` : ''}\n`);
     });
   addFilters(cache.command('finish').description('assemble incomplete entries whose chunks are all present (after a sharded run); exit 1 if some stay incomplete')).action(
     async (f: FilterFlags) => {

@@ -2,6 +2,7 @@
  * The comparisons of `clip-bench report`, as plain tables (pure functions of the result rows).
  * Values are in percent / points; null = not available (blank in the CSV).
  */
+import { plural } from '../util/text-table.js';
 import { equivalentShotsValue, zeroshotEquivalentShots, type ShotPoint } from './efficiency.js';
 import type { PaperTables } from '../paper/paper.js';
 import type { PrimaryMetric } from '../data/types.js';
@@ -279,7 +280,7 @@ export function dataEfficiency(all: AllResults, paper: PaperTables | null): Comp
     const excluded = [...counts].map(([k, n]) => `"${k}" x${n}`).join(', ');
     const med = median(numeric);
     const avg = mean(numeric);
-    const scope = `over ${numeric.length} numeric of ${withEquiv.length} datasets${excluded ? `; excluded: ${excluded}` : ''}`;
+    const scope = `over ${numeric.length} numeric of ${plural(withEquiv.length, 'dataset')}${excluded ? `; excluded: ${excluded}` : ''}`;
     rows.push({ model, dataset: 'MEDIAN', subset: null, metric: null, zeroshot: null, zeroshot_equivalent_shots: med == null ? null : med.toFixed(1), value: med, source: null, note: scope });
     rows.push({ model, dataset: 'MEAN', subset: null, metric: null, zeroshot: null, zeroshot_equivalent_shots: avg == null ? null : avg.toFixed(1), value: avg, source: null, note: scope });
   }

@@ -1,4 +1,5 @@
 /** `clip-bench regress`: compare current results with a baseline, row by row on identity. */
+import { plural } from '../util/text-table.js';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
@@ -170,10 +171,10 @@ export function displayColumns(rows: readonly RegressRow[]): readonly string[] {
 
 export function summary(rows: readonly RegressRow[], tolerance: number, metric: RegressMetric, alpha?: number): string {
   const count = (s: RegressStatus) => rows.filter((r) => r.status === s).length;
-  const sig = alpha === undefined ? '' : `, significance ${alpha} (Holm over ${rows.filter((r) => r.significance).length} rows)`;
+  const sig = alpha === undefined ? '' : `, significance ${alpha} (Holm over ${plural(rows.filter((r) => r.significance).length, 'row')})`;
   const noise = rows.filter((r) => r.status === 'ok' && r.significance && r.delta != null && isDrop(r.delta, tolerance)).length;
   const within = noise ? `, ${noise} ${noise === 1 ? 'drop' : 'drops'} beyond the tolerance but not significant` : '';
-  return `${rows.length} rows (metric ${metric}, tolerance ${tolerance} points${sig}): ${count('ok')} ok, ${count('DROP')} DROP, ${count('missing')} missing, ${count('new')} new${within} -> ${failed(rows) ? 'FAIL' : 'PASS'}`;
+  return `${plural(rows.length, 'row')} (metric ${metric}, tolerance ${tolerance} points${sig}): ${count('ok')} ok, ${count('DROP')} DROP, ${count('missing')} missing, ${count('new')} new${within} -> ${failed(rows) ? 'FAIL' : 'PASS'}`;
 }
 
 /** The regress rows as JSON: each row with its verdict and, with --significance, its numbers. */

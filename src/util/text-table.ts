@@ -48,3 +48,8 @@ export function wrapLines(text: string, width: number): string[] {
   if (line) lines.push(line);
   return lines;
 }
+
+/** `1 row`, `2 rows`; `irregular` for words that are not made plural by an s (`entry` -> `entries`). */
+export function plural(n: number, word: string, irregular?: string): string {
+  return `${n} ${n === 1 ? word : (irregular ?? `${word}s`)}`;
+}

@@ -3,6 +3,7 @@
  * model's (Figure 8), model scaling (Figure 9), representation-learning averages (Figure 10, Table 10) and one
  * model's probe minus another's (Figure 11).
  */
+import { plural } from '../../util/text-table.js';
 import { modelScaling, zeroshotVsLinearProbe, type Comparison } from '../compare.js';
 import { linearProbeDelta, representationLearning } from '../compare-paper.js';
 import { comparisonCsv, markdownTable, shownColumns } from '../markdown.js';
@@ -13,7 +14,7 @@ function winsLines(c: Comparison, md: string[]): void {
   for (const m of [...new Set(c.rows.map((r) => r.model as string))]) {
     const mine = c.rows.filter((r) => r.model === m && r.delta != null);
     const wins = mine.filter((r) => (r.delta as number) >= 0).length;
-    md.push(`- \`${m}\`: zero-shot matches or beats the probe on ${wins} of ${mine.length} datasets (mean delta ${f2(mine.length ? mine.reduce((a, r) => a + (r.delta as number), 0) / mine.length : null)} points).`);
+    md.push(`- \`${m}\`: zero-shot matches or beats the probe on ${wins} of ${plural(mine.length, 'dataset')} (mean delta ${f2(mine.length ? mine.reduce((a, r) => a + (r.delta as number), 0) / mine.length : null)} points).`);
   }
   md.push('');
 }

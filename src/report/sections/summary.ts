@@ -10,9 +10,8 @@ import { comparisonCsv, markdownTable } from '../markdown.js';
 import { rankSpec } from '../plots.js';
 import type { ZeroshotRow } from '../results.js';
 import { compareStrings as cmp } from '../../util/compare.js';
+import { plural } from '../../util/text-table.js';
 import { f2, type ReportSection } from './types.js';
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 /** A model's zero-shot value per dataset: the ensemble prompts (else the best mode) on the preferred subset. */
 function zeroshotValues(zs: ZeroshotRow[], model: string): Map<string, number> {

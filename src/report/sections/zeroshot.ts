@@ -5,6 +5,7 @@ import { comparisonCsv, markdownTable, shownColumns } from '../markdown.js';
 import { dataEfficiencySpec, fewshotAverageSpec, fewshotSpec, promptGainSpec } from '../plots.js';
 import { METRICS, withinRange } from '../../eval/metric-descriptors.js';
 import { primaryMeanInterval, primaryStd, primaryValue } from '../results.js';
+import { plural } from '../../util/text-table.js';
 import { plotDataset, rowDataset, type ReportSection } from './types.js';
 
 export const promptEngineeringSection: ReportSection = {
@@ -72,14 +73,14 @@ export const fewshotSection: ReportSection = {
     const shotCols = avg.columns.filter((x) => x.startsWith('fewshot_')).map((x) => Number(x.slice('fewshot_'.length)));
     const line = (r: (typeof avg.rows)[number], series: string) =>
       shotCols.filter((k) => r[`fewshot_${k}`] != null).map((k) => ({ series, shots: k, accuracy: r[`fewshot_${k}`] as number }));
-    const oursData = ours.flatMap((r) => line(r, `${r.model} (${r.datasets} dataset${r.datasets === 1 ? '' : 's'})`));
+    const oursData = ours.flatMap((r) => line(r, `${r.model} (${plural(r.datasets as number, 'dataset')})`));
     if (oursData.length) {
       const paperRows = avg.rows.filter((r) => r.source !== 'ours');
       await plot(
         'fewshot_average',
         fewshotAverageSpec(
           oursData,
-          ours.map((r) => ({ series: `${r.model} (${r.datasets} dataset${r.datasets === 1 ? '' : 's'})`, accuracy: r.zeroshot as number })),
+          ours.map((r) => ({ series: `${r.model} (${plural(r.datasets as number, 'dataset')})`, accuracy: r.zeroshot as number })),
           paperRows.flatMap((r) => line(r, `paper: ${r.model}`)),
           paperRows.filter((r) => r.zeroshot != null).map((r) => ({ accuracy: r.zeroshot as number })),
           [...new Set([...shotCols])].sort((a, b) => a - b),
