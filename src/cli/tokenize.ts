@@ -7,6 +7,22 @@ import { UserError } from '../errors.js';
 import { resolveModelDir } from '../model/resolve.js';
 import { DEFAULTS } from '../defaults.js';
 
+/** One row of ids as a JSON array indented by 2, its numbers wrapped to lines of at most `width` characters (still JSON). */
+function wrappedRow(ids: number[], width: number): string {
+  const lines: string[] = [];
+  let line = '  [';
+  ids.forEach((id, i) => {
+    const item = `${id}${i < ids.length - 1 ? ',' : ']'}`;
+    if (line.length + 1 + item.length > width) {
+      lines.push(line.trimEnd());
+      line = '   ';
+    }
+    line += line.endsWith('[') ? item : ` ${item}`;
+  });
+  lines.push(line);
+  return lines.join('\n');
+}
+
 export function register(program: Command): void {
   program
     .command('tokenize')
@@ -20,6 +36,6 @@ export function register(program: Command): void {
       if (!file) throw new UserError(`${dir}: no ${TOKENIZER_FILES.join(' or ')}`);
       const { ids, contextLength } = textTokenizerFor(dir, file).tokenize(texts);
       const rows = texts.map((_, i) => Array.from(ids.subarray(i * contextLength, (i + 1) * contextLength), Number));
-      process.stdout.write(`[\n${rows.map((r) => `  ${JSON.stringify(r)}`).join(',\n')}\n]\n`);
+      process.stdout.write(`[\n${rows.map((r) => wrappedRow(r, 100)).join(',\n')}\n]\n`);
     });
 }
