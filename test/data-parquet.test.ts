@@ -184,7 +184,7 @@ test('paper27: birdsnap and ucf101 from a hub mirror holding their parquet copie
   const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache };
   const out = tmpDir('pq-paper-out');
   try {
-    const list = await runCli(['datasets'], env);
+    const list = await runCli(['datasets', '--wide'], env);
     assert.equal(list.status, 0, list.stderr);
     const paperRows = list.stdout.split('\n').filter((l) => /^\S+\s+(hub|download|bundled|you provide)/.test(l));
     assert.match(list.stdout, /^birdsnap\s+hub isaacchung\/birdsnap@fd23015508be94f0b5b59d61630e4ea2536509e4 /m);

@@ -231,7 +231,9 @@ export async function openParquetSplit(files: string[], opts: OpenParquetOptions
   const rowShard: number[] = [];
   const rowLocal: number[] = [];
   const rowLabel: number[] = [];
-  const videoKey: string[] = [];
+  // each row's video as a small number (UCF101's train split has 1.8M frames of 9.5k videos: no string per row kept)
+  const videoIds = new Map<string, number>();
+  const videoOf: number[] = [];
   const frameOf: number[] = [];
   for (let s = 0; s < shards.length; s++) {
     const sh = shards[s]!;
@@ -251,7 +253,10 @@ export async function openParquetSplit(files: string[], opts: OpenParquetOptions
       rowLabel.push(label);
       if (opts.middleFrame) {
         const text = (v: unknown): string => (v instanceof Uint8Array ? new TextDecoder().decode(v) : String(v));
-        videoKey.push(JSON.stringify([label, ...opts.middleFrame.videoColumns.map((c) => text(r[c]))]));
+        const key = JSON.stringify([label, ...opts.middleFrame.videoColumns.map((c) => text(r[c]))]);
+        let id = videoIds.get(key);
+        if (id === undefined) videoIds.set(key, (id = videoIds.size));
+        videoOf.push(id);
         frameOf.push(toNumber(r[opts.middleFrame.frameColumn]));
       }
     });
@@ -259,13 +264,9 @@ export async function openParquetSplit(files: string[], opts: OpenParquetOptions
   // the rows this split is made of (all, or one middle frame per video), in file order
   let picked: number[];
   if (opts.middleFrame) {
-    const groups = new Map<string, number[]>();
-    videoKey.forEach((k, r) => {
-      const g = groups.get(k);
-      if (g) g.push(r);
-      else groups.set(k, [r]);
-    });
-    picked = [...groups.values()].map((g) => g.sort((a, b) => frameOf[a]! - frameOf[b]! || a - b)[Math.floor(g.length / 2)]!).sort((a, b) => a - b);
+    const groups: number[][] = Array.from({ length: videoIds.size }, () => []);
+    videoOf.forEach((v, r) => groups[v]!.push(r));
+    picked = groups.map((g) => g.sort((a, b) => frameOf[a]! - frameOf[b]! || a - b)[Math.floor(g.length / 2)]!).sort((a, b) => a - b);
   } else {
     picked = rowLabel.map((_, r) => r);
   }
