@@ -311,17 +311,24 @@ export function fewshotAverageSpec(ours: Datum[], oursZeroshot: Datum[], paper: 
 }
 
 /** Figure 10: mean linear-probe score against image GFLOPs, ours and the paper's Table 10 averages. */
-export function representationSpec(data: Datum[]): TopLevelSpec {
+export function representationSpec(data: Datum[], paperModels: Datum[] = []): TopLevelSpec {
   const x = GFLOPS_X;
   const y = { field: 'average', type: 'quantitative', title: 'average linear-probe score (%)', scale: { zero: false } };
   const color = { field: 'series', type: 'nominal', title: null, legend: { orient: 'bottom', columns: 1, labelLimit: 400 } };
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
-    title: { text: 'Linear-probe averages against compute (Figure 10)', subtitle: "ours over the datasets run, Kornblith's 12 and all 27 where complete; the paper's Table 10 for models of the same name" },
+    title: { text: 'Linear-probe averages against compute (Figure 10)', subtitle: "ours over the datasets run, Kornblith's 12 and all 27 where complete; the paper's Table 10 for models of the same name; grey: the paper's CLIP ResNets over all 27" },
     data: { values: data },
     width: 440,
     height: 300,
     layer: [
+      // the paper's models (Table 10, all 27 datasets) in grey, whatever the user's models are called
+      ...(paperModels.length
+        ? [
+            { data: { values: paperModels }, mark: { type: 'point', filled: true, size: 50, color: '#aaa' }, encoding: { x: { ...x }, y: { ...y } } },
+            { data: { values: paperModels }, mark: { type: 'text', dy: -9, fontSize: 9, color: '#888' }, encoding: { x: { ...x }, y: { ...y }, text: { field: 'model' } } },
+          ]
+        : []),
       { mark: { type: 'point', filled: true, size: 80 }, encoding: { x, y, color, shape: { field: 'series', type: 'nominal', legend: null } } },
       // one label per model, above its highest point: its series share an x (its GFLOPs), so labels on each would overlap
       {

@@ -89,6 +89,22 @@ function representationPoints(c: Comparison): Record<string, string | number>[] 
     .flatMap((r) => series.filter(([col]) => r[col] != null).map(([col, name]) => ({ model: String(r.model), gflops: r.gflops as number, series: name, average: r[col] as number })));
 }
 
+/**
+ * The paper's own models in Figure 10 whatever the user's are called: Table 10's average over all 27 datasets of
+ * each model whose GFLOPs the paper states (Figure 9's ResNets), as grey reference points.
+ */
+function paperReference(paper: SectionContext['paper'], c: Comparison): Record<string, string | number>[] {
+  const f9 = paper.figure9_model_scaling;
+  const t10 = paper.table10_linear_probe.models;
+  const p27 = Object.keys(paper.table9_linear_probe_datasets);
+  const ours = new Set(c.rows.map((r) => String(r.model)));
+  return f9.models.flatMap((model, i) => {
+    const row = t10[model];
+    if (!row || ours.has(model) || !p27.every((d) => typeof row[d] === 'number')) return [];
+    return [{ model, gflops: f9.gflops[i]!, average: p27.reduce((a, d) => a + row[d]!, 0) / p27.length }];
+  });
+}
+
 export const representationSection: ReportSection = {
   title: '7. Representation learning: linear-probe averages (Figure 10, Table 10)',
   async build(ctx: SectionContext) {
@@ -99,7 +115,7 @@ export const representationSection: ReportSection = {
     notes(c);
     md.push(markdownTable(c.columns, c.rows), '');
     const data = representationPoints(c);
-    if (data.length) await plot('representation_learning', representationSpec(data), 'linear-probe averages against GFLOPs');
+    if (data.length) await plot('representation_learning', representationSpec(data, paperReference(paper, c)), 'linear-probe averages against GFLOPs');
     else skip('the Figure 10 plot', "no model with linear-probe results has GFLOPs per image (runs' image_gflops or --models-table)", 'representation_learning.svg', 'representation_learning.png');
   },
 };
