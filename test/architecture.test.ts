@@ -17,6 +17,7 @@ const LAYER_ORDER: string[][] = [
   ['data'],
   ['cache'],
   ['eval'],
+  ['results'],
   ['tasks'],
   ['report'],
   ['suite'],

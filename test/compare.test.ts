@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { correctAt } from '../src/eval/metrics.js';
 import { discordant, mcnemarExact } from '../src/eval/stats.js';
-import { listedPredictionsPath, readPredictions } from '../src/report/predictions.js';
-import { readResults } from '../src/report/results.js';
+import { listedPredictionsPath, readPredictions } from '../src/results/predictions.js';
+import { readResults } from '../src/results/index.js';
 import { runCli } from './fixtures/cli.js';
 import { repoRoot } from './helpers.js';
 

@@ -3,8 +3,8 @@ import test from 'node:test';
 import { runIntervals, seedIntervals, withinBestInterval } from '../src/eval/intervals.js';
 import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
 import { scorePrimary } from '../src/eval/primary.js';
-import { fewshotTable, primaryMeanInterval } from '../src/report/tables/fewshot.js';
-import { zeroshotTable } from '../src/report/tables/zeroshot.js';
+import { fewshotTable, primaryMeanInterval } from '../src/results/tables/fewshot.js';
+import { zeroshotTable } from '../src/results/tables/zeroshot.js';
 import { clopperPearson, seedMeanInterval } from '../src/eval/stats.js';
 
 function outcomes(n: number, nClasses: number, rank: (i: number) => number): ImageOutcomes {

@@ -6,7 +6,7 @@ import path from 'node:path';
 import test from 'node:test';
 import { classificationMetrics, correctAt, imageOutcomes, metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
 import { pairedComparison, sameImages } from '../src/eval/paired.js';
-import { decodePredictions, encodePredictions, predictionsRelPath, readPredictions, writePredictions } from '../src/report/predictions.js';
+import { decodePredictions, encodePredictions, predictionsRelPath, readPredictions, writePredictions } from '../src/results/predictions.js';
 
 /** Outcomes of n images over nClasses where `right[i]` says whether image i is classified right (rank 0 or 3). */
 export function outcomesOf(right: ArrayLike<number>, nClasses = 10): ImageOutcomes {

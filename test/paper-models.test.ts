@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import { paperTables } from '../src/paper/paper.js';
 import { againstPaperLinearProbe, linearProbeDelta } from '../src/report/compare-paper.js';
 import { paperRowsOf, paperTablesFor, parsePaperModels } from '../src/report/paper-models.js';
-import type { LinearProbeRow } from '../src/report/results.js';
+import type { LinearProbeRow } from '../src/results/index.js';
 
 const row = (model: string, features: 'embedding' | 'pre-projection', top1: number): LinearProbeRow => ({
   model, dataset: 'cifar10', features, n_train: 100, n_val: 0, n_test: 100, C: 1, top1, top5: null, mean_per_class: top1,

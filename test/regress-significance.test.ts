@@ -5,9 +5,9 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
 import { scoredMetrics } from '../src/eval/primary.js';
-import { listedPredictionsPath } from '../src/report/predictions.js';
-import { readResults, writeResults } from '../src/report/results.js';
-import { zeroshotTable } from '../src/report/tables/zeroshot.js';
+import { listedPredictionsPath } from '../src/results/predictions.js';
+import { readResults, writeResults } from '../src/results/index.js';
+import { zeroshotTable } from '../src/results/tables/zeroshot.js';
 import { runCli } from './fixtures/cli.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'clip-bench-significance-'));

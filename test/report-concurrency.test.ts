@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { readResults, resultsLockFile, writeResults, type ZeroshotRow } from '../src/report/results.js';
+import { readResults, resultsLockFile, writeResults, type ZeroshotRow } from '../src/results/index.js';
 import { UserError } from '../src/errors.js';
 import { withFileLockSync } from '../src/util/lock.js';
 import { repoRoot } from './helpers.js';

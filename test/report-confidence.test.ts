@@ -5,8 +5,8 @@ import path from 'node:path';
 import { after, it } from 'node:test';
 import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
 import { buildReport } from '../src/report/report.js';
-import { writeResults } from '../src/report/results.js';
-import { zeroshotTable } from '../src/report/tables/zeroshot.js';
+import { writeResults } from '../src/results/index.js';
+import { zeroshotTable } from '../src/results/tables/zeroshot.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'clip-bench-confidence-'));
 after(() => rmSync(tmpRoot, { recursive: true, force: true }));

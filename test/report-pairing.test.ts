@@ -13,9 +13,9 @@ import sharp from 'sharp';
 import { metricsOfOutcomes, type ImageOutcomes } from '../src/eval/metrics.js';
 import type { ImageEvidence } from '../src/eval/metric-descriptors.js';
 import { compareSides } from '../src/report/paired-rows.js';
-import { listedPredictionsPath, predictionsPathOf, writePredictions } from '../src/report/predictions.js';
-import { readResults, writeResults, type RunEntry } from '../src/report/results.js';
-import { zeroshotTable } from '../src/report/tables/zeroshot.js';
+import { listedPredictionsPath, predictionsPathOf, writePredictions } from '../src/results/predictions.js';
+import { readResults, writeResults, type RunEntry } from '../src/results/index.js';
+import { zeroshotTable } from '../src/results/tables/zeroshot.js';
 import { runCli, spawnCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 

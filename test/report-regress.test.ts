@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { compareTable, evaluationCommands, junitXml, loadBaseline } from '../src/report/regress.js';
-import { readResults, writeResults, type FewshotRow, type ZeroshotRow } from '../src/report/results.js';
+import { readResults, writeResults, type FewshotRow, type ZeroshotRow } from '../src/results/index.js';
 import { repoRoot } from './helpers.js';
 
 const fixture = path.join(repoRoot, 'test', 'fixtures', 'report', 'results');

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import path from 'node:path';
 import { after, describe, it } from 'node:test';
-import { equivalentShotsValue, zeroshotEquivalentShots } from '../src/report/efficiency.js';
+import { equivalentShotsValue, zeroshotEquivalentShots } from '../src/results/efficiency.js';
 import {
   FEWSHOT_COLUMNS,
   LINEAR_PROBE_COLUMNS,
@@ -15,7 +15,7 @@ import {
   type FewshotRow,
   type LinearProbeRow,
   type ZeroshotRow,
-} from '../src/report/results.js';
+} from '../src/results/index.js';
 
 const tmpRoot = mkdtempSync(path.join(os.tmpdir(), 'clip-bench-results-test-'));
 after(() => rmSync(tmpRoot, { recursive: true, force: true }));

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, describe, it } from 'node:test';
 import { zeroshotVsFewshot, zeroshotVsLinearProbe } from '../src/report/compare.js';
 import { evaluationCommands, loadBaseline } from '../src/report/regress.js';
-import { readResults, writeResults, type FewshotRow, type LinearProbeRow, type Subset, type ZeroshotRow } from '../src/report/results.js';
+import { readResults, writeResults, type FewshotRow, type LinearProbeRow, type Subset, type ZeroshotRow } from '../src/results/index.js';
 import { runCli } from './fixtures/cli.js';
 import { repoRoot } from './helpers.js';
 

@@ -5,7 +5,7 @@ import { UserError } from '../errors.js';
 import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
 import { compareSides, formatP, signed, unmatchedRows, type ComparedRow, type Side } from '../report/paired-rows.js';
 import { REGRESS_METRICS, type RegressMetric } from '../report/regress.js';
-import { formatTable, TABLES } from '../report/results.js';
+import { formatTable, TABLES } from '../results/index.js';
 
 interface Flags {
   results: string;

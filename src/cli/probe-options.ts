@@ -5,7 +5,7 @@ import type { FeatureTransform, Features, Solver } from '../eval/probe.js';
 import type { ClipModel } from '../model/types.js';
 import { addFeaturesOption } from './model-options.js';
 import { effectiveLimit, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
-import { subsetOf, type Subset } from '../report/results.js';
+import { subsetOf, type Subset } from '../results/index.js';
 import type { OpenSplit } from './data-options.js';
 
 export interface ProbeFlags extends DataFlags {

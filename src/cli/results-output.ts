@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { deviceLabel } from '../model/device.js';
 import { modelImageGflops } from '../model/flops.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
-import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../report/results.js';
+import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../results/index.js';
 import { toolVersion } from '../version.js';
 import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import type { Shard } from '../util/shard.js';

@@ -7,7 +7,7 @@ import { expandDatasets } from '../data/suites.js';
 import type { DatasetDescriptor } from '../data/types.js';
 import { buildReport } from '../report/report.js';
 import { checkOutputDir } from '../util/fs.js';
-import { readResults, writeResults, type RunEntry, type TableName } from '../report/results.js';
+import { readResults, writeResults, type RunEntry, type TableName } from '../results/index.js';
 import { parseTasks, suiteUnits, unitLabel, type SuiteTask, type SuiteUnit } from '../suite/units.js';
 import { SuiteProgress } from '../suite/progress.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';

@@ -8,7 +8,7 @@ import { compareStrings as cmp } from '../util/compare.js';
 import { datasetSubsets, mean, pickZeroshot, rowOn, type AllResults, type Comparison, type DatasetSubset, type Row } from './compare.js';
 import { SUITES } from '../data/suites.js';
 import type { PaperTables } from '../paper/paper.js';
-import { describeSubset, primaryValue, type FewshotRow, type LinearProbeRow } from './results.js';
+import { describeSubset, primaryValue, type FewshotRow, type LinearProbeRow } from '../results/index.js';
 
 const uniq = (xs: string[]) => [...new Set(xs)].sort(cmp);
 

@@ -3,7 +3,7 @@
  * Values are in percent / points; null = not available (blank in the CSV).
  */
 import { plural } from '../util/text-table.js';
-import { equivalentShotsValue, zeroshotEquivalentShots, type ShotPoint } from './efficiency.js';
+import { equivalentShotsValue, zeroshotEquivalentShots, type ShotPoint } from '../results/efficiency.js';
 import type { PaperTables } from '../paper/paper.js';
 import type { PrimaryMetric } from '../data/types.js';
 import { PROMPT_MODES, type PromptMode } from '../eval/prompts.js';
@@ -19,7 +19,7 @@ import {
   type LinearProbeRow,
   type RunEntry,
   type ZeroshotRow,
-} from './results.js';
+} from '../results/index.js';
 
 export type Cell = string | number | null;
 export type Row = Record<string, Cell>;

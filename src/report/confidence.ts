@@ -7,7 +7,7 @@ import type { TopLevelSpec } from 'vega-lite';
 import { INTERVAL_OVER_IMAGES, withinBestInterval } from '../eval/intervals.js';
 import type { Row } from './compare.js';
 import type { ReportSection } from './sections/types.js';
-import { describeSubset, primaryValue, rowPrimaryInterval, type AnyRow, type LinearProbeRow, type ZeroshotRow } from './results.js';
+import { describeSubset, primaryValue, rowPrimaryInterval, type AnyRow, type LinearProbeRow, type ZeroshotRow } from '../results/index.js';
 
 export interface ConfidenceEntry {
   evaluation: 'zero-shot' | 'linear probe';

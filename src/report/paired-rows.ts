@@ -6,13 +6,13 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { primaryDescriptor } from './tables/common.js';
+import { primaryDescriptor } from '../results/tables/common.js';
 import { pairedComparison, type PairedComparison, type PairedMetric } from '../eval/paired.js';
 import { METRICS, type ImageEvidence } from '../eval/metric-descriptors.js';
 import { holm, type BootstrapOptions } from '../eval/stats.js';
 import { UserError } from '../errors.js';
-import { loadEvidence, predictionsPathOf, readPredictions, unlistedPredictionsPaths, type PredictionsIndex } from './predictions.js';
-import { identityKey, identityLabel, metricValue, readResults, testName, TABLES, type AnyRow, type RegressMetric, type RunEntry, type TableName } from './results.js';
+import { loadEvidence, predictionsPathOf, readPredictions, unlistedPredictionsPaths, type PredictionsIndex } from '../results/predictions.js';
+import { identityKey, identityLabel, metricValue, readResults, testName, TABLES, type AnyRow, type RegressMetric, type RunEntry, type TableName } from '../results/index.js';
 
 /**
  * The metric behind a row's value of `metric` (primary: the row's dataset's, by its descriptor), or null when the

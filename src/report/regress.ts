@@ -6,7 +6,7 @@ import path from 'node:path';
 import { UserError } from '../errors.js';
 import { packageRoot } from '../version.js';
 import { atomicWriteFileSync } from '../util/fs.js';
-import { PREDICTIONS_DIR, entryFiles, predictionsPathOf, unlistedPredictionsPaths, type PredictionsIndex } from './predictions.js';
+import { PREDICTIONS_DIR, entryFiles, predictionsPathOf, unlistedPredictionsPaths, type PredictionsIndex } from '../results/predictions.js';
 import { formatP, isDrop } from './paired-rows.js';
 import {
   TABLES,
@@ -27,9 +27,9 @@ import {
   type RowTypes,
   type RunEntry,
   type TableName,
-} from './results.js';
+} from '../results/index.js';
 
-export type { RegressMetric } from './results.js';
+export type { RegressMetric } from '../results/index.js';
 export const REGRESS_METRICS: readonly RegressMetric[] = ['primary', 'top1', 'top5', 'mean_per_class'];
 export type RegressStatus = 'ok' | 'DROP' | 'new' | 'missing';
 

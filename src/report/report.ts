@@ -13,7 +13,7 @@ import { csvToLatex } from './latex.js';
 import { plotFiles, writePlot } from './plots.js';
 import { paperRowsOf, paperTablesFor, parsePaperModels } from './paper-models.js';
 import { paperFeatureRows } from './compare-paper.js';
-import { TABLES, readResults } from './results.js';
+import { TABLES, readResults } from '../results/index.js';
 import { baselineProbeSection, ownProbeSection, probeDeltaSection, representationSection, scalingSection } from './sections/linear-probe.js';
 import { againstPaperSection, coverageSection } from './sections/paper.js';
 import { confidenceSection } from './confidence.js';

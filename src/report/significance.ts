@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { BootstrapOptions } from '../eval/stats.js';
 import { UserError } from '../errors.js';
 import { comparePair, holmAdjusted, isDrop, readTableDoc, type TableDoc } from './paired-rows.js';
-import { identityKey, type AnyRow, type RegressMetric, type TableName } from './results.js';
+import { identityKey, type AnyRow, type RegressMetric, type TableName } from '../results/index.js';
 import type { Baseline, RegressRow } from './regress.js';
 
 /** Where a baseline's predictions live: beside its result files. */

@@ -11,7 +11,7 @@ import { pidAlive } from './process.js';
 /**
  * The one crash-safe lock file of clip-bench: a cache entry's write lock (`<entry>/lock`), the per-chunk claims of
  * sharded writers (`chunks/<start>-<end>.claim`, see cache/claims.ts), a hub download's partial
- * (`<partial>.lock`, hub/partial.ts) and a results table's read-merge-write (`<out>/.<table>.lock`, report/write.ts).
+ * (`<partial>.lock`, hub/partial.ts) and a results table's read-merge-write (`<out>/.<table>.lock`, results/write.ts).
  *
  * A lock is a file created with O_EXCL holding { pid, hostname, created, token }. Its holder touches it as it makes
  * progress. The one stale rule: a lock is stale (and is stolen) when

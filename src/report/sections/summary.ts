@@ -8,7 +8,7 @@ import { preferredSubset, probeValues, representationLearning } from '../compare
 import { SUITES } from '../../data/suites.js';
 import { comparisonCsv, markdownTable } from '../markdown.js';
 import { rankSpec } from '../plots.js';
-import type { ZeroshotRow } from '../results.js';
+import type { ZeroshotRow } from '../../results/index.js';
 import { compareStrings as cmp } from '../../util/compare.js';
 import { plural } from '../../util/text-table.js';
 import { f2, type ReportSection } from './types.js';

@@ -3,7 +3,7 @@ import type { DatasetDescriptor } from '../../data/types.js';
 import type { AllResults, Comparison } from '../compare.js';
 import type { PaperTables } from '../../paper/paper.js';
 import type { writePlot } from '../plots.js';
-import { describeSubset, type Subset } from '../results.js';
+import { describeSubset, type Subset } from '../../results/index.js';
 
 export interface ReportOptions {
   /** directory holding zeroshot/linear_probe/fewshot .json (or .csv) */

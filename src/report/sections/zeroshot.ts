@@ -4,7 +4,7 @@ import { fewshotAverage } from '../compare-paper.js';
 import { comparisonCsv, markdownTable, shownColumns } from '../markdown.js';
 import { dataEfficiencySpec, fewshotAverageSpec, fewshotSpec, promptGainSpec } from '../plots.js';
 import { METRICS, withinRange } from '../../eval/metric-descriptors.js';
-import { primaryMeanInterval, primaryStd, primaryValue } from '../results.js';
+import { primaryMeanInterval, primaryStd, primaryValue } from '../../results/index.js';
 import { plural } from '../../util/text-table.js';
 import { plotDataset, rowDataset, type ReportSection } from './types.js';
 

@@ -1,5 +1,5 @@
 /**
- * The result tables' public face: descriptors (src/report/tables/), schema (schema.ts), the one writer
+ * The result tables' public face: descriptors (src/results/tables/), schema (schema.ts), the one writer
  * (write.ts), reading (read.ts) and terminal tables (format.ts), re-exported for commands, report and tests.
  */
 import { columnsOf } from './schema.js';
