@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { test } from 'node:test';
+import { listEntries } from '../src/cache/manage.js';
 import { argmaxRows, fitLogReg, predictScores } from '../src/eval/logreg.js';
 import { CPU_DEVICE, explainFailure, hasCudaProvider, openDevice, parseDevice, probeDevice } from '../src/model/device.js';
 import { parseNpyHeader } from '../src/util/npy.js';
@@ -73,27 +74,19 @@ test('CLIP_BENCH_REQUIRE_WEBGPU: the WebGPU adapter is there', { skip: !required
   assert.ok(webgpu.ok, webgpu.ok ? '' : webgpu.reason);
 });
 
-/** The image embeddings of `clip-bench embed` (20 Fashion-MNIST test images, one batch) on a device. */
-async function embedOn(device: string, cacheDir: string): Promise<{ dir: string; data: Float32Array; shape: number[] }> {
-  const r = await runCli(['embed', '--device', device, '--limit', '20', '--cache-dir', cacheDir, '--no-progress']);
-  assert.equal(r.status, 0, r.stderr);
-  const dir = r.stdout.trim();
-  const buf = readFileSync(path.join(dir, 'embeddings.npy'));
+/** The image embeddings a run left in the cache for an execution provider. */
+async function imageEntry(cacheDir: string, provider: string): Promise<{ dir: string; data: Float32Array; shape: number[] }> {
+  const entries = (await listEntries(cacheDir)).filter((e) => e.kind === 'image' && e.key?.provider === provider);
+  assert.equal(entries.length, 1, `one image entry for ${provider}`);
+  const buf = readFileSync(path.join(entries[0]!.dir, 'embeddings.npy'));
   const h = parseNpyHeader(buf);
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + h.dataOffset, buf.byteOffset + buf.length));
-  return { dir, data, shape: h.shape };
+  return { dir: entries[0]!.dir, data, shape: h.shape };
 }
 
-test('webgpu: the built-in model\'s image embeddings within 1e-4 of the CPU\'s; zero-shot rows equal; the run records the adapter', { skip: skipWebGpu }, async () => {
+test('webgpu: zero-shot rows equal the CPU\'s, image embeddings within 1e-4; the run records the adapter', { skip: skipWebGpu }, async () => {
+  // 20 Fashion-MNIST test images (one batch) and 10 prompts, both towers on each device, into one cache
   const cacheDir = tmp();
-  const cpu = await embedOn('cpu', cacheDir);
-  const gpu = await embedOn('webgpu', cacheDir);
-  assert.notEqual(gpu.dir, cpu.dir, 'the cache keeps each execution provider apart');
-  assert.deepEqual(gpu.shape, cpu.shape);
-  let worst = 0;
-  for (let i = 0; i < cpu.data.length; i++) worst = Math.max(worst, Math.abs(gpu.data[i]! - cpu.data[i]!));
-  assert.ok(worst <= 1e-4, `max |webgpu - cpu| = ${worst}`);
-  // zero-shot: the image embeddings above (cache hits) against 10 prompts embedded by the text tower on each device
   const rows: Record<string, unknown>[][] = [];
   const runs: Record<string, unknown>[] = [];
   for (const device of ['cpu', 'webgpu']) {
@@ -110,6 +103,14 @@ test('webgpu: the built-in model\'s image embeddings within 1e-4 of the CPU\'s; 
   const adapter = runs[1]!.adapter as { name: string; driver: string; type: string } | null;
   assert.ok(adapter && adapter.name.length > 0 && adapter.driver.length > 0, JSON.stringify(adapter));
   assert.notEqual(runs[1]!.model_identity, runs[0]!.model_identity, 'the model identity separates execution providers');
+  // the cache keeps each execution provider's embeddings apart
+  const cpu = await imageEntry(cacheDir, 'cpu');
+  const gpu = await imageEntry(cacheDir, 'webgpu');
+  assert.deepEqual(gpu.shape, [20, cpu.shape[1]]);
+  assert.deepEqual(gpu.shape, cpu.shape);
+  let worst = 0;
+  for (let i = 0; i < cpu.data.length; i++) worst = Math.max(worst, Math.abs(gpu.data[i]! - cpu.data[i]!));
+  assert.ok(worst <= 1e-4, `max |webgpu - cpu| = ${worst}`);
 });
 
 test('webgpu: a probe fitted through the solver graph on the device equals the CPU fit within tolerance', { skip: skipWebGpu }, async () => {
