@@ -37,7 +37,7 @@ describe('clip-bench compare: the built-in model, fp32 against its int8 export (
   it('two folders: the difference, its paired interval and the exact McNemar p-value', async () => {
     const r = await runCli(['compare', fp32, q8]);
     assert.equal(r.status, 0, r.stderr);
-    assert.match(r.stdout, /zeroshot\s+fashion-mnist\/test\/single\s+mini\s+mini\s+500\s+top1\s+\d+\.\d\d\s+\d+\.\d\d\s+[-+]?\d+\.\d\d\s+\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]\s+[\d.e-]+\s+McNemar \d+\/\d+/);
+    assert.match(r.stdout, /zeroshot\s+fashion-mnist\/test\/single\s+mini\[fp32\]\s+mini\[q8\]\s+500\s+top1\s+\d+\.\d\d\s+\d+\.\d\d\s+[-+]?\d+\.\d\d\s+\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]\s+[\d.e-]+\s+McNemar \d+\/\d+/);
     const j = await runCli(['compare', fp32, q8, '--json']);
     assert.equal(j.status, 0, j.stderr);
     const [c] = JSON.parse(j.stdout);
@@ -63,7 +63,7 @@ describe('clip-bench compare: the built-in model, fp32 against its int8 export (
     assert.equal(r.status, 0, r.stderr);
     const [fromFolders] = JSON.parse((await runCli(['compare', fp32, q8, '--json'])).stdout);
     const [c] = JSON.parse(r.stdout);
-    assert.equal(c.model_b, modelDir);
+    assert.equal(c.model_b, `${modelDir}[q8]`);
     assert.deepEqual([c.a, c.b, c.p], [fromFolders.a, fromFolders.b, fromFolders.p]);
     // a folder of two models must be narrowed to one
     const many = await runCli(['compare', both, q8]);

@@ -117,7 +117,7 @@ test('Hateful Memes (user CSV): zero-shot, linear probe and few-shot report ROC 
   assert.equal(row.top5, null);
   assert.ok((row.primary_lo as number) <= auc && auc <= (row.primary_hi as number) && (row.primary_hi as number) - (row.primary_lo as number) > 1, `${row.primary_lo} .. ${row.primary_hi}`);
   const csv = fs.readFileSync(path.join(out, 'zeroshot.csv'), 'utf8').split('\n');
-  assert.ok(csv[0]!.endsWith(',primary,primary_lo,primary_hi,intervals'));
+  assert.ok(csv[0]!.endsWith(',primary,primary_lo,primary_hi,intervals,dtype,preprocess,model_digest,provider'));
   assert.ok(!csv.join('\n').includes('NaN'));
 
   // linear probe: the probability of class 1 ranks the test images; refitting at the chosen C gives the same AUC

@@ -71,7 +71,7 @@ test('linear-probe and fewshot write their tables; the zero-shot equivalent uses
   assert.ok(Math.abs(Math.log10(row.C) * 8 - Math.round(Math.log10(row.C) * 8)) < 1e-6, `C ${row.C} on the search grid`);
   assert.ok(row.top1 > 15, `linear probe beats chance: ${row.top1}`);
   const header = readFileSync(path.join(out, 'linear_probe.csv'), 'utf8').split('\n')[0];
-  assert.equal(header, 'model,dataset,n_train,n_val,n_test,C,top1,top5,mean_per_class,primary_metric,solver,seconds,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi,primary,primary_lo,primary_hi,features,intervals');
+  assert.equal(header, 'model,dataset,n_train,n_val,n_test,C,top1,top5,mean_per_class,primary_metric,solver,seconds,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi,primary,primary_lo,primary_hi,features,intervals,dtype,preprocess,model_digest,provider');
   assert.ok(row.top1_lo < row.top1 && row.top1 < row.top1_hi, `95% interval around top-1: ${row.top1_lo} .. ${row.top1_hi}`);
 
   const fs = await runCli(['fewshot', ...common, '--shots', '1,2,4', '--seeds', '3', '--json']);

@@ -32,9 +32,9 @@ const run = (model: string, dataset: string, ts = '2026-01-01T00:00:00Z') => ({ 
 
 describe('results tables', () => {
   it('exports the fixed column orders', () => {
-    assert.deepEqual([...ZEROSHOT_COLUMNS], ['model', 'dataset', 'split', 'prompts', 'n_templates', 'n_images', 'top1', 'top5', 'mean_per_class', 'primary_metric', 'gain_vs_contextless', 'limit', 'subset_seed', 'skipped_images', 'top1_lo', 'top1_hi', 'top5_lo', 'top5_hi', 'mean_per_class_lo', 'mean_per_class_hi', 'primary', 'primary_lo', 'primary_hi', 'intervals']);
-    assert.deepEqual([...LINEAR_PROBE_COLUMNS], ['model', 'dataset', 'n_train', 'n_val', 'n_test', 'C', 'top1', 'top5', 'mean_per_class', 'primary_metric', 'solver', 'seconds', 'limit', 'subset_seed', 'skipped_images', 'top1_lo', 'top1_hi', 'top5_lo', 'top5_hi', 'mean_per_class_lo', 'mean_per_class_hi', 'primary', 'primary_lo', 'primary_hi', 'features', 'intervals']);
-    assert.deepEqual([...FEWSHOT_COLUMNS], ['model', 'dataset', 'shots', 'seeds', 'top1_mean', 'top1_std', 'mean_per_class_mean', 'mean_per_class_std', 'primary_metric', 'zeroshot_top1', 'zeroshot_equivalent_shots', 'limit', 'subset_seed', 'skipped_images', 'top1_mean_lo', 'top1_mean_hi', 'mean_per_class_mean_lo', 'mean_per_class_mean_hi', 'primary_mean', 'primary_std', 'primary_mean_lo', 'primary_mean_hi', 'features', 'intervals']);
+    assert.deepEqual([...ZEROSHOT_COLUMNS], ['model', 'dataset', 'split', 'prompts', 'n_templates', 'n_images', 'top1', 'top5', 'mean_per_class', 'primary_metric', 'gain_vs_contextless', 'limit', 'subset_seed', 'skipped_images', 'top1_lo', 'top1_hi', 'top5_lo', 'top5_hi', 'mean_per_class_lo', 'mean_per_class_hi', 'primary', 'primary_lo', 'primary_hi', 'intervals', 'dtype', 'preprocess', 'model_digest', 'provider']);
+    assert.deepEqual([...LINEAR_PROBE_COLUMNS], ['model', 'dataset', 'n_train', 'n_val', 'n_test', 'C', 'top1', 'top5', 'mean_per_class', 'primary_metric', 'solver', 'seconds', 'limit', 'subset_seed', 'skipped_images', 'top1_lo', 'top1_hi', 'top5_lo', 'top5_hi', 'mean_per_class_lo', 'mean_per_class_hi', 'primary', 'primary_lo', 'primary_hi', 'features', 'intervals', 'dtype', 'preprocess', 'model_digest', 'provider']);
+    assert.deepEqual([...FEWSHOT_COLUMNS], ['model', 'dataset', 'shots', 'seeds', 'top1_mean', 'top1_std', 'mean_per_class_mean', 'mean_per_class_std', 'primary_metric', 'zeroshot_top1', 'zeroshot_equivalent_shots', 'limit', 'subset_seed', 'skipped_images', 'top1_mean_lo', 'top1_mean_hi', 'mean_per_class_mean_lo', 'mean_per_class_mean_hi', 'primary_mean', 'primary_std', 'primary_mean_lo', 'primary_mean_hi', 'features', 'intervals', 'dtype', 'preprocess', 'model_digest', 'provider']);
   });
 
   it('writes the exact CSV text (fixed decimals, blanks, sorted, gains derived)', () => {
@@ -46,11 +46,11 @@ describe('results tables', () => {
       zs('m', 'pets', 'single', 70.125, { primary_metric: 'mean_per_class', mean_per_class: 69.999 }),
     ], [run('m', 'cifar10'), run('m', 'pets')]);
     assert.equal(readFileSync(path.join(dir, 'zeroshot.csv'), 'utf8'), [
-      'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi,primary,primary_lo,primary_hi,intervals',
-      'm,cifar10,test,contextless,1,10000,80.00,85.00,79.00,accuracy,,,,,,,,,,,,,,',
-      'm,cifar10,test,single,1,10000,85.50,,84.50,accuracy,5.50,,,,,,,,,,,,,',
-      'm,cifar10,test,ensemble,18,10000,88.35,93.35,87.35,accuracy,8.35,,,,,,,,,,,,,',
-      'm,pets,test,single,1,10000,70.13,75.13,70.00,mean_per_class,,,,,,,,,,,,,,',
+      'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi,primary,primary_lo,primary_hi,intervals,dtype,preprocess,model_digest,provider',
+      'm,cifar10,test,contextless,1,10000,80.00,85.00,79.00,accuracy,,,,,,,,,,,,,,,,,,',
+      'm,cifar10,test,single,1,10000,85.50,,84.50,accuracy,5.50,,,,,,,,,,,,,,,,,',
+      'm,cifar10,test,ensemble,18,10000,88.35,93.35,87.35,accuracy,8.35,,,,,,,,,,,,,,,,,',
+      'm,pets,test,single,1,10000,70.13,75.13,70.00,mean_per_class,,,,,,,,,,,,,,,,,,',
       '',
     ].join('\n'));
     const json = JSON.parse(readFileSync(path.join(dir, 'zeroshot.json'), 'utf8'));
@@ -67,13 +67,13 @@ describe('results tables', () => {
     const dir = tmp();
     const lp: LinearProbeRow = { model: 'm', dataset: 'd', n_train: 50000, n_val: 10000, n_test: 10000, C: 0.00031622776601683794, top1: 95, top5: null, mean_per_class: 94.95, primary_metric: 'accuracy', solver: 'lbfgs', seconds: 12.3456 };
     writeResults(dir, 'linear_probe', [lp], []);
-    assert.equal(readFileSync(path.join(dir, 'linear_probe.csv'), 'utf8').split('\n')[1], 'm,d,50000,10000,10000,0.000316228,95.00,,94.95,accuracy,lbfgs,12.35,,,,,,,,,,,,,embedding,');
+    assert.equal(readFileSync(path.join(dir, 'linear_probe.csv'), 'utf8').split('\n')[1], 'm,d,50000,10000,10000,0.000316228,95.00,,94.95,accuracy,lbfgs,12.35,,,,,,,,,,,,,embedding,,,,,');
     const fs: FewshotRow[] = [4, 1, 16].map((shots) => ({ model: 'm', dataset: 'd', shots, seeds: 3, top1_mean: 50 + shots, top1_std: 1.234, mean_per_class_mean: null, mean_per_class_std: null, primary_metric: 'accuracy', zeroshot_top1: 60, zeroshot_equivalent_shots: '5.4' }));
     writeResults(dir, 'fewshot', fs, []);
     assert.deepEqual(readFileSync(path.join(dir, 'fewshot.csv'), 'utf8').trim().split('\n').slice(1), [
-      'm,d,1,3,51.00,1.23,,,accuracy,60.00,5.4,,,,,,,,,,,,embedding,',
-      'm,d,4,3,54.00,1.23,,,accuracy,60.00,5.4,,,,,,,,,,,,embedding,',
-      'm,d,16,3,66.00,1.23,,,accuracy,60.00,5.4,,,,,,,,,,,,embedding,',
+      'm,d,1,3,51.00,1.23,,,accuracy,60.00,5.4,,,,,,,,,,,,embedding,,,,,',
+      'm,d,4,3,54.00,1.23,,,accuracy,60.00,5.4,,,,,,,,,,,,embedding,,,,,',
+      'm,d,16,3,66.00,1.23,,,accuracy,60.00,5.4,,,,,,,,,,,,embedding,,,,,',
     ]);
   });
 

@@ -88,7 +88,7 @@ test('zeroshot equals a brute-force computation (one template and 80 templates)'
   }
   assert.ok(Math.abs(rows[2].gain_vs_contextless - (rows[2].top1 - rows[0].top1)) < 1e-9);
   const csv = readFileSync(path.join(out, 'zeroshot.csv'), 'utf8').split('\n');
-  assert.equal(csv[0], 'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi,primary,primary_lo,primary_hi,intervals');
+  assert.equal(csv[0], 'model,dataset,split,prompts,n_templates,n_images,top1,top5,mean_per_class,primary_metric,gain_vs_contextless,limit,subset_seed,skipped_images,top1_lo,top1_hi,top5_lo,top5_hi,mean_per_class_lo,mean_per_class_hi,primary,primary_lo,primary_hi,intervals,dtype,preprocess,model_digest,provider');
   // the interval columns: Clopper-Pearson of the images right out of 120
   for (const row of rows) {
     const cp = clopperPearson(Math.round((row.top1 * 120) / 100), 120);

@@ -16,7 +16,8 @@ import type { Features } from '../eval/probe.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, openSplit, splitPrimaryMetric, splitTemplates, type DataFlags } from './data-options.js';
 import { UserError } from '../errors.js';
 import { addModelOptions, numberIn, positiveInt, splitList, type ModelFlags } from './model-options.js';
-import { evaluateEach, runMetadata } from './results-output.js';
+import { evaluateEach, rowVariant, runMetadata } from './results-output.js';
+import { variantKey } from '../results/tables/common.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
@@ -56,8 +57,8 @@ export function register(program: Command): void {
 }
 
 /** The zero-shot primary metric of a previous `clip-bench zeroshot` run on the same test images (ensemble prompts preferred), or null. */
-function storedZeroshot(out: string, model: string, dataset: string, split: string, subset: Subset): number | null {
-  const rows = readResults(out, 'zeroshot')?.rows.filter((r) => r.model === model && r.dataset === dataset && r.split === split && sameSubset(r, subset)) ?? [];
+function storedZeroshot(out: string, model: string, variant: string, dataset: string, split: string, subset: Subset): number | null {
+  const rows = readResults(out, 'zeroshot')?.rows.filter((r) => r.model === model && variantKey(r) === variant && r.dataset === dataset && r.split === split && sameSubset(r, subset)) ?? [];
   const row = rows.find((r) => r.prompts === 'ensemble') ?? rows.find((r) => r.prompts === 'single') ?? rows[0];
   return row ? primaryValue('zeroshot', row) : null;
 }
@@ -126,16 +127,16 @@ export async function fewshotStep(model: OnnxClipModel, modelSpec: string, datas
   const subset = probeSubset([train, test], f);
   const zeroshot = f.withZeroshot
     ? await computeZeroshot(model, test.features, classes, spec.name, splitTemplates(test.split), primaryMetric, f)
-    : storedZeroshot(f.out, modelSpec, spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
+    : storedZeroshot(f.out, modelSpec, variantKey(rowVariant(model)), spec.name, f.testSplit, subsetOf(test.limit, f.seed, test.skipped));
   // the curve in the primary metric, over the shot counts where every seed has it
   const curve: ShotPoint[] = points
     .filter((p) => p.primary.every((s) => s.value !== null))
     .map((p) => ({ x: p.shots, acc: meanStd(p.primary.map((s) => s.value!)).mean }));
-  const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && r.dataset === spec.name && (r.features ?? 'embedding') === model.features && sameSubset(r, subset));
+  const probe = readResults(f.out, 'linear_probe')?.rows.find((r) => r.model === modelSpec && variantKey(r) === variantKey(rowVariant(model)) && r.dataset === spec.name && (r.features ?? 'embedding') === model.features && sameSubset(r, subset));
   const probeAcc = probe ? primaryValue('linear_probe', probe) : null;
   if (probe && probeAcc !== null) curve.push({ x: (probe.n_train + probe.n_val) / classes.length, acc: probeAcc });
   const equivalentShots = zeroshot === null ? null : zeroshotEquivalentShots(curve, zeroshot);
-  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots, imageIds: test.imageIds };
+  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, seeds: f.seeds, points, zeroshot, equivalentShots, imageIds: test.imageIds, variant: rowVariant(model) };
   const rows = fewshotTable.build(input);
   const outcomes = fewshotTable.outcomes(input);
   const run = runMetadata('fewshot', fewshotRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

@@ -10,7 +10,7 @@ import { type LinearProbeRow, type RunEntry } from '../results/index.js';
 import { linearProbeTable } from '../results/tables/linear-probe.js';
 import { DATASETS_HELP, addDataOptions, openSplit, splitPrimaryMetric, type DataFlags } from './data-options.js';
 import { addModelOptions, numberIn, type ModelFlags } from './model-options.js';
-import { evaluateEach, runMetadata } from './results-output.js';
+import { evaluateEach, rowVariant, runMetadata } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 import { addProbeOptions, probeSubset, splitFeatures, testSplitSelection, type ProbeFlags } from './probe-options.js';
@@ -80,7 +80,7 @@ export async function linearProbeStep(model: OnnxClipModel, modelSpec: string, d
   });
   const seconds = (performance.now() - started) / 1000;
   const subset = probeSubset([train, val, test], f);
-  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, solver: f.solver, seconds, result: r, imageIds: test.imageIds };
+  const input = { model: modelSpec, dataset: spec.name, features: model.features, subset, primaryMetric, solver: f.solver, seconds, result: r, imageIds: test.imageIds, variant: rowVariant(model) };
   const rows = linearProbeTable.build(input);
   const outcomes = linearProbeTable.outcomes(input);
   const run = runMetadata('linear_probe', linearProbeRunFlags(f, tunedOnTest), model, spec.name, train.split.source.fingerprint, {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { deviceLabel } from '../model/device.js';
 import { modelImageGflops } from '../model/flops.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
-import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName } from '../results/index.js';
+import { formatResultsTable, runConfig, writeResults, type RowTypes, type RunEntry, type RunFlags, type TableName, type Variant } from '../results/index.js';
 import { toolVersion } from '../version.js';
 import type { ImageEvidence } from '../eval/metric-descriptors.js';
 import type { Shard } from '../util/shard.js';
@@ -15,6 +15,16 @@ const hashConfig = (config: Record<string, unknown>): string => createHash('sha2
 /** The config hash a run of `table` with these flags records (`suite` compares it to decide whether a step is done). */
 export function configHash<T extends TableName>(table: T, flags: Parameters<typeof runConfig<T>>[1] & RunFlags): string {
   return hashConfig(runConfig(table, flags));
+}
+
+/** The variant of a model its rows record (src/report/tables/types.ts Variant): dtype, preprocessing, files, provider. */
+export function rowVariant(model: OnnxClipModel): Required<Variant> {
+  return {
+    dtype: model.dtype,
+    preprocess: createHash('sha256').update(JSON.stringify(model.preprocess)).digest('hex').slice(0, 12),
+    model_digest: model.filesDigest,
+    provider: deviceLabel(model.device),
+  };
 }
 
 /** The metadata every run records: what was evaluated, with which tool and configuration (from the flags, the same fields for every table), and when. */
@@ -30,6 +40,9 @@ export function runMetadata<T extends TableName>(
   return {
     model: model.name,
     dataset,
+    // the variant, as its rows record it: runs of other variants are kept beside this one
+    ...rowVariant(model),
+    features: model.features,
     tool_version: toolVersion(),
     model_identity: model.identity,
     image_gflops: modelImageGflops(model.files.dir),

@@ -9,7 +9,7 @@ import { subsetOf, type RunEntry, type ZeroshotRow } from '../results/index.js';
 import { zeroshotTable } from '../results/tables/zeroshot.js';
 import { DATASETS_HELP, addDataOptions, cacheDirOf, effectiveLimit, openSplit, splitEmbeddings, splitPrimaryMetric, splitTemplates, type DataFlags } from './data-options.js';
 import { addModelOptions, type ModelFlags } from './model-options.js';
-import { evaluateEach, runMetadata } from './results-output.js';
+import { evaluateEach, rowVariant, runMetadata } from './results-output.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 
@@ -70,6 +70,7 @@ export async function zeroshotStep(model: OnnxClipModel, modelSpec: string, data
     primaryMetric,
     results,
     imageIds: Array.from(images.rows, (i) => split.source.imageId(i)),
+    variant: rowVariant(model),
   };
   const rows = zeroshotTable.build(input);
   const outcomes = zeroshotTable.outcomes(input);

@@ -37,6 +37,8 @@ export class OnnxClipModel implements ClipModel {
     private readonly options: SessionOptions,
     readonly features: ImageFeatures,
     private readonly imageOnly: boolean,
+    /** the image tower file's sha256 (12 hex), whatever runs it: part of a result row's identity */
+    readonly filesDigest: string,
   ) {
     this.preprocess = files.preprocess;
     this.dtype = files.dtype;
@@ -58,7 +60,9 @@ export class OnnxClipModel implements ClipModel {
       ...(features === 'embedding' ? {} : { features }),
     };
     const identity = createHash('sha256').update(JSON.stringify(parts)).digest('hex');
-    return new OnnxClipModel(name, identity, files, options, features, options.imageOnly ?? false);
+    // the image tower's file: the same whether the text tower is opened (zero-shot) or not (the probes)
+    const filesDigest = parts.vision.slice(0, 12);
+    return new OnnxClipModel(name, identity, files, options, features, options.imageOnly ?? false, filesDigest);
   }
 
   /** The execution provider and GPU the towers run on. */

@@ -6,7 +6,8 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { primaryDescriptor } from '../results/tables/common.js';
+import { modelLabel, primaryDescriptor } from '../results/tables/common.js';
+import { VARIANT_COLUMNS } from '../results/tables/types.js';
 import { pairedComparison, type PairedComparison, type PairedMetric } from '../eval/paired.js';
 import { METRICS, type ImageEvidence } from '../eval/metric-descriptors.js';
 import { holm, type BootstrapOptions } from '../eval/stats.js';
@@ -166,9 +167,9 @@ export interface ComparedRow {
   note: string | null;
 }
 
-/** A row's identity without its model: what selects the images and the configuration. */
+/** A row's identity without its model and variant: what selects the images and the configuration (the variants are what compare contrasts). */
 function imagesKey(table: TableName, row: AnyRow): string {
-  return identityKey(table, { ...(row as unknown as Record<string, unknown>), model: '' });
+  return identityKey(table, { ...(row as unknown as Record<string, unknown>), model: '', ...Object.fromEntries(VARIANT_COLUMNS.map((c) => [c, null])) });
 }
 
 function rowsOf(side: Side, doc: TableDoc | null, label: string): Map<string, AnyRow> {
@@ -179,7 +180,7 @@ function rowsOf(side: Side, doc: TableDoc | null, label: string): Map<string, An
     const k = imagesKey(doc.table, r);
     const other = out.get(k);
     if (other) {
-      throw new UserError(`${label} (${side.dir}) holds ${doc.table} rows of several models for ${testName(doc.table, r)} (${other.model}, ${r.model}): name one model`);
+      throw new UserError(`${label} (${side.dir}) holds ${doc.table} rows of several models or variants for ${testName(doc.table, r)} (${modelLabel(other)}, ${modelLabel(r)}): name one model (--model-a/--model-b), or compare folders of one variant each`);
     }
     out.set(k, r);
   }
@@ -201,7 +202,7 @@ export function compareSides(a: Side, b: Side, metric: RegressMetric, opts: Boot
     for (const [k, rowA] of ra) {
       const rowB = rb.get(k);
       if (!rowB) continue;
-      out.push({ table, name: testName(table, rowA), modelA: rowA.model, modelB: rowB.model, ...comparePair(docA!, rowA, docB!, rowB, metric, opts) });
+      out.push({ table, name: testName(table, rowA), modelA: modelLabel(rowA), modelB: modelLabel(rowB), ...comparePair(docA!, rowA, docB!, rowB, metric, opts) });
     }
   }
   return out;

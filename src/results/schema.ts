@@ -8,6 +8,7 @@ import { PRIMARY_METRICS, type PrimaryMetric } from '../data/types.js';
 import { fixed } from '../util/text-table.js';
 import { IMAGE_FEATURES, type ImageFeatures } from '../model/towers.js';
 import { toolVersion } from '../version.js';
+import { modelLabel } from './tables/common.js';
 import { tableOf, type AnyRow, type RegressMetric, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
 
 export interface ResultsFile<T extends TableName = TableName> {
@@ -60,7 +61,7 @@ export function testName(table: TableName, row: AnyRow): string {
 
 /** Human-readable identity: `model dataset/split/prompts`, `model dataset`, `model dataset/4-shot`. */
 export function identityLabel(table: TableName, row: AnyRow): string {
-  return `${row.model} ${testName(table, row)}`;
+  return `${modelLabel(row)} ${testName(table, row)}`;
 }
 
 export function compareRows(table: TableName, a: AnyRow, b: AnyRow): number {

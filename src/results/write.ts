@@ -16,9 +16,9 @@ import { readResults } from './read.js';
 import { assertFiniteDeep, describeRow, identityKey, normalizeRow, sortRows, toCsv, toJson } from './schema.js';
 import { tableOf, type RowTypes, type RunEntry, type TableName } from './tables/index.js';
 
-/** Runs are matched on model, dataset, split and subset: a rerun replaces its own run entries. */
+/** Runs are matched on model, variant, features, dataset, split and subset: a rerun replaces its own run entries, and keeps other variants'. */
 function runKey(r: RunEntry): string {
-  return [r.model, r.dataset, r.split ?? '', r.limit ?? '', r.subset_seed ?? ''].join('\u0000');
+  return [r.model, r.dtype ?? '', r.preprocess ?? '', r.model_digest ?? '', r.features ?? '', r.dataset, r.split ?? '', r.limit ?? '', r.subset_seed ?? ''].join('\u0000');
 }
 
 function sortRuns(runs: RunEntry[]): RunEntry[] {

@@ -6,7 +6,7 @@ import { meanStd } from '../../eval/fewshot.js';
 import type { Metrics } from '../../eval/metrics.js';
 import { METRICS, type ImageEvidence, type MetricDescriptor } from '../../eval/metric-descriptors.js';
 import type { PrimaryMetric } from '../../data/types.js';
-import type { BaseRow, ColumnSpec, RegressMetric, Subset } from './types.js';
+import { VARIANT_COLUMNS, type BaseRow, type ColumnSpec, type RegressMetric, type Subset, type Variant } from './types.js';
 
 export const ID: ColumnSpec = { kind: 'id', nullable: false };
 export const INT: ColumnSpec = { kind: 'int', nullable: false };
@@ -19,6 +19,21 @@ export const FEATURES_COLUMNS = ['features'] as const;
 /** The flag that selects a row's features again (none for the default, the embedding). */
 export function featuresArgs(r: { features?: string | null }): string[] {
   return !r.features || r.features === 'embedding' ? [] : ['--features', r.features];
+}
+
+/** A stable key of a row's model variant (unknown: null). */
+export function variantKey(v: Variant): string {
+  return VARIANT_COLUMNS.map((c) => String(v[c] ?? null)).join('\u0000');
+}
+
+/** The flags that make the same variant again: `--dtype` where it is known (preprocessing and files come with the model). */
+export function variantArgs(v: Variant): string[] {
+  return v.dtype ? ['--dtype', v.dtype] : [];
+}
+
+/** `mini[q8]`: the model and its dtype, so that two variants of one model never print alike. */
+export function modelLabel(r: { model: string } & Variant): string {
+  return r.dtype ? `${r.model}[${r.dtype}]` : r.model;
 }
 
 /** A stable key of the images a row was computed on. */
@@ -66,6 +81,7 @@ export function compareBase(a: BaseRow, b: BaseRow): number {
   const n = (v: number | null | undefined) => (v == null ? -1 : v);
   return (
     compareStrings(a.model, b.model) ||
+    compareStrings(variantKey(a), variantKey(b)) ||
     compareStrings(a.dataset, b.dataset) ||
     n(a.limit) - n(b.limit) ||
     n(a.subset_seed) - n(b.subset_seed) ||

@@ -5,8 +5,8 @@ import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import { MIN_SEEDS_FOR_INTERVAL, intervalBasisOfSeeds, seedIntervals } from '../../eval/intervals.js';
 import { withinRange } from '../../eval/metric-descriptors.js';
 import type { ImageFeatures } from '../../model/towers.js';
-import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, primaryDescriptor, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
-import { SUBSET_KINDS, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, variantArgs, variantKey, primaryDescriptor, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
+import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type Variant, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
   /** the image features the probes learned from: embedding or pre-projection (absent before the column: embedding) */
@@ -46,6 +46,8 @@ export interface FewshotFlags extends RunFlags {
 }
 
 export interface FewshotInput {
+  /** the model variant that made the rows (absent: unknown) */
+  variant?: Variant;
   model: string;
   dataset: string;
   features: ImageFeatures;
@@ -60,7 +62,7 @@ export interface FewshotInput {
 }
 
 /** The model x dataset x subset a row's zero-shot columns describe. */
-const groupKey = (r: FewshotRow) => `${r.model}\u0000${r.dataset}\u0000${r.features ?? 'embedding'}\u0000${subsetKey(r)}`;
+const groupKey = (r: FewshotRow) => `${r.model}\u0000${variantKey(r)}\u0000${r.dataset}\u0000${r.features ?? 'embedding'}\u0000${subsetKey(r)}`;
 
 /** The mean over seeds of the primary metric: its column, or for files written before it, the metric's own column. */
 export function primaryMean(row: FewshotRow): number | null {
@@ -115,10 +117,11 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
     primary_mean_hi: ACC,
     features: FEATURES,
     ...INTERVAL_BASIS_KIND,
+    ...VARIANT_KINDS,
   },
-  terminal: ['model', 'dataset', 'shots', 'seeds', 'limit', 'primary_mean', 'primary_std', 'top1_mean'],
-  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS],
-  identity: ['model', 'dataset', 'features', 'shots', 'limit', 'subset_seed', 'skipped_images'],
+  terminal: ['model', 'dtype', 'dataset', 'shots', 'seeds', 'limit', 'primary_mean', 'primary_std', 'top1_mean'],
+  addedColumns: [SEED_INTERVAL_COLUMNS, PRIMARY_SEED_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS, VARIANT_ADDED_COLUMNS],
+  identity: ['model', ...VARIANT_COLUMNS, 'dataset', 'features', 'shots', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.shots}-shot`,
   compare: (a, b) => compareBase(a, b) || a.shots - b.shots,
   metricValue(r, metric) {
@@ -140,7 +143,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
   },
   rerun: (rows, outDir) =>
     groupBy(rows, groupKey).map((g) => [
-      '--model', g[0]!.model, '--dataset', g[0]!.dataset, ...featuresArgs(g[0]!),
+      '--model', g[0]!.model, ...variantArgs(g[0]!), '--dataset', g[0]!.dataset, ...featuresArgs(g[0]!),
       '--shots', [...new Set(g.map((r) => r.shots))].sort((a, b) => a - b).join(','),
       '--seeds', String(Math.max(...g.map((r) => r.seeds))), '--out', outDir, ...subsetArgs(g[0]!),
     ]),
@@ -151,6 +154,7 @@ export const fewshotTable: TableDescriptor<'fewshot', FewshotRow, FewshotFlags, 
       const seedIv = seedIntervals(p.outcomes);
       return {
         model: x.model,
+        ...x.variant,
         dataset: x.dataset,
         features: x.features,
         shots: p.shots,

@@ -48,7 +48,7 @@ export function runConfig<T extends TableName>(table: T, flags: Parameters<(type
   return { ...(tableOf(table).config(flags) as Record<string, unknown>), ...shared };
 }
 
-export type { BaseRow, ColumnSpec, Kind, RegressMetric, RunEntry, RunFlags, Subset, TableDescriptor } from './types.js';
+export type { BaseRow, ColumnSpec, Kind, RegressMetric, RunEntry, RunFlags, Subset, TableDescriptor, Variant } from './types.js';
 export { SUBSET_COLUMNS } from './types.js';
 export { describeSubset, rowPrimaryInterval, sameSubset, subsetKey, subsetOf } from './common.js';
 export { primaryMeanInterval, primaryStd, type FewshotRow } from './fewshot.js';

@@ -3,9 +3,9 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import type { ImageFeatures } from '../../model/towers.js';
-import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, variantArgs, variantKey, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
-import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
+import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type Variant, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
 export interface LinearProbeRow extends BaseRow, RunScores {
   /** the image features the probe learned from: embedding or pre-projection (absent before the column: embedding) */
@@ -28,6 +28,8 @@ export interface LinearProbeFlags extends RunFlags {
 }
 
 export interface LinearProbeInput {
+  /** the model variant that made the rows (absent: unknown) */
+  variant?: Variant;
   model: string;
   dataset: string;
   features: ImageFeatures;
@@ -61,20 +63,22 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     ...intervalKinds(PRIMARY_COLUMNS),
     features: FEATURES,
     ...INTERVAL_BASIS_KIND,
+    ...VARIANT_KINDS,
   },
-  terminal: ['model', 'dataset', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
-  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS],
-  identity: ['model', 'dataset', 'features', 'limit', 'subset_seed', 'skipped_images'],
+  terminal: ['model', 'dtype', 'dataset', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS, VARIANT_ADDED_COLUMNS],
+  identity: ['model', ...VARIANT_COLUMNS, 'dataset', 'features', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,
   compare: compareBase,
   metricValue: accuracyValue,
   rerun: (rows, outDir) =>
-    groupBy(rows, (r) => `${r.model}\u0000${r.dataset}\u0000${r.features ?? 'embedding'}\u0000${subsetKey(r)}`).map(([r]) => [
-      '--model', r!.model, '--dataset', r!.dataset, ...featuresArgs(r!), '--out', outDir, ...subsetArgs(r!),
+    groupBy(rows, (r) => `${r.model}\u0000${variantKey(r)}\u0000${r.dataset}\u0000${r.features ?? 'embedding'}\u0000${subsetKey(r)}`).map(([r]) => [
+      '--model', r!.model, ...variantArgs(r!), '--dataset', r!.dataset, ...featuresArgs(r!), '--out', outDir, ...subsetArgs(r!),
     ]),
   build: (x) => [
     {
       model: x.model,
+      ...x.variant,
       dataset: x.dataset,
       features: x.features,
       n_train: x.result.nTrain,

@@ -37,8 +37,34 @@ export const SUBSET_KINDS: Record<(typeof SUBSET_COLUMNS)[number], ColumnSpec> =
   skipped_images: { kind: 'int', nullable: true },
 };
 
+/**
+ * Which variant of the model made a row: everything besides the model's name that changes its embeddings (the
+ * ONNX dtype, the preprocessing as configured or overridden, the model files' content; the image features are the
+ * probe tables' `features`). Part of every table's identity, after the model: a run of another variant adds rows,
+ * never replaces or mixes with these. `provider` (the execution provider) is recorded, not identity. Null in files
+ * written before these columns: unknown, which matches only unknown.
+ */
+export interface Variant {
+  dtype?: string | null;
+  /** a digest (12 hex) of the preprocessing configuration: differs when a flag or the model's files override it */
+  preprocess?: string | null;
+  /** the sha256 (12 hex) of the model's image tower file */
+  model_digest?: string | null;
+  /** cpu, cuda, webgpu, ... */
+  provider?: string | null;
+}
+export const VARIANT_COLUMNS = ['dtype', 'preprocess', 'model_digest'] as const;
+/** The variant columns, added to files together (the provider with them). */
+export const VARIANT_ADDED_COLUMNS = [...VARIANT_COLUMNS, 'provider'] as const;
+export const VARIANT_KINDS: Record<(typeof VARIANT_ADDED_COLUMNS)[number], ColumnSpec> = {
+  dtype: { kind: 'string', nullable: true },
+  preprocess: { kind: 'string', nullable: true },
+  model_digest: { kind: 'string', nullable: true },
+  provider: { kind: 'string', nullable: true },
+};
+
 /** Every row has these. */
-export interface BaseRow extends Subset {
+export interface BaseRow extends Subset, Variant {
   model: string;
   dataset: string;
   primary_metric: PrimaryMetric;

@@ -3,9 +3,9 @@ import type { PrimaryMetric } from '../../data/types.js';
 import type { ZeroshotResult } from '../../eval/run-zeroshot.js';
 import { PROMPT_MODES, parsePromptModes, type PromptMode } from '../../eval/prompts.js';
 import { compareStrings } from '../../util/compare.js';
-import { ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
+import { ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, variantArgs, variantKey, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
-import { SUBSET_KINDS, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
+import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type Variant, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
 
 /** Accuracies are in percent; null = not measured (blank in the CSV). */
 export interface ZeroshotRow extends BaseRow, RunScores {
@@ -22,6 +22,8 @@ export interface ZeroshotFlags extends RunFlags {
 }
 
 export interface ZeroshotInput {
+  /** the model variant that made the rows (absent: unknown) */
+  variant?: Variant;
   model: string;
   dataset: string;
   split: string;
@@ -33,7 +35,7 @@ export interface ZeroshotInput {
   imageIds?: readonly string[];
 }
 
-const groupKey = (r: ZeroshotRow) => `${r.model}\u0000${r.dataset}\u0000${r.split}\u0000${subsetKey(r)}`;
+const groupKey = (r: ZeroshotRow) => `${r.model}\u0000${variantKey(r)}\u0000${r.dataset}\u0000${r.split}\u0000${subsetKey(r)}`;
 
 export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFlags, ZeroshotInput> = {
   name: 'zeroshot',
@@ -54,10 +56,11 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
     ...intervalKinds(RUN_INTERVAL_COLUMNS),
     ...intervalKinds(PRIMARY_COLUMNS),
     ...INTERVAL_BASIS_KIND,
+    ...VARIANT_KINDS,
   },
-  terminal: ['model', 'dataset', 'split', 'prompts', 'n_images', 'limit', 'primary', 'top1', 'top5'],
-  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, INTERVAL_BASIS_COLUMNS],
-  identity: ['model', 'dataset', 'split', 'prompts', 'limit', 'subset_seed', 'skipped_images'],
+  terminal: ['model', 'dtype', 'dataset', 'split', 'prompts', 'n_images', 'limit', 'primary', 'top1', 'top5'],
+  addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, INTERVAL_BASIS_COLUMNS, VARIANT_ADDED_COLUMNS],
+  identity: ['model', ...VARIANT_COLUMNS, 'dataset', 'split', 'prompts', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => `${r.dataset}/${r.split}/${r.prompts}`,
   compare: (a, b) => compareBase(a, b) || compareStrings(a.split, b.split) || PROMPT_MODES.indexOf(a.prompts) - PROMPT_MODES.indexOf(b.prompts),
   metricValue: accuracyValue,
@@ -73,12 +76,13 @@ export const zeroshotTable: TableDescriptor<'zeroshot', ZeroshotRow, ZeroshotFla
   },
   rerun: (rows, outDir) =>
     groupBy(rows, groupKey).map((g) => [
-      '--model', g[0]!.model, '--dataset', g[0]!.dataset, '--split', g[0]!.split,
+      '--model', g[0]!.model, ...variantArgs(g[0]!), '--dataset', g[0]!.dataset, '--split', g[0]!.split,
       '--prompts', [...new Set(g.map((r) => r.prompts))].join(','), '--out', outDir, ...subsetArgs(g[0]!),
     ]),
   build: (x) =>
     x.results.map((r) => ({
       model: x.model,
+      ...x.variant,
       dataset: x.dataset,
       split: x.split,
       prompts: r.mode,
