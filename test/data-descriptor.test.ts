@@ -58,6 +58,25 @@ test('zeroshot --dataset imagenet --classnames FILE on an ImageNet-layout folder
   assert.match(noNames.stderr, /the paper's 1000 imagenet classes has 1000 class names but .* has 3 class folders/);
 });
 
+test('zeroshot --dataset imagenet on an ImageNet-layout folder: the default --split test reads ROOT/val; the probe trains on ROOT/train', async () => {
+  const root = await tinyImagenet();
+  const names = path.join(tmp(), 'names.txt');
+  writeFileSync(names, 'tench\ngoldfish\ngreat white shark\n');
+  const common = ['--model', tiny, '--dataset', 'imagenet', '--dataset-root', root, '--classnames', names, '--cache-dir', tmp(), '--json', '--out', tmp()];
+  const zs = await runCli(['zeroshot', ...common, '--prompts', 'single']);
+  assert.equal(zs.status, 0, zs.stderr);
+  const [row] = JSON.parse(zs.stdout) as { split: string; n_images: number }[];
+  assert.deepEqual([row!.split, row!.n_images], ['test', 6]);
+  const lp = await runCli(['linear-probe', ...common, '--val-fraction', '0.5']);
+  assert.equal(lp.status, 0, lp.stderr);
+  const [probe] = JSON.parse(lp.stdout) as { n_train: number; n_test: number }[];
+  assert.equal(probe!.n_test, 6);
+  // ImageNet's test split under its other name is still held out from training
+  const tuned = await runCli(['linear-probe', ...common, '--train-split', 'val']);
+  assert.equal(tuned.status, 2);
+  assert.match(tuned.stderr, /^clip-bench: --train-split val: training or choosing C on a test split overstates accuracy \(held out: test, val\)/);
+});
+
 test('--classnames for a dataset with a fixed class list: the names replace the paper\'s, the count is checked', async () => {
   const dir = tmp();
   const ten = path.join(dir, 'ten.txt');
@@ -91,9 +110,11 @@ test('descriptors: sources, class origins, split roles', () => {
     assert.equal(d.classOrigin, 'paper');
     assert.deepEqual(d.roles, { train: 'train', test: 'test' });
   }
+  // ImageNet: CLIP_benchmark's package by default (its test split is ILSVRC2012's val, which `val` still names)
   const inet = byName.get('imagenet')!;
-  assert.deepEqual(inet.source, { kind: 'user', layout: 'ROOT/<split>/<wnid>/*.JPEG', generic: false });
-  assert.deepEqual(inet.roles, { train: 'train', test: 'val' });
+  assert.deepEqual(inet.source, { kind: 'hub', repoId: 'clip-benchmark/wds_imagenet1k' });
+  assert.deepEqual(inet.roles, { train: 'train', test: 'test' });
+  assert.deepEqual(inet.splitAliases, { val: 'test' });
   assert.equal(inet.resources.length, 0);
   for (const n of ['imagefolder', 'csv']) {
     const d = byName.get(n)!;
@@ -142,12 +163,15 @@ test('clip-bench datasets describes every dataset', async () => {
   assert.equal(rows.get('kinetics700')!.source, 'you provide a package, ROOT/<split>.csv or ROOT/<split>/<class>/<image>');
   assert.equal(rows.get('sun397')!.splits, 'test');
   const inet = rows.get('imagenet')!;
-  assert.equal(inet.source, 'you provide ROOT/<split>/<wnid>/*.JPEG');
+  assert.equal(inet.source, 'hub clip-benchmark/wds_imagenet1k');
   assert.equal(inet.classes, '1000 (paper)');
   assert.equal(inet.templates, '80');
-  assert.equal(inet.splits, 'val 50000 as test, train 1281167');
-  assert.notEqual(inet.root, '(--dataset-root)', 'ImageNet has a default root of its own');
-  assert.match(inet.present, /^no$/);
+  assert.equal(inet.splits, 'train 1281167, test 50000 (= val)');
+  assert.equal(inet.root, '(Hugging Face cache)');
+  assert.match(notes!, /imagenet: the package's test split is ILSVRC2012's 50,000 validation images .*--dataset-root DIR holding ROOT\/\{val,train\}\/<wnid>\/\*\.JPEG \(val as test\)/);
+  // 25 of the paper's 27 are reachable without the user's own copy
+  const provided = listDatasets().filter((d) => d.paper && rows.get(d.name)!.source.startsWith('you provide')).map((d) => d.name);
+  assert.deepEqual(provided, ['kinetics700', 'hateful_memes']);
   for (const n of ['imagefolder', 'csv']) {
     assert.equal(rows.get(n)!.classes, 'from files');
     assert.equal(rows.get(n)!.root, '(--dataset-root)');

@@ -22,9 +22,9 @@ const PACKAGE: Record<string, string | null> = {
   voc2007: 'wds_voc2007_multilabel', dtd: 'wds_vtab-dtd', oxford_pets: 'wds_vtab-pets', caltech101: 'wds_vtab-caltech101', flowers102: 'wds_vtab-flowers',
   fer2013: 'wds_fer2013', eurosat: 'wds_vtab-eurosat', resisc45: 'wds_vtab-resisc45', gtsrb: 'wds_gtsrb',
   kitti: 'wds_vtab-kitti_closest_vehicle_distance', country211: 'wds_country211', pcam: 'wds_vtab-pcam', ucf101: null, kinetics700: null,
-  clevr_counts: 'wds_vtab-clevr_count_all', hateful_memes: null, rendered_sst2: 'wds_renderedsst2',
+  clevr_counts: 'wds_vtab-clevr_count_all', hateful_memes: null, rendered_sst2: 'wds_renderedsst2', imagenet: 'wds_imagenet1k',
 };
-const BUILTIN = ['cifar10', 'cifar100', 'mnist', 'stl10', 'imagenet'];
+const BUILTIN = ['cifar10', 'cifar100', 'mnist', 'stl10'];
 /** The two read from parquet copies on the hub (issue 23), at the revisions MTEB pins. */
 const PARQUET: Record<string, { repoId: string; revision: string }> = {
   birdsnap: { repoId: 'isaacchung/birdsnap', revision: 'fd23015508be94f0b5b59d61630e4ea2536509e4' },

@@ -11,9 +11,10 @@ const tmp = () => fs.mkdtempSync(path.join(os.tmpdir(), 'clip-bench-advice-'));
 
 test('a dataset the user provides and has not: --dataset-root and the layout', async () => {
   const xdg = tmp();
-  const r = await runCli(['zeroshot', '--dataset', 'imagenet', '--split', 'val', '--limit', '5', '--out', tmp()], { XDG_CACHE_HOME: xdg });
+  // (ImageNet, the example here before, is now fetched from CLIP_benchmark's package by default)
+  const r = await runCli(['zeroshot', '--dataset', 'kinetics700', '--limit', '5', '--out', tmp()], { XDG_CACHE_HOME: xdg });
   assert.equal(r.status, 2, r.stderr);
-  assert.match(r.stderr, /imagenet: split 'val' not found: .* does not exist; this dataset is not downloadable: pass --dataset-root DIR holding ROOT\/<split>\/<wnid>\/\*\.JPEG/);
+  assert.match(r.stderr, /kinetics700: split 'test' not found: .* does not exist; this dataset is not downloadable: pass --dataset-root DIR holding a package, ROOT\/<split>\.csv or ROOT\/<split>\/<class>\/<image>/);
   assert.equal(r.stderr.trim().split('\n').length, 1, r.stderr);
 });
 

@@ -4,7 +4,7 @@ import { Command, Option } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { UserError } from '../errors.js';
 import { locateSplit } from '../data/ensure.js';
-import { getDataset } from '../data/registry.js';
+import { canonicalSplit, getDataset } from '../data/registry.js';
 import { splitWarnings } from '../data/split-warnings.js';
 import { stratifiedSubset } from '../data/subset.js';
 import { imagenetTemplates } from '../data/prompts.js';
@@ -103,9 +103,11 @@ export function openSplit(name: string, split: string, f: DataFlags): Promise<Op
   return s;
 }
 
-async function openSplitUncached(name: string, split: string, f: DataFlags): Promise<OpenSplit> {
+async function openSplitUncached(name: string, asked: string, f: DataFlags): Promise<OpenSplit> {
   // --classnames names the classes of every dataset (its count checked against the dataset's)
   const spec = getDataset(name, { classnamesFile: f.classnames, labelColumn: f.labelColumn, imageColumn: f.imageColumn });
+  // ImageNet's `val` is its `test`: one split, one name in rows and cache keys
+  const split = canonicalSplit(spec, asked);
   if (spec.source.kind === 'user' && spec.source.generic && f.datasetRoot === undefined) {
     throw new UserError(`--dataset ${name}: pass --dataset-root DIR, the folder holding ${spec.source.layout}`);
   }

@@ -30,13 +30,14 @@ function classesOf(d: DatasetDescriptor): string {
   return d.classOrigin === 'data' ? ORIGIN.data : `${d.classes.length} (${ORIGIN[d.classOrigin]})`;
 }
 
-/** `train 50000, test 10000`; a split serving another role says so (`val 50000 as test`). */
+/** `train 50000, test 10000`; a split's other names (`test 50000 (= val)`) and another role (`val 50000 as test`) said. */
 export function describeSplits(d: DatasetDescriptor): string {
   const roleOf = new Map(Object.entries(d.roles).map(([role, split]) => [split, role]));
   return d.splits
     .map((s) => {
       const role = roleOf.get(s);
-      return `${s}${d.splitSizes[s] ? ` ${d.splitSizes[s]}` : ''}${role && role !== s ? ` as ${role}` : ''}`;
+      const aliases = Object.entries(d.splitAliases ?? {}).filter(([, own]) => own === s).map(([a]) => a);
+      return `${s}${d.splitSizes[s] ? ` ${d.splitSizes[s]}` : ''}${aliases.length ? ` (= ${aliases.join(', ')})` : ''}${role && role !== s ? ` as ${role}` : ''}`;
     })
     .join(', ');
 }

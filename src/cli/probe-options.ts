@@ -1,6 +1,6 @@
 import { Command, Option } from 'commander';
 import { UserError } from '../errors.js';
-import { getDataset } from '../data/registry.js';
+import { getDataset, testSplitNames } from '../data/registry.js';
 import type { FeatureTransform, Features, Solver } from '../eval/probe.js';
 import type { ClipModel } from '../model/types.js';
 import { addFeaturesOption } from './model-options.js';
@@ -33,11 +33,11 @@ export function addProbeOptions(cmd: Command, opts: { splits?: boolean } = {}): 
 /**
  * The paper's protocol never chooses anything on test: a split that the classifier learns from or chooses C on
  * (`--train-split`, `--val-split`) may be neither the split it is scored on, nor one named `test`, nor a dataset's
- * own test split (ImageNet's `val`), unless --allow-tuning-on-test says so. Returns the offending flags (recorded in the run config as `tuned_on_test`),
+ * own test split under any of its names (ImageNet's `test`, alias `val`), unless --allow-tuning-on-test says so. Returns the offending flags (recorded in the run config as `tuned_on_test`),
  * empty when the protocol is kept.
  */
 export function testSplitSelection(f: ProbeFlags, chosenOn: Record<string, string | undefined>, datasets: string[]): string[] {
-  const heldOut = new Set([f.testSplit, 'test', ...datasets.map((d) => getDataset(d).roles.test)]);
+  const heldOut = new Set([f.testSplit, 'test', ...datasets.flatMap((d) => testSplitNames(getDataset(d)))]);
   const offending = Object.entries(chosenOn)
     .filter(([, split]) => split !== undefined && heldOut.has(split))
     .map(([flag, split]) => `${flag} ${split}`);

@@ -58,14 +58,13 @@ function rootClassNames(root: string): { names?: string[]; origin: string } {
   return { origin: '' };
 }
 
-/** The datasets with a loader of their own, then the generic imagefolder and csv layouts. */
+/** The datasets with a loader of their own, then the generic imagefolder and csv layouts (ImageNet: paper-datasets.ts). */
 export function builtinDatasets(): DatasetDef[] {
   const fmnistNames = JSON.parse(fs.readFileSync(path.join(bundledDataDir(), 'fashion-mnist.json'), 'utf8')) as { classes: string[] };
   const mnist = paperClassesAndTemplates('mnist');
   const c10 = paperClassesAndTemplates('cifar10');
   const c100 = paperClassesAndTemplates('cifar100');
   const stl = paperClassesAndTemplates('stl10');
-  const inet = paperClassesAndTemplates('imagenet');
   return [
     idxDataset({
       name: 'fashion-mnist',
@@ -158,28 +157,6 @@ export function builtinDatasets(): DatasetDef[] {
         return [f.x, f.y];
       },
       load: (root, split, classes) => openStl10(root, split, classes!),
-    },
-    {
-      name: 'imagenet',
-      aliases: ['imagenet1k', 'ilsvrc2012'],
-      classes: inet.classes,
-      classOrigin: 'paper',
-      // the folders decide: the paper's 1000 names apply to the 1000 synset folders, a --classnames file to its own
-      classCountFromData: true,
-      templates: inet.templates,
-      primaryMetric: table9PrimaryMetric('imagenet'),
-      paper: paperInfo('imagenet'),
-      splits: ['val', 'train'],
-      anySplit: false,
-      roles: { train: 'train', test: 'val' },
-      description:
-        'ImageNet-1k (ILSVRC2012) in ImageFolder layout, ROOT/<split>/<wnid>/*.JPEG: the 1000 sorted synset folders are the standard class indices (you provide the data)',
-      format: 'imagefolder',
-      splitSizes: { val: 50000, train: 1281167 },
-      homepage: 'https://image-net.org/',
-      source: { kind: 'user', layout: 'ROOT/<split>/<wnid>/*.JPEG', generic: false },
-      requiredFiles: (split) => [split],
-      load: (root, split, classes, origin) => openImageFolder('imagenet', root, split, classes, origin),
     },
     {
       name: 'imagefolder',

@@ -4,7 +4,7 @@ import { datasetMirror } from '../defaults.js';
 import { DatasetUnavailable, UserError } from '../errors.js';
 import type { DatasetDescriptor, DatasetResource } from './types.js';
 import { downloadFile, extractTarGz } from './download.js';
-import { defaultDatasetRoot } from './registry.js';
+import { canonicalSplit, defaultDatasetRoot } from './registry.js';
 import { ensureHubDataset } from './wds-datasets.js';
 import { ensureHfDataset } from './hf-parquet.js';
 import { ensureDir } from '../util/fs.js';
@@ -35,13 +35,18 @@ const mb = (b?: number): string => (b === undefined ? '' : ` (${(b / 1e6).toFixe
  * they are renamed into place, so a file in place is a complete one).
  */
 export async function ensureDataset(spec: DatasetDescriptor, root: string, split: string, opts: EnsureOptions): Promise<void> {
-  if (!spec.anySplit && !spec.splits.includes(split)) {
-    throw new UserError(`${spec.name}: unknown split '${split}' (known: ${spec.splits.join(', ')})`);
-  }
+  split = canonicalSplit(spec, split);
   if (spec.isPresent(root, split)) return;
   const download = spec.source.kind === 'download' || spec.source.kind === 'bundled' ? spec.source.download : undefined;
   const resources = spec.resources.filter((r) => !r.splits || r.splits.includes(split));
   const missing = spec.requiredFiles(split).map((f) => path.join(root, f));
+  if (spec.source.kind === 'hub') {
+    // a hub dataset given a root of the user's: that root must hold it
+    throw new DatasetUnavailable(
+      `${spec.name}: split '${split}' not found under --dataset-root ${root} (missing ${missing.join(', ')}): pass a root holding ${spec.rootLayout ?? 'a copy of ' + spec.source.repoId}, ` +
+        `or leave --dataset-root out to fetch ${spec.source.repoId} from the hub`,
+    );
+  }
   if (!download || resources.length === 0) {
     const layout = spec.source.kind === 'user' ? ` holding ${spec.source.layout}` : '';
     throw new DatasetUnavailable(
@@ -91,6 +96,7 @@ export async function ensureDataset(spec: DatasetDescriptor, root: string, split
  * package, that folder when it holds a copy, else the package fetched into the Hugging Face cache).
  */
 export async function locateSplit(spec: DatasetDescriptor, explicitRoot: string | undefined, split: string, opts: EnsureOptions): Promise<string> {
+  split = canonicalSplit(spec, split);
   if (spec.source.kind === 'hub' && explicitRoot === undefined) {
     // a copy of the package in the dataset folder is used as it is
     const local = defaultDatasetRoot(spec.name);

@@ -1,4 +1,7 @@
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DatasetSource, SplitRoles } from './types.js';
+import { openImageFolder } from './loaders/imagefolder.js';
 import { paperClassesAndTemplates, paperInfo, primaryMetricOfTable9, table9PrimaryMetric, type DatasetDef } from './descriptor.js';
 import { openPackageSplit, openUserProvided, isWdsPackage, userProvidedPresent } from './sources.js';
 
@@ -46,7 +49,24 @@ const PACKAGES: PackageFacts[] = [
   { key: 'pcam', pkg: 'wds_vtab-pcam', aliases: ['patchcamelyon'], splits: { train: 262144, test: 32768 }, note: `${VTAB_TRAIN}: 262,144 of 294,912 (train without val)` },
   { key: 'clevr_counts', pkg: 'wds_vtab-clevr_count_all', aliases: ['clevr'], splits: { train: 63000, test: 15000 }, note: "VTAB's full splits (63,000/15,000); the paper uses 2,000/500 subsets" },
   { key: 'rendered_sst2', pkg: 'wds_renderedsst2', aliases: ['renderedsst2'], splits: { train: 6920, test: 1821 }, note: "the package's train split lacks the validation images the paper's 7,792 include" },
+  {
+    key: 'imagenet',
+    pkg: 'wds_imagenet1k',
+    aliases: ['imagenet1k', 'ilsvrc2012'],
+    // the package's test split is ILSVRC2012's 50,000 validation images, the paper's test set
+    splits: { train: 1281167, test: 50000 },
+    note:
+      "the package's test split is ILSVRC2012's 50,000 validation images (`--split val` names it too); its train split is the full 1,281,167 (about 140 GB): " +
+      'a linear probe on ImageNet fetches it all, or reads your copy: --dataset-root DIR holding ROOT/{val,train}/<wnid>/*.JPEG (val as test)',
+  },
 ];
+
+/**
+ * ImageNet as the user keeps it: ROOT/<folder>/<wnid>/*.JPEG, the 1000 sorted synset folders being the standard class
+ * indices. ILSVRC2012's labelled held-out images are its validation set, kept under val/: that folder serves as test.
+ */
+const IMAGENET_FOLDERS: Record<string, string> = { test: 'val', train: 'train' };
+const IMAGENET_FOLDER_LAYOUT = 'ROOT/{val,train}/<wnid>/*.JPEG (val as test)';
 
 /** Paper datasets with no public image copy: the user provides them under --dataset-root (Birdsnap and UCF101: paper-parquet.ts). */
 const USER_PROVIDED: { key: string; note?: string }[] = [
@@ -95,6 +115,30 @@ function packageDef(f: PackageFacts): DatasetDef {
   };
 }
 
+/**
+ * A dataset whose package root (classnames.txt, <split>/nshards.txt) may also be the user's image folder: a root is
+ * read as a package when it has a package's files, else as `folders` (split -> folder) of class folders.
+ */
+function packageOrFolderDef(f: PackageFacts, folders: Record<string, string>, folderLayout: string): DatasetDef {
+  const def = packageDef(f);
+  const isPackage = (root: string): boolean => isWdsPackage(root) && def.splits.some((s) => isWdsPackage(root, s));
+  const folderOf = (split: string): string => folders[split] ?? split;
+  return {
+    ...def,
+    format: 'wds or imagefolder',
+    description: `${def.description}; or your copy under --dataset-root: ${folderLayout}`,
+    splitAliases: Object.fromEntries(Object.entries(folders).filter(([split, folder]) => split !== folder).map(([split, folder]) => [folder, split])),
+    rootLayout: `${WDS_LAYOUT_SHORT}, or ${folderLayout}`,
+    requiredFiles: (split) => [folderOf(split)],
+    isPresent: (root, split) =>
+      isPackage(root) ? def.isPresent!(root, split) : (split ? [split] : def.splits).every((s) => def.splits.includes(s) && fs.existsSync(path.join(root, folderOf(s)))),
+    // the paper's names apply to the sorted synset folders by index; a --classnames file to its own count
+    load: (root, split, cls, origin) => (isPackage(root) ? def.load(root, split, cls, origin) : openImageFolder(f.key, root, folderOf(split), cls, origin)),
+  };
+}
+
+const WDS_LAYOUT_SHORT = 'a package (classnames.txt, <split>/nshards.txt)';
+
 function userDef(u: { key: string; note?: string }): DatasetDef {
   const { classes, templates } = paperClassesAndTemplates(u.key);
   const paper = paperInfo(u.key);
@@ -125,5 +169,5 @@ function userDef(u: { key: string; note?: string }): DatasetDef {
 
 /** The paper's datasets that clip-bench reads from a hub package or from the user's files (the rest have built-in loaders). */
 export function paperDatasets(): DatasetDef[] {
-  return [...PACKAGES.map(packageDef), ...USER_PROVIDED.map(userDef)];
+  return [...PACKAGES.map((f) => (f.key === 'imagenet' ? packageOrFolderDef(f, IMAGENET_FOLDERS, IMAGENET_FOLDER_LAYOUT) : packageDef(f))), ...USER_PROVIDED.map(userDef)];
 }

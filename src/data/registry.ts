@@ -73,3 +73,21 @@ export function defaultDatasetRoot(name: string): string {
   return path.join(datasetCacheDir(), d?.name ?? name);
 }
 
+
+/**
+ * The dataset's own name of `split` (an alias such as ImageNet's `val` resolved: one split, one name in results and
+ * cache keys); a split the dataset does not have is a UserError listing those it has.
+ */
+export function canonicalSplit(spec: DatasetDescriptor, split: string): string {
+  const own = spec.splitAliases?.[split] ?? split;
+  if (!spec.anySplit && !spec.splits.includes(own)) {
+    const aliases = Object.entries(spec.splitAliases ?? {}).map(([a, s]) => `${a} = ${s}`);
+    throw new UserError(`${spec.name}: unknown split '${split}' (known: ${spec.splits.join(', ')}${aliases.length ? `; ${aliases.join(', ')}` : ''})`);
+  }
+  return own;
+}
+
+/** The names a dataset's test split goes by (its own and its aliases): what a probe must not train on. */
+export function testSplitNames(spec: DatasetDescriptor): string[] {
+  return [spec.roles.test, ...Object.entries(spec.splitAliases ?? {}).filter(([, s]) => s === spec.roles.test).map(([a]) => a)];
+}

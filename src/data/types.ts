@@ -142,6 +142,10 @@ export interface DatasetDescriptor {
   /** other split names are accepted too (a generic layout: ROOT/<split>) */
   anySplit: boolean;
   roles: SplitRoles;
+  /** other names of a split (ImageNet's `val` is the package's `test`): --split accepts them, results carry the split's own name */
+  splitAliases?: Record<string, string>;
+  /** what --dataset-root may hold for this dataset, for messages (absent: the source's layout) */
+  rootLayout?: string;
   /** images per split of the data clip-bench reads, where known (absent for user-provided layouts) */
   splitSizes: Record<string, number>;
   /** the paper's Table 9 entry, for the paper's 27 datasets */
