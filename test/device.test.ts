@@ -70,6 +70,14 @@ test('--device auto with no accelerator runs on the CPU, says so, and records it
   assert.equal(run.adapter, null);
 });
 
+test('--device auto passes a software Vulkan device (lavapipe) by: the CPU EP is faster', { skip: !(webgpu.ok && webgpu.adapter?.type === 'CPU') && 'the WebGPU adapter here is not a software one' }, async () => {
+  const out = tmp();
+  const r = await runCli(['zeroshot', '--device', 'auto', '--limit', '10', '--prompts', 'contextless', '--out', out, '--cache-dir', tmp()]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /--device auto: no accelerator works, running on the CPU \(webgpu: only a software Vulkan device \(.+\), slower than the CPU EP; --device webgpu uses it\)/);
+  assert.equal(JSON.parse(readFileSync(path.join(out, 'zeroshot.json'), 'utf8')).runs[0].execution_provider, 'cpu');
+});
+
 test('CLIP_BENCH_REQUIRE_WEBGPU: the WebGPU adapter is there', { skip: !required }, () => {
   assert.ok(webgpu.ok, webgpu.ok ? '' : webgpu.reason);
 });

@@ -122,6 +122,11 @@ async function chooseDevice(request: DeviceChoice | 'auto', log: (line: string) 
   const tried: string[] = [];
   for (const choice of autoCandidates()) {
     const r = await probeDevice(choice);
+    // a software Vulkan driver (Mesa's lavapipe) works but is far slower than the CPU EP: auto passes it by
+    if (r.ok && r.adapter?.type === 'CPU') {
+      tried.push(`${deviceLabel(choice)}: only a software Vulkan device (${r.adapter.name}), slower than the CPU EP; --device webgpu uses it`);
+      continue;
+    }
     if (r.ok) {
       if (choice.ep === 'webgpu') prepareWebGpuEnv();
       const device = { ...choice, adapter: r.adapter };
