@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
+import { downloadFile } from '../src/data/download.js';
 import { fetchWdsPackage } from '../src/data/hub-package.js';
 import { hubDownloadTimeoutMs } from '../src/defaults.js';
 import { TransferFailed, UserError } from '../src/errors.js';
@@ -122,5 +123,30 @@ test('suite: a transfer that dies part-way (the mirror goes down mid-file) is a 
   } finally {
     clearInterval(watch);
     if (!closed) await server.close();
+  }
+});
+
+test('a dataset download (a publisher or CLIP_BENCH_DATASET_MIRROR) that stalls fails after the inactivity timeout, keeping its part to resume', async () => {
+  const pkg = await smallPackage('download-stall');
+  const server = await startHubServer({ 'acme/files': pkg }, undefined, { mode: 'static', stall: { afterBytes: 1024 } });
+  const dest = path.join(tmpDir('download-stall-dest'), '0.tar');
+  const url = `${server.endpoint}/acme/files/resolve/main/test/0.tar`;
+  try {
+    const started = Date.now();
+    await assert.rejects(downloadFile(url, dest, { timeoutMs: 1000 }), (e: Error) => {
+      assert.ok(e instanceof TransferFailed, String(e));
+      assert.equal(e.message, `download of ${url} interrupted after 1024 bytes (no bytes for 1 s); run again to resume`);
+      return true;
+    });
+    assert.ok(Date.now() - started < 10_000, `${Date.now() - started} ms`);
+    assert.equal(fs.statSync(`${dest}.part`).size, 1024);
+    server.options.stall = undefined;
+    server.options.silent = true;
+    await assert.rejects(downloadFile(url, dest, { timeoutMs: 1000 }), (e: Error) => e instanceof TransferFailed && e.message === `download of ${url} failed: no answer from ${server.endpoint} in 1 s`);
+    server.options.silent = false;
+    await downloadFile(url, dest, { timeoutMs: 1000 });
+    assert.deepEqual(fs.readFileSync(dest), fs.readFileSync(path.join(pkg, 'test', '0.tar')));
+  } finally {
+    await server.close();
   }
 });

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as tar from 'tar';
-import { UserError } from '../errors.js';
+import { TransferFailed, UserError } from '../errors.js';
+import { InactivityTimer } from '../util/inactivity.js';
 import { pidAlive } from '../util/process.js';
 import { ensureDir } from '../util/fs.js';
 
@@ -16,7 +17,12 @@ export interface DownloadOptions {
   onProgress?: (done: number, total?: number) => void;
   /** redirects followed at most (default 5) */
   maxRedirects?: number;
+  /** how long to wait for an answer or for the next bytes before giving up (default 60 s) */
+  timeoutMs?: number;
 }
+
+/** A publisher's server (or CLIP_BENCH_DATASET_MIRROR) that sends nothing for this long has stalled. */
+export const DOWNLOAD_INACTIVITY_MS = 60_000;
 
 const asList = (v: string | string[] | undefined): string[] => (v === undefined ? [] : Array.isArray(v) ? v : [v]).map((s) => s.toLowerCase());
 
@@ -28,15 +34,17 @@ async function hashFile(file: string, algos: string[]): Promise<crypto.Hash[]> {
 }
 
 /** GET with manual redirects (so a Range header survives them and the count is ours to limit). */
-async function fetchFollow(url: string, headers: Record<string, string>, maxRedirects: number): Promise<{ res: Response; finalUrl: string }> {
+async function fetchFollow(url: string, headers: Record<string, string>, maxRedirects: number, timer: InactivityTimer): Promise<{ res: Response; finalUrl: string }> {
   let current = url;
   for (let hop = 0; ; hop++) {
     let res: Response;
     try {
-      res = await fetch(current, { headers, redirect: 'manual' });
+      timer.touch();
+      res = await fetch(current, { headers, redirect: 'manual', signal: timer.signal });
     } catch (e) {
+      if (timer.fired) throw new TransferFailed(`download of ${url} failed: no answer from ${new URL(current).origin} in ${timer.seconds}`);
       const cause = (e as { cause?: { message?: string; code?: string } }).cause;
-      throw new UserError(`download of ${url} failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
+      throw new TransferFailed(`download of ${url} failed: ${cause?.code ?? cause?.message ?? (e as Error).message}`);
     }
     if ([301, 302, 303, 307, 308].includes(res.status)) {
       const loc = res.headers.get('location');
@@ -54,7 +62,8 @@ async function fetchFollow(url: string, headers: Record<string, string>, maxRedi
  * Download `url` to `dest`: streams into `dest.part`, resuming an existing .part with a Range
  * request when the server answers 206 (starting over when it answers 200), verifies the sha256
  * and/or md5 given (a mismatch deletes the part and throws a UserError naming both hashes), then
- * renames the part into place. Follows up to 5 redirects; any other non-2xx is a UserError.
+ * renames the part into place. Follows up to 5 redirects; any other non-2xx is a UserError. A server that sends
+ * nothing for `timeoutMs` (60 s) fails it (TransferFailed), as does a dropped connection.
  */
 export async function downloadFile(url: string, dest: string, opts: DownloadOptions = {}): Promise<void> {
   const part = dest + '.part';
@@ -65,70 +74,77 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
   const maxRedirects = opts.maxRedirects ?? 5;
 
   let have = fs.existsSync(part) ? fs.statSync(part).size : 0;
-  let { res } = await fetchFollow(url, have > 0 ? { range: `bytes=${have}-` } : {}, maxRedirects);
-  if (res.status === 416 && have > 0) {
-    // the part is as long as (or longer than) the file: start over rather than guess
-    await res.body?.cancel();
-    have = 0;
-    ({ res } = await fetchFollow(url, {}, maxRedirects));
-  }
-  if (res.status < 200 || res.status > 299) {
-    await res.body?.cancel();
-    throw new UserError(`download of ${url} failed: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`);
-  }
-  let append = false;
-  if (res.status === 206 && have > 0) {
-    const m = /^bytes (\d+)-\d+\/(\d+|\*)/.exec(res.headers.get('content-range') ?? '');
-    if (m && Number(m[1]) === have) append = true;
-    else {
-      // a range we did not ask for: start over
+  const timer = new InactivityTimer(opts.timeoutMs ?? DOWNLOAD_INACTIVITY_MS);
+  try {
+    let { res } = await fetchFollow(url, have > 0 ? { range: `bytes=${have}-` } : {}, maxRedirects, timer);
+    if (res.status === 416 && have > 0) {
+      // the part is as long as (or longer than) the file: start over rather than guess
       await res.body?.cancel();
       have = 0;
-      ({ res } = await fetchFollow(url, {}, maxRedirects));
-      if (res.status < 200 || res.status > 299) {
+      ({ res } = await fetchFollow(url, {}, maxRedirects, timer));
+    }
+    if (res.status < 200 || res.status > 299) {
+      await res.body?.cancel();
+      throw new TransferFailed(`download of ${url} failed: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`);
+    }
+    let append = false;
+    if (res.status === 206 && have > 0) {
+      const m = /^bytes (\d+)-\d+\/(\d+|\*)/.exec(res.headers.get('content-range') ?? '');
+      if (m && Number(m[1]) === have) append = true;
+      else {
+        // a range we did not ask for: start over
         await res.body?.cancel();
-        throw new UserError(`download of ${url} failed: HTTP ${res.status}`);
+        have = 0;
+        ({ res } = await fetchFollow(url, {}, maxRedirects, timer));
+        if (res.status < 200 || res.status > 299) {
+          await res.body?.cancel();
+          throw new TransferFailed(`download of ${url} failed: HTTP ${res.status}`);
+        }
       }
     }
-  }
-  if (!append) have = 0;
-  const len = res.headers.get('content-length');
-  const total = len !== null && /^\d+$/.test(len) ? have + Number(len) : undefined;
-  const hashes = append ? await hashFile(part, algos) : algos.map((a) => crypto.createHash(a));
-  const out = fs.createWriteStream(part, { flags: append ? 'a' : 'w' });
-  let done = have;
-  opts.onProgress?.(done, total);
-  try {
-    if (res.body) {
-      const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
-      for await (const chunk of body) {
-        const b = chunk as Buffer;
-        for (const h of hashes) h.update(b);
-        if (!out.write(b)) await new Promise<void>((r) => out.once('drain', r));
-        done += b.length;
-        opts.onProgress?.(done, total);
+    if (!append) have = 0;
+    const len = res.headers.get('content-length');
+    const total = len !== null && /^\d+$/.test(len) ? have + Number(len) : undefined;
+    const hashes = append ? await hashFile(part, algos) : algos.map((a) => crypto.createHash(a));
+    const out = fs.createWriteStream(part, { flags: append ? 'a' : 'w' });
+    let done = have;
+    opts.onProgress?.(done, total);
+    try {
+      if (res.body) {
+        const body = Readable.fromWeb(res.body as unknown as WebReadableStream<Uint8Array>);
+        for await (const chunk of body) {
+          timer.touch();
+          const b = chunk as Buffer;
+          for (const h of hashes) h.update(b);
+          if (!out.write(b)) await new Promise<void>((r) => out.once('drain', r));
+          done += b.length;
+          opts.onProgress?.(done, total);
+        }
       }
+      await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
+    } catch (e) {
+      out.destroy();
+      if (e instanceof UserError) throw e;
+      const why = timer.fired ? `no bytes for ${timer.seconds}` : (e as Error).message;
+      throw new TransferFailed(`download of ${url} interrupted after ${done} bytes (${why}); run again to resume`);
     }
-    await new Promise<void>((resolve, reject) => out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-  } catch (e) {
-    out.destroy();
-    if (e instanceof UserError) throw e;
-    throw new UserError(`download of ${url} interrupted after ${done} bytes (${(e as Error).message}); run again to resume`);
+    if (total !== undefined && done !== total) {
+      throw new TransferFailed(`download of ${url} ended early (${done} of ${total} bytes); run again to resume`);
+    }
+    const gotSha = hashes[0]!.digest('hex');
+    const gotMd5 = wantMd5.length ? hashes[1]!.digest('hex') : undefined;
+    if (wantSha.length && !wantSha.includes(gotSha)) {
+      fs.rmSync(part, { force: true });
+      throw new UserError(`download of ${url}: sha256 mismatch (expected ${wantSha.join(' or ')}, got ${gotSha})`);
+    }
+    if (wantMd5.length && !wantMd5.includes(gotMd5!)) {
+      fs.rmSync(part, { force: true });
+      throw new UserError(`download of ${url}: md5 mismatch (expected ${wantMd5.join(' or ')}, got ${gotMd5})`);
+    }
+    fs.renameSync(part, dest);
+  } finally {
+    timer.stop();
   }
-  if (total !== undefined && done !== total) {
-    throw new UserError(`download of ${url} ended early (${done} of ${total} bytes); run again to resume`);
-  }
-  const gotSha = hashes[0]!.digest('hex');
-  const gotMd5 = wantMd5.length ? hashes[1]!.digest('hex') : undefined;
-  if (wantSha.length && !wantSha.includes(gotSha)) {
-    fs.rmSync(part, { force: true });
-    throw new UserError(`download of ${url}: sha256 mismatch (expected ${wantSha.join(' or ')}, got ${gotSha})`);
-  }
-  if (wantMd5.length && !wantMd5.includes(gotMd5!)) {
-    fs.rmSync(part, { force: true });
-    throw new UserError(`download of ${url}: md5 mismatch (expected ${wantMd5.join(' or ')}, got ${gotMd5})`);
-  }
-  fs.renameSync(part, dest);
 }
 
 /** True when `target`, resolved against `base`, stays inside `base`. */
