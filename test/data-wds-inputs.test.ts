@@ -6,6 +6,7 @@ import { fetchWdsPackage } from '../src/data/hub-package.js';
 import { openWdsSplit, readWdsPackage } from '../src/data/loaders/wds.js';
 import { checkTemplate } from '../src/data/templates.js';
 import { UserError } from '../src/errors.js';
+import { HubUnavailable } from '../src/hub/hub.js';
 import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { makeTar, tmpDir } from './fixtures/data/helpers.js';
@@ -97,7 +98,8 @@ test('nshards.txt on the hub path: 100000000 fetches the shards the mirror has a
     const heapBefore = process.memoryUsage().heapUsed;
     await assert.rejects(fetchWdsPackage({ repoId: 'acme/shapes', revision: 'main' }, ['test'], { endpoint: server.endpoint, cacheDir: tmpDir('nshards-hub-cache'), offline: false }), (e: Error) => {
       assert.ok(e instanceof UserError, String(e));
-      assert.equal(e.message, 'dataset acme/shapes@main has no test/3.tar');
+      assert.ok(!(e instanceof HubUnavailable), 'a broken package is not data the source lacks');
+      assert.equal(e.message, 'dataset acme/shapes@main: test/nshards.txt says 100000000 shards, but the repository has no test/3.tar');
       return true;
     });
     // a list of 10^8 shard names would be gigabytes

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, offlineReason, type HubOptions, type HubRef } from '../hub/hub.js';
 import { parseShardCount, shardName, WDS_FILES } from './loaders/wds.js';
 
@@ -50,7 +51,15 @@ export async function fetchWdsPackage(ref: HubRef, splits: string[], opts: HubOp
       throw new HubUnavailable(`${label} has no split '${split}' (no ${split}/nshards.txt)`);
     }
     const n = parseShardCount(fs.readFileSync(nfile, 'utf8'), `${label}: ${split}/nshards.txt`);
-    await inParallelCount(n, SHARD_DOWNLOADS, (i) => repo.require(shardName(split, i)));
+    await inParallelCount(n, SHARD_DOWNLOADS, async (i) => {
+      try {
+        await repo.require(shardName(split, i));
+      } catch (e) {
+        // a shard the package's own count promises is a broken package, not data the source lacks
+        if (e instanceof HubUnavailable && !opts.offline) throw new UserError(`${label}: ${split}/nshards.txt says ${n} shards, but the repository has no ${shardName(split, i)}`);
+        throw e;
+      }
+    });
   }
   return repo.finish();
 }
