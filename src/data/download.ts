@@ -105,7 +105,10 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     if (!append) have = 0;
     const len = res.headers.get('content-length');
     const total = len !== null && /^\d+$/.test(len) ? have + Number(len) : undefined;
+    // hashing a long part asks the server for nothing: the inactivity clock waits
+    timer.stop();
     const hashes = append ? await hashFile(part, algos) : algos.map((a) => crypto.createHash(a));
+    timer.touch();
     const out = fs.createWriteStream(part, { flags: append ? 'a' : 'w' });
     let done = have;
     opts.onProgress?.(done, total);

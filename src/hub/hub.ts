@@ -361,7 +361,14 @@ async function fetchAttempt(d: Download): Promise<Fetched> {
       const res = await request(d, partial, resumeAt, timer);
       d.commit ??= res.headers.get('x-repo-commit');
       d.claim ??= etagClaim(res.headers.get('x-linked-etag'), res.headers.get('etag'));
-      const next = answer(d, res, partial, resumeAt);
+      let next: ReturnType<typeof answer>;
+      try {
+        next = answer(d, res, partial, resumeAt);
+      } catch (e) {
+        timer.stop();
+        await res.body?.cancel();
+        throw e;
+      }
       if (next === 'redirect' || next === 'again') {
         timer.stop();
         await res.body?.cancel();
@@ -502,8 +509,9 @@ async function downloadBlob(
   const sha256 = createHash('sha256');
   const git = claim?.kind === 'git-sha1' ? gitBlobHasher(total) : null;
   let done = start;
-  // said before the prefix is hashed (seconds for a large one)
+  // said before the prefix is hashed (seconds for a large one), while the inactivity clock waits: no byte is asked for
   opts.onProgress?.(shown, done, total, start);
+  timer.stop();
   if (start > 0) await hashPrefix(partial.path, start, [sha256, git]);
   const fh = await fsp.open(partial.path, start > 0 ? 'a' : 'w');
   let failure: unknown = null;
