@@ -19,8 +19,10 @@ export const DEFAULTS = {
   /** onnxruntime intra-op threads: all cores */
   threads: os.availableParallelism(),
   seed: 0,
-  /** few-shot: labelled images per class (the paper's Figure 6 also uses 8) */
-  shots: '1,2,4,16',
+  /** zero-shot: the prompt modes compared (the paper's 3.1.4) */
+  prompts: 'contextless,single,ensemble',
+  /** few-shot (the command and the suite): labelled images per class, the paper's Figure 6 (whose 0 is zero-shot) */
+  shots: '1,2,4,8,16',
   /** few-shot: samples per shot count */
   seeds: 5,
   /** few-shot: C for 1 shot, where there is nothing to cross-validate on */

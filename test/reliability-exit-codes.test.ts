@@ -71,6 +71,7 @@ const CASES: Case[] = [
   { name: '--junit DIR', args: (t) => ['regress', '--baseline', baseline, '--results', baseline, '--junit', t.dir], message: /^--junit .*: a directory, not a file$/ },
   { name: 'regress --results on a missing folder', args: (t) => ['regress', '--baseline', baseline, '--results', path.join(t.dir, 'nope')], message: /^--results .*nope: no such directory/ },
   { name: '--model mini,mini', args: (t) => zs(t, '--model', 'mini,mini'), message: /^--model mini,mini: mini is listed twice$/ },
+  { name: 'suite --model mini,mini', args: (t) => ['suite', '--model', 'mini,mini', '--dataset', 'fashion-mnist', '--cache-dir', t.cache, '--out', t.out, '--no-progress'], message: /^--model mini,mini: mini is listed twice$/ },
   {
     name: 'a single .onnx image model without --image-size',
     args: (t) => ['embed', '--model', tinyVision, '--cache-dir', t.cache, '--limit', '10', '--no-progress'],

@@ -1,5 +1,5 @@
 import { Option, type Command } from 'commander';
-import { cacheDirOf } from './data-options.js';
+import { cacheDirOf } from '../tasks/context.js';
 import { finishEntry, listEntries, matchesFilter, removeEntries, type RemoveFilter } from '../cache/store.js';
 import { toolVersion } from '../version.js';
 import { formatTable, plural } from '../util/text-table.js';

@@ -1,9 +1,11 @@
 import type { Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
 import { embedShare } from '../cache/embeddings.js';
-import { addDataOptions, embeddingRequest, openSplit, splitEmbeddings, type DataFlags } from './data-options.js';
+import { OpenedSplits, embeddingRequest, splitEmbeddings } from '../tasks/context.js';
+import { describeOutcome } from '../tasks/shares.js';
+import { addDataOptions, type DataFlags } from './data-options.js';
 import { addFeaturesOption, addModelOptions, openModelFromFlags, type ModelFlags } from './model-options.js';
-import { addShardOptions, describeOutcome, shardOf, type ShardFlags } from './shard-options.js';
+import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 
 interface EmbedFlags extends ModelFlags, DataFlags, ShardFlags {
   dataset: string;
@@ -24,7 +26,7 @@ export function register(program: Command): void {
     const shard = shardOf(f);
     const model = await openModelFromFlags(f.model, f, true);
     try {
-      const split = await openSplit(f.dataset, f.split, f);
+      const split = await new OpenedSplits().open(f.dataset, f.split, f);
       if (shard) {
         // this shard's chunks; the entry's folder is printed once it is complete
         const o = await embedShare(embeddingRequest(model, split, f), shard);

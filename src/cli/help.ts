@@ -16,7 +16,7 @@ export const EXAMPLES: Record<string, [string, string][]> = {
     ['linear-probe --model ViT-B/32 --dataset cifar10 --threads 8', 'the paper\'s protocol on CIFAR-10'],
   ],
   fewshot: [
-    ['fewshot', '1, 2, 4, 16 shots, 5 draws each, on Fashion-MNIST'],
+    ['fewshot', '1, 2, 4, 8, 16 shots, 5 draws each, on Fashion-MNIST'],
     ['fewshot --dataset eurosat --shots 1,2,4,8,16 --seeds 3', "Figure 6's curve for one dataset"],
   ],
   suite: [

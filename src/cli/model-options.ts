@@ -113,13 +113,13 @@ export function splitUniqueList(flag: string, v: string): string[] {
  */
 export async function forEachModelAndDataset(
   f: ModelFlags & { dataset: string },
-  imageOnly: boolean,
+  need: { features: ImageFeatures; text: boolean },
   fn: (model: OnnxClipModel, modelSpec: string, dataset: string) => Promise<void>,
 ): Promise<void> {
   const models = splitUniqueList('--model', f.model);
   const datasets = expandDatasets(f.dataset);
   for (const modelSpec of models) {
-    const model = await openModelFromFlags(modelSpec, f, imageOnly);
+    const model = await openModelFromFlags(modelSpec, f, !need.text, need.features);
     try {
       for (const dataset of datasets) await fn(model, modelSpec, dataset);
     } finally {
