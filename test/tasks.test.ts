@@ -25,9 +25,9 @@ test('tasks: one registry, in the order a suite runs them, each writing its own 
 
 test('tasks: splits and applicability come from the dataset descriptor (no train split: no probes; multilabel: no few-shot)', () => {
   const imagenet = getDataset('imagenet');
-  assert.deepEqual(task('zeroshot').splits(imagenet), { test: 'val' });
-  assert.deepEqual(task('linear-probe').splits(imagenet), { train: 'train', val: undefined, test: 'val' });
-  assert.deepEqual(task('fewshot').splits(imagenet), { train: 'train', test: 'val' });
+  assert.deepEqual(task('zeroshot').splits(imagenet), { test: 'test' });
+  assert.deepEqual(task('linear-probe').splits(imagenet), { train: 'train', val: undefined, test: 'test' });
+  assert.deepEqual(task('fewshot').splits(imagenet), { train: 'train', test: 'test' });
   for (const t of TASKS) assert.equal(t.applies(factsOf(getDataset('fashion-mnist'))), true, t.name);
 
   const sun = factsOf(getDataset('sun397'));
