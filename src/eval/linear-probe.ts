@@ -28,6 +28,8 @@ export interface LinearProbeOptions {
   /** where the solver's onnxruntime graphs run (--device); default the CPU */
   device?: DeviceChoice;
   onFit?: (C: number, score: number) => void;
+  /** before the final fit on train + validation (`n` images) at the chosen C (null: the mljs solver's none) */
+  onRefit?: (C: number | null, n: number) => void;
 }
 
 export interface LinearProbeResult {
@@ -75,6 +77,7 @@ export async function linearProbe(trainAll: Features, ownVal: Features | null, t
   }
   const full = concatFeatures(train, val);
   const t = fitTransform(opts.transform, full);
+  opts.onRefit?.(C, full.n);
   const model = await fitClassifier(t(full), C ?? 1, probeOpts);
   return { C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: await evaluate(model, t(test), probeOpts), tried };
 }

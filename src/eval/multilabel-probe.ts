@@ -85,6 +85,7 @@ export async function multilabelLinearProbe(trainAll: Features, ownVal: Features
   });
   const full = concatFeatures(train, val);
   const tf = fitTransform(opts.transform, full);
+  opts.onRefit?.(search.C, full.n);
   const final = await fitOneVsRest(tf(full), opts.nClasses, search.C, opts);
   const tt = tf(test);
   return { C: search.C, nTrain: train.n, nVal: val.n, nTest: test.n, metrics: mapMetrics(await oneVsRestScores(final, tt, opts.threads, opts.device), tt, opts.nClasses), tried: search.tried };

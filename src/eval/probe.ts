@@ -37,6 +37,13 @@ export const C_GRID_LOG10 = [-6, -4, -2, 0, 2, 4, 6];
 /** The search stops at 8 steps per decade. */
 export const C_RESOLUTION_LOG10 = 1 / 8;
 
+/** The most fits a C search makes: the grid, then a pair around the best per halving of the step (fewer at the grid's ends). */
+export const C_SEARCH_MAX_FITS = ((): number => {
+  let fits = C_GRID_LOG10.length;
+  for (let step = (C_GRID_LOG10[1]! - C_GRID_LOG10[0]!) / 2; step >= C_RESOLUTION_LOG10; step /= 2) fits += 2;
+  return fits;
+})();
+
 /** The primary metric (percent) of an evaluation, as the C search compares it (-Infinity where it is undefined). */
 export function primaryOf(m: Metrics): number {
   return primaryForSelection(m.primary!);

@@ -2,6 +2,7 @@
 import { textEmbeddings } from '../cache/embeddings.js';
 import { fewshot, meanStd } from '../eval/fewshot.js';
 import { UserError } from '../errors.js';
+import { formatC } from '../util/text-table.js';
 import type { FeatureTransform, Solver } from '../eval/probe.js';
 import type { ImageFeatures } from '../model/towers.js';
 import { classNamesForPrompts } from '../eval/prompts.js';
@@ -89,7 +90,7 @@ export const fewshotTask: TaskDescriptor<'fewshot', FewshotOptions, FewshotPrepa
       oneShotC: p.oneShotC,
       threads: p.threads,
       device: ctx.model.device,
-      onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : C.toPrecision(3)} top1 ${top1.toFixed(2)}\n`),
+      onSample: (k, rep, C, top1) => process.stderr.write(`  ${k}-shot #${rep + 1}: C=${C === null ? '-' : formatC(C)} top1 ${top1.toFixed(2)}\n`),
     });
     // every figure compared with the few-shot curve is taken on the same images (same limit, seed, skipped images)
     const subset = ctx.probeSubset([train, test]);

@@ -2,7 +2,9 @@
 import { UserError } from '../errors.js';
 import { linearProbe } from '../eval/linear-probe.js';
 import { multilabelLinearProbe } from '../eval/multilabel-probe.js';
-import type { FeatureTransform, Solver } from '../eval/probe.js';
+import { C_SEARCH_MAX_FITS, type FeatureTransform, type Solver } from '../eval/probe.js';
+import { formatSeconds } from '../util/progress.js';
+import { formatC } from '../util/text-table.js';
 import type { ImageFeatures } from '../model/towers.js';
 import { linearProbeTable, type LinearProbeFlags } from '../results/tables/linear-probe.js';
 import { splitPrimaryMetric } from './context.js';
@@ -47,6 +49,8 @@ export const linearProbeTask: TaskDescriptor<'linear_probe', LinearProbeOptions,
     const spec = train.split.spec;
     const nClasses = train.split.source.classes.length;
     const started = performance.now();
+    let fits = 0;
+    let refitStarted = 0;
     process.stderr.write(`linear probe: ${ctx.modelSpec} on ${spec.name} (${train.features.n} train images, ${nClasses} classes${multilabel ? ', one-vs-rest' : ''})\n`);
     const r = await (multilabel ? multilabelLinearProbe : linearProbe)(train.features, val?.features ?? null, test.features, {
       solver: p.solver,
@@ -57,8 +61,18 @@ export const linearProbeTask: TaskDescriptor<'linear_probe', LinearProbeOptions,
       seed: p.seed,
       threads: p.threads,
       device: ctx.model.device,
-      onFit: (C, score) => process.stderr.write(`  C=${C.toPrecision(3)}  validation ${score.toFixed(2)}\n`),
+      onFit: (C, score) => {
+        // a counter and an ETA: a search on a big split runs for minutes
+        fits++;
+        const eta = ((performance.now() - started) / 1000 / fits) * (C_SEARCH_MAX_FITS - fits);
+        process.stderr.write(`  C search ${fits}/${C_SEARCH_MAX_FITS} (at most): C=${formatC(C)}  validation ${score.toFixed(2)}${fits < C_SEARCH_MAX_FITS ? `  ETA ${formatSeconds(eta)}` : ''}\n`);
+      },
+      onRefit: (C, n) => {
+        refitStarted = performance.now();
+        process.stderr.write(`  final fit on ${n} train + validation images${C === null ? '' : ` at C=${formatC(C)}`}, then the test split\n`);
+      },
     });
+    if (refitStarted) process.stderr.write(`  final fit and test in ${((performance.now() - refitStarted) / 1000).toFixed(1)} s\n`);
     const seconds = (performance.now() - started) / 1000;
     const subset = ctx.probeSubset([train, val, test]);
     const input = { model: ctx.modelSpec, dataset: spec.name, features: ctx.model.features, subset, primaryMetric, solver: p.solver, seconds, result: r, imageIds: test.imageIds, variant: rowVariant(ctx.model) };

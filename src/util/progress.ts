@@ -76,7 +76,8 @@ export function byteProgress(stream: NodeJS.WriteStream = process.stderr): (file
 /** Seconds between progress lines where stderr is not a terminal (CI and Slurm logs): $CLIP_BENCH_PROGRESS_SECONDS, else 10. */
 export const LOG_PROGRESS_SECONDS = ((v) => (Number.isFinite(v) && v > 0 ? v : 10))(Number(process.env.CLIP_BENCH_PROGRESS_SECONDS));
 
-const clock = (s: number): string => {
+/** `45s`, `9m45s`, `2h05m`: a duration as progress lines print it. */
+export const formatSeconds = (s: number): string => {
   if (!Number.isFinite(s)) return '?';
   const t = Math.round(s);
   return t >= 3600 ? `${Math.floor(t / 3600)}h${String(Math.floor((t % 3600) / 60)).padStart(2, '0')}m` : t >= 60 ? `${Math.floor(t / 60)}m${String(t % 60).padStart(2, '0')}s` : `${t}s`;
@@ -104,7 +105,7 @@ export function countProgress(what: string, unit: string, total: number, opts: {
   const line = (done: number, end: boolean) => {
     const secs = (Date.now() - started) / 1000;
     const rate = done / Math.max(secs, 1e-3);
-    const tail = end ? `done in ${clock(secs)}` : `ETA ${clock((total - done) / rate)}`;
+    const tail = end ? `done in ${formatSeconds(secs)}` : `ETA ${formatSeconds((total - done) / rate)}`;
     process.stderr.write(`${what}: ${done}/${total} ${unit} (${Math.floor((100 * done) / total)}%), ${rate.toFixed(rate < 10 ? 1 : 0)} ${unit}/s, ${tail}\n`);
     lastLine = Date.now();
   };
