@@ -16,6 +16,9 @@ export class SuiteProgress {
   private computeMs = 0;
   private readonly multi: cliProgress.MultiBar | null;
   private readonly overall: cliProgress.SingleBar | null;
+  /** when the running step started (0: none), and the timer that moves the ETA while it runs */
+  private stepStarted = 0;
+  private ticker: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly total: number,
@@ -29,20 +32,31 @@ export class SuiteProgress {
     setBarHost(this.multi);
   }
 
-  /** The ETA: the mean time of the steps computed so far times the steps left (reused steps take no time). */
+  /**
+   * The ETA: the mean time of the steps computed so far times the steps left (reused steps take no time), less
+   * what the running step has already taken of its share, so that it moves during a long step.
+   */
   private eta(): string {
     if (this.computed === 0) return '-';
-    return secs((this.computeMs / this.computed) * (this.total - this.done));
+    const mean = this.computeMs / this.computed;
+    const running = this.stepStarted ? Math.min(Date.now() - this.stepStarted, mean) : 0;
+    return secs(mean * (this.total - this.done) - running);
   }
 
   /** A step starts. */
   start(label: string): void {
+    this.stepStarted = Date.now();
     this.overall?.update(this.done, { eta_text: this.eta(), step: label });
+    if (this.overall && !this.ticker) {
+      this.ticker = setInterval(() => this.overall?.update(this.done, { eta_text: this.eta() }), 1000);
+      this.ticker.unref();
+    }
   }
 
   /** A step ended: `computed` when it did work (its time counts towards the ETA), else reused, skipped or failed. */
   finish(label: string, outcome: string, ms: number, computed: boolean): void {
     this.done++;
+    this.stepStarted = 0;
     if (computed) {
       this.computed++;
       this.computeMs += ms;
@@ -54,6 +68,8 @@ export class SuiteProgress {
   }
 
   stop(): void {
+    if (this.ticker) clearInterval(this.ticker);
+    this.ticker = null;
     setBarHost(null);
     this.multi?.stop();
   }
