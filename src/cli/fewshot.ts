@@ -20,7 +20,7 @@ interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
 
 export function register(program: Command): void {
   const cmd = program
-    .command('fewshot')
+    .command(fewshotTask.name)
     .description('few-shot linear probes (k labelled images per class) and the zero-shot-equivalent number of shots (Figure 7)')
     .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--shots <list>', 'comma-separated shots per class', DEFAULTS.shots)

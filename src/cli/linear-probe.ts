@@ -18,7 +18,7 @@ interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags
 
 export function register(program: Command): void {
   const cmd = program
-    .command('linear-probe')
+    .command(linearProbeTask.name)
     .description("the paper's linear probe (Appendix A.3): L2 logistic regression on frozen image embeddings, C chosen on validation")
     .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--val-split <split>', "the dataset's own validation split (default: hold out part of train)")

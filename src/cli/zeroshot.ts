@@ -18,7 +18,7 @@ interface ZeroshotFlags extends ModelFlags, DataFlags, ShardFlags {
 
 export function register(program: Command): void {
   const cmd = program
-    .command('zeroshot')
+    .command(zeroshotTask.name)
     .description('zero-shot classification: bare class names vs "a photo of a {}." vs the template ensemble (the paper\'s 3.1.4)')
     .option('--dataset <names>', DATASETS_HELP, DEFAULTS.dataset)
     .option('--split <split>', 'split to evaluate', DEFAULTS.split)

@@ -57,8 +57,8 @@ async function computeZeroshot(ctx: EvalContext, test: OpenSplit, classes: strin
 }
 
 export const fewshotTask: TaskDescriptor<'fewshot', FewshotOptions, FewshotPrepared> = {
-  name: 'fewshot',
-  table: 'fewshot',
+  name: fewshotTable.command,
+  table: fewshotTable.name,
   splits: (d) => ({ train: d.roles.train, test: d.roles.test }),
   applies(d) {
     if (!d.splits.train) return `${d.name} has no train split (see clip-bench datasets)`;

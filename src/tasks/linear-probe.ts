@@ -28,8 +28,8 @@ export interface LinearProbePrepared extends LinearProbeOptions, LinearProbeFlag
 }
 
 export const linearProbeTask: TaskDescriptor<'linear_probe', LinearProbeOptions, LinearProbePrepared> = {
-  name: 'linear-probe',
-  table: 'linear_probe',
+  name: linearProbeTable.command,
+  table: linearProbeTable.name,
   splits: (d) => ({ train: d.roles.train, val: d.roles.val, test: d.roles.test }),
   applies: (d) => (d.splits.train ? true : `${d.name} has no train split (see clip-bench datasets)`),
   model: (o) => ({ features: o.features ?? 'embedding', text: false }),

@@ -44,7 +44,7 @@ export interface EvalOptions extends RunFlags {
  * the run config records them.
  */
 export interface TaskDescriptor<T extends TableName = TableName, O = unknown, P extends RunFlags = RunFlags> {
-  /** the command that runs it alone, and its name in `suite --tasks` */
+  /** the command that runs it alone, and its name in `suite --tasks`: its table's `command` */
   name: string;
   /** the result table its rows go to */
   table: T;

@@ -20,8 +20,8 @@ export interface ZeroshotPrepared extends ZeroshotOptions, ZeroshotFlags {
 }
 
 export const zeroshotTask: TaskDescriptor<'zeroshot', ZeroshotOptions, ZeroshotPrepared> = {
-  name: 'zeroshot',
-  table: 'zeroshot',
+  name: zeroshotTable.command,
+  table: zeroshotTable.name,
   splits: (d) => ({ test: d.roles.test }),
   applies: () => true,
   // zero-shot compares the image embedding with the text embeddings

@@ -111,7 +111,10 @@ export interface RunEntry {
 
 export interface TableDescriptor<Name extends string = string, Row extends BaseRow = BaseRow, Flags = never, Input = never> {
   name: Name;
-  /** the CLI command that writes it (`regress --run` starts it with rerun's flags): the table's one CLI spelling */
+  /**
+   * The CLI command that writes it, the one place of that spelling (`linear-probe` writes `linear_probe`): its task
+   * is named by it, the command registers under it, `regress --run` starts it with rerun's flags.
+   */
   command: string;
   /** columns in CSV/JSON order, with their kinds */
   columns: Record<string, ColumnSpec>;
