@@ -6,6 +6,7 @@ import sharp from 'sharp';
 import { locateSplit } from '../src/data/ensure.js';
 import { getDataset } from '../src/data/registry.js';
 import { decodeImage } from '../src/image/decode.js';
+import { repoRoot } from './helpers.js';
 import { runCli } from './fixtures/cli.js';
 import { tmpDir } from './fixtures/data/helpers.js';
 import { startHubServer } from './fixtures/hub-server.js';
@@ -220,6 +221,58 @@ test('paper27: birdsnap and ucf101 from a hub mirror holding their parquet copie
     assert.ok(!server.requests.some((q) => q.url.includes('/main')), 'no request for main');
   } finally {
     for (const k of Object.keys(env)) delete process.env[k];
+    await server.close();
+  }
+});
+
+test('suite --dataset @paper27 against a mirror holding only birdsnap and ucf101: their zero-shot rows, every other dataset named once as not available (exit 0: nothing failed)', async () => {
+  // zero-shot only: the full protocol's probes on ucf101 and birdsnap take minutes each on the test machine's 2 shared cores
+  const pkgs = tmpDir('pq-p27');
+  const birds = await writeParquetDataset(path.join(pkgs, 'birdsnap'), { classes: getDataset('birdsnap').classes, labelColumn: 'common', splits: { test: labelsOf(500, 1) }, shardSize: 500, rowGroupSize: 100 });
+  const frames = ucfFrames(101, 1, () => 1);
+  const ucf = await writeParquetDataset(path.join(pkgs, 'ucf101'), { classes: getDataset('ucf101').classes, splits: { test: frames.labels }, extra: { test: frames.extra }, shardSize: 101, rowGroupSize: 50 });
+  const server = await startHubServer(
+    { 'datasets/isaacchung/birdsnap': birds, 'datasets/mteb/ucf101': ucf },
+    undefined,
+    { repoCommits: { 'datasets/isaacchung/birdsnap': 'fd23015508be94f0b5b59d61630e4ea2536509e4', 'datasets/mteb/ucf101': 'e0618988874f6ffbf90af69fa6dccecb9be3deb3' } },
+  );
+  const cache = tmpDir('pq-p27-cache');
+  // the built-in downloads ask the same server (which has none of them) instead of the publishers
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache, CLIP_BENCH_DATASET_MIRROR: `${server.endpoint}/mirror` };
+  const out = tmpDir('pq-p27-out');
+  try {
+    const r = await runCli(['suite', '--model', 'mini', '--dataset', '@paper27', '--tasks', 'zeroshot', '--no-report', '--out', out], env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /suite: 27 steps: 2 computed, 0 reused, 25 skipped \(data not available\), 0 not applicable, 0 failed/);
+    const zs = JSON.parse(fs.readFileSync(path.join(out, 'zeroshot.json'), 'utf8')) as { rows: { dataset: string; prompts: string; n_images: number }[] };
+    assert.deepEqual(zs.rows.map((x) => `${x.dataset} ${x.prompts} ${x.n_images}`), ['birdsnap', 'ucf101'].flatMap((d) => ['contextless', 'single', 'ensemble'].map((p) => `${d} ${p} ${d === 'birdsnap' ? 500 : 101}`)));
+    const named = [...r.stderr.matchAll(/^ {2}not available: (\S+) \(1 step\): /gm)].map((m) => m[1]);
+    assert.equal(named.length, 25);
+    assert.equal(new Set(named).size, 25, 'each dataset once');
+    for (const d of ['cifar10', 'food101', 'imagenet', 'kinetics700', 'hateful_memes']) assert.ok(named.includes(d), d);
+  } finally {
+    await server.close();
+  }
+});
+
+test('suite: a dataset not available is checked once per run (every task, every model), and named once', async () => {
+  const server = await startHubServer({});
+  const cache = tmpDir('pq-once-cache');
+  const env = { HF_ENDPOINT: server.endpoint, HF_HUB_CACHE: path.join(cache, 'hub'), XDG_CACHE_HOME: cache, CLIP_BENCH_DATASET_MIRROR: `${server.endpoint}/mirror` };
+  try {
+    const tiny = path.join(repoRoot, 'test', 'fixtures', 'models', 'tiny-ids');
+    const r = await runCli(['suite', '--model', `mini,${tiny}`, '--dataset', 'food101,cifar10', '--out', tmpDir('pq-once-out')], env);
+    assert.equal(r.status, 1, r.stderr);
+    assert.match(r.stderr, /suite: 12 steps: 0 computed, 0 reused, 12 skipped \(data not available\), 0 not applicable, 0 failed/);
+    assert.match(r.stderr, /^ {2}not available: food101 \(6 steps\): food101: dataset clip-benchmark\/wds_food101@main has no classnames\.txt/m);
+    assert.match(r.stderr, /^ {2}not available: cifar10 \(6 steps\): download of .*\/mirror\/cifar10\/cifar-10-binary\.tar\.gz failed: HTTP 404/m);
+    // one look at the hub and one at the mirror
+    assert.equal(server.requests.filter((q) => q.url.includes('wds_food101')).length, 1);
+    assert.equal(server.requests.filter((q) => q.url.includes('/mirror/cifar10/')).length, 1);
+    // nothing evaluated: one summary, exit 1, no report about a flag the user never passed
+    assert.match(r.stderr, /\nsuite: nothing evaluated \(2 datasets not available\)/);
+    assert.doesNotMatch(r.stderr, /--results/);
+  } finally {
     await server.close();
   }
 });

@@ -7,7 +7,7 @@ import { buildReport } from '../report/report.js';
 import { checkOutputDir } from '../util/fs.js';
 import { shardLabel } from '../util/shard.js';
 import { runSuite } from '../suite/run.js';
-import { parseTasks, unitLabel } from '../suite/units.js';
+import { parseTasks, unitLabel, type SuiteUnit } from '../suite/units.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 import { addDataOptions, type DataFlags } from './data-options.js';
 import { addModelOptions, numberIn, openModelFromFlags, positiveInt, splitUniqueList, type ModelFlags } from './model-options.js';
@@ -60,9 +60,26 @@ export function register(program: Command): void {
     const r = await runSuite({ models, datasets, tasks, shard, options, openModel: (spec, need) => openModelFromFlags(spec, f, !need.text, need.features) });
     const say = (m: string) => process.stderr.write(`${m}\n`);
     say(`suite: ${r.units.length} steps: ${r.computed} computed, ${r.reused} reused, ${r.skipped.length} skipped (data not available), ${r.notRun.length} not applicable, ${r.failures.length} failed`);
-    for (const { unit, why } of r.skipped) say(`  not available: ${unitLabel(unit)}: ${why}`);
+    // a dataset's data problem once, with the steps it stopped; other failures step by step
+    const byDataset = (list: { unit: SuiteUnit }[]): Map<string, SuiteUnit[]> => {
+      const m = new Map<string, SuiteUnit[]>();
+      for (const { unit } of list) m.set(unit.dataset, [...(m.get(unit.dataset) ?? []), unit]);
+      return m;
+    };
+    const steps = (us: SuiteUnit[]): string => `${us.length} step${us.length === 1 ? '' : 's'}`;
+    const unavailable = byDataset(r.skipped);
+    for (const [name, us] of unavailable) say(`  not available: ${name} (${steps(us)}): ${r.skipped.find((x) => x.unit.dataset === name)!.why}`);
     for (const { unit, why } of r.notRun) say(`  not run: ${unitLabel(unit)}: ${why}`);
-    for (const { unit, error } of r.failures) say(`  failed: ${unitLabel(unit)}: ${error}`);
+    const dataFailures = r.failures.filter((x) => r.dataProblems.get(x.unit.dataset)?.unavailable === false);
+    for (const [name, us] of byDataset(dataFailures)) say(`  failed: ${name} (${steps(us)}): ${r.dataProblems.get(name)!.why}`);
+    for (const { unit, error } of r.failures.filter((x) => !dataFailures.includes(x))) say(`  failed: ${unitLabel(unit)}: ${error}`);
+    if (r.computed + r.reused === 0 && r.units.length > 0) {
+      // nothing was evaluated: no report to write, and not a success
+      const n = unavailable.size;
+      say(`suite: nothing evaluated (${n ? `${n} dataset${n === 1 ? '' : 's'} not available` : 'no step ran'}${r.failures.length ? `, ${r.failures.length} failed` : ''}): see above; \`clip-bench datasets\` says where each dataset's data comes from`);
+      process.exitCode = 1;
+      return;
+    }
     if (shard) {
       say(`suite: shard ${shardLabel(shard)} writes no report: run \`clip-bench report --results ${f.out}\` when all shards are done`);
     } else if (f.report) {

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import * as tar from 'tar';
-import { TransferFailed, UserError } from '../errors.js';
+import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
 import { InactivityTimer } from '../util/inactivity.js';
 import { pidAlive } from '../util/process.js';
 import { ensureDir } from '../util/fs.js';
@@ -85,7 +85,9 @@ export async function downloadFile(url: string, dest: string, opts: DownloadOpti
     }
     if (res.status < 200 || res.status > 299) {
       await res.body?.cancel();
-      throw new TransferFailed(`download of ${url} failed: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`);
+      const message = `download of ${url} failed: HTTP ${res.status}${res.statusText ? ' ' + res.statusText : ''}`;
+      // the server does not have it (a mirror without this dataset: not available, as a hub 404) against one that failed to send it
+      throw res.status === 404 || res.status === 410 ? new DatasetUnavailable(message) : new TransferFailed(message);
     }
     let append = false;
     if (res.status === 206 && have > 0) {

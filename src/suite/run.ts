@@ -3,7 +3,7 @@
  * step's rows are written at once (a killed suite keeps every finished step) and kept in memory for the tasks that
  * build on them (few-shot takes zero-shot's and the probe's).
  */
-import { DatasetUnavailable } from '../errors.js';
+import { DatasetUnavailable, TransferFailed } from '../errors.js';
 import type { DatasetDescriptor } from '../data/types.js';
 import type { OnnxClipModel } from '../model/clip-model.js';
 import type { ImageFeatures } from '../model/towers.js';
@@ -48,6 +48,11 @@ export interface SuiteOutcome {
   /** the task does not apply to the dataset */
   notRun: { unit: SuiteUnit; why: string }[];
   failures: { unit: SuiteUnit; error: string }[];
+  /**
+   * the datasets found not available (`unavailable`) or whose download failed, with the reason: each is looked for
+   * once per run, its other steps (every task, every model) skipped or failed with the same reason
+   */
+  dataProblems: Map<string, { unavailable: boolean; why: string }>;
 }
 
 /**
@@ -101,7 +106,7 @@ export async function runSuite(plan: SuitePlan): Promise<SuiteOutcome> {
     const steps = units.length ? `steps ${units[0]!.index + 1}-${units[units.length - 1]!.index + 1} of ${all.length}` : `no steps (only ${groups} model x dataset groups)`;
     process.stderr.write(`suite: shard ${shardLabel(shard)} (${shard.source}): model x dataset groups ${start + 1}-${end} of ${groups}, ${steps}\n`);
   }
-  const result: SuiteOutcome = { units, computed: 0, reused: 0, skipped: [], notRun: [], failures: [] };
+  const result: SuiteOutcome = { units, computed: 0, reused: 0, skipped: [], notRun: [], failures: [], dataProblems: new Map() };
   const progress = new SuiteProgress(units.length, o.progress);
   const opened = new OpenedSplits();
   const prior = new HeldResults(plan.tasks.map((t) => t.table), o.out);
@@ -155,6 +160,13 @@ async function runStep(unit: SuiteUnit, d: DatasetDescriptor, data: EvalContext,
     progress.finish(label, 'reused (results with the same configuration)', 0, false);
     return;
   }
+  const known = result.dataProblems.get(d.name);
+  if (known) {
+    if (known.unavailable) result.skipped.push({ unit, why: known.why });
+    else result.failures.push({ unit, error: known.why });
+    progress.finish(label, `${known.unavailable ? 'skipped' : 'FAILED'} (${d.name}: ${known.unavailable ? 'not available' : 'download failed'}, above)`, 0, false);
+    return;
+  }
   try {
     const step = await runTask(task, data.withSplits(splits), p);
     // written at once: a killed suite keeps every finished step
@@ -163,6 +175,7 @@ async function runStep(unit: SuiteUnit, d: DatasetDescriptor, data: EvalContext,
     result.computed++;
     progress.finish(label, `done (${step.rows.length} row${step.rows.length === 1 ? '' : 's'})`, Date.now() - started, true);
   } catch (e) {
+    if (e instanceof DatasetUnavailable || e instanceof TransferFailed) result.dataProblems.set(d.name, { unavailable: e instanceof DatasetUnavailable, why: oneLine(e) });
     if (e instanceof DatasetUnavailable) {
       result.skipped.push({ unit, why: oneLine(e) });
       progress.finish(label, `skipped: ${oneLine(e)}`, 0, false);
