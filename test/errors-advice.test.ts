@@ -39,3 +39,25 @@ test('an unreachable hub: HF_HUB_OFFLINE is suggested only when the cache holds 
   assert.notEqual(cached.status, 0);
   assert.match(cached.stderr, /set HF_HUB_OFFLINE=1 to use the copy in the Hugging Face cache/);
 });
+
+test('zeroshot over several datasets: one that cannot be had does not stop the others; their rows are written, then the command names it and exits 1', async () => {
+  const { startHubServer } = await import('./fixtures/hub-server.js');
+  const server = await startHubServer({});
+  const xdg = tmp();
+  const out = tmp();
+  try {
+    // the mirror has no cifar10 (HTTP 404): not available
+    const r = await runCli(['zeroshot', '--model', 'mini', '--dataset', 'cifar10,fashion-mnist', '--limit', '20', '--prompts', 'single', '--out', out], { XDG_CACHE_HOME: xdg, CLIP_BENCH_DATASET_MIRROR: `${server.endpoint}/mirror` });
+    assert.equal(r.status, 1, r.stderr);
+    const rows = JSON.parse(fs.readFileSync(path.join(out, 'zeroshot.json'), 'utf8')).rows as { dataset: string; n_images: number }[];
+    assert.deepEqual(rows.map((x) => [x.dataset, x.n_images]), [['fashion-mnist', 20]]);
+    assert.match(r.stderr, /\nclip-bench: cifar10 not evaluated: download of .*\/mirror\/cifar10\/cifar-10-binary\.tar\.gz failed: HTTP 404/);
+    assert.match(r.stderr, /\nclip-bench: 1 of 2 datasets not evaluated \(cifar10\); the others' results are written\n/);
+    // one dataset alone: its error, exit 2, as before
+    const one = await runCli(['zeroshot', '--model', 'mini', '--dataset', 'cifar10', '--limit', '20', '--out', tmp()], { XDG_CACHE_HOME: xdg, CLIP_BENCH_DATASET_MIRROR: `${server.endpoint}/mirror` });
+    assert.equal(one.status, 2, one.stderr);
+    assert.equal(one.stderr.trim().split('\n').filter((l) => l.startsWith('clip-bench:')).length, 1, one.stderr);
+  } finally {
+    await server.close();
+  }
+});

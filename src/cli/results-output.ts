@@ -7,6 +7,7 @@ import { resultsIn } from '../tasks/prior-results.js';
 import { runTask, splitList } from '../tasks/run.js';
 import { sharesReady } from '../tasks/shares.js';
 import type { TaskDescriptor, TaskSplits } from '../tasks/types.js';
+import { DatasetUnavailable, TransferFailed } from '../errors.js';
 import type { DataFlags } from './data-options.js';
 import { forEachModelAndDataset, type ModelFlags } from './model-options.js';
 
@@ -44,14 +45,29 @@ export async function evaluateEach<T extends TableName, O, P extends RunFlags>(
   const rows: RowTypes[T][] = [];
   const outcomes: ImageEvidence[][] = [];
   const runs: RunEntry[] = [];
+  // over several datasets, one whose data cannot be had (not available, download failed) does not stop the others:
+  // theirs are written, then each failure is named and the command exits 1; a single dataset's error is its own
+  const several = expandDatasets(f.dataset).length > 1;
+  const missing = new Map<string, string>();
   await forEachModelAndDataset(f, task.model(options), async (model, modelSpec, dataset) => {
+    if (missing.has(dataset)) return;
     const ctx = new EvalContext(model, modelSpec, dataset, splits, f, prior, opened);
-    if (shard && !(await sharesReady(ctx, splitList(splits), shard))) return;
-    const r = await runTask(task, ctx, p);
-    rows.push(...r.rows);
-    outcomes.push(...r.outcomes);
-    runs.push(r.run);
+    try {
+      if (shard && !(await sharesReady(ctx, splitList(splits), shard))) return;
+      const r = await runTask(task, ctx, p);
+      rows.push(...r.rows);
+      outcomes.push(...r.outcomes);
+      runs.push(r.run);
+    } catch (e) {
+      if (!several || !(e instanceof DatasetUnavailable || e instanceof TransferFailed)) throw e;
+      missing.set(dataset, e.message.split('\n')[0]!);
+    }
   });
-  if (shard && rows.length === 0) return; // nothing evaluated here: no rows to write
-  writeAndPrint(task.table, f.out, rows, runs, f.json, outcomes);
+  // nothing evaluated here (a shard's share not ready, every dataset missing): no rows to write
+  if (rows.length > 0) writeAndPrint(task.table, f.out, rows, runs, f.json, outcomes);
+  if (missing.size) {
+    for (const [dataset, why] of missing) process.stderr.write(`clip-bench: ${dataset} not evaluated: ${why}\n`);
+    process.stderr.write(`clip-bench: ${missing.size} of ${expandDatasets(f.dataset).length} datasets not evaluated (${[...missing.keys()].join(', ')})${rows.length ? '; the others\' results are written' : ''}\n`);
+    process.exitCode = 1;
+  }
 }
