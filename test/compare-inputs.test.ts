@@ -13,9 +13,9 @@ test('compare: an empty folder is "a folder without results", not "no such folde
     const r = await runCli(['zeroshot', '--prompts', prompts, '--out', out, ...common]);
     assert.equal(r.status, 0, r.stderr);
   }
-  const r = await runCli(['compare', a, b]);
+  const r = await runCli(['compare', a, b, '--wide']);
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /zeroshot\s+fashion-mnist\/test\/single\s+mini\s+mini\s+100\s/);
+  assert.match(r.stdout, /zeroshot\s+fashion-mnist\/test\/single\s+mini\[fp32\]\s+mini\[fp32\]\s+100\s/);
   assert.doesNotMatch(r.stdout, /contextless/);
   assert.equal(r.stderr, `compare: 1 row of A (${a}) matches no row of B, left out: zeroshot fashion-mnist/test/contextless\n`);
   const back = await runCli(['compare', b, a]);

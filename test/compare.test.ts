@@ -35,9 +35,14 @@ describe('clip-bench compare: the built-in model, fp32 against its int8 export (
   });
 
   it('two folders: the difference, its paired interval and the exact McNemar p-value', async () => {
-    const r = await runCli(['compare', fp32, q8]);
+    const r = await runCli(['compare', fp32, q8, '--wide']);
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /zeroshot\s+fashion-mnist\/test\/single\s+mini\[fp32\]\s+mini\[q8\]\s+500\s+top1\s+\d+\.\d\d\s+\d+\.\d\d\s+[-+]?\d+\.\d\d\s+\[[-+]?\d+\.\d\d, [-+]?\d+\.\d\d\]\s+[\d.e-]+\s+McNemar \d+\/\d+/);
+    // the default view says what every row shares once and fits 100 columns
+    const compact = await runCli(['compare', fp32, q8]);
+    assert.match(compact.stdout, /^A mini\[fp32\], B mini\[q8\], table zeroshot, metric top1\n/);
+    assert.match(compact.stdout, /\nfashion-mnist\/test\/single\s+500\s+\d+\.\d\d\s+\d+\.\d\d\s+[-+]?\d+\.\d\d\s+\[/);
+    for (const line of compact.stdout.split('\n')) assert.ok(line.length <= 100, line);
     const j = await runCli(['compare', fp32, q8, '--json']);
     assert.equal(j.status, 0, j.stderr);
     const [c] = JSON.parse(j.stdout);

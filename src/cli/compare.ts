@@ -6,6 +6,7 @@ import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
 import { compareSides, formatP, signed, unmatchedRows, type ComparedRow, type Side } from '../report/paired-rows.js';
 import { REGRESS_METRICS, type RegressMetric } from '../report/regress.js';
 import { formatTable, TABLES } from '../results/index.js';
+import { wrapLines } from '../util/text-table.js';
 
 interface Flags {
   results: string;
@@ -15,6 +16,7 @@ interface Flags {
   resamples: string;
   seed: string;
   json?: boolean;
+  wide?: boolean;
 }
 
 /** A folder holding result tables (a model directory is not one). */
@@ -80,6 +82,7 @@ export function register(program: Command): void {
     .option('--resamples <n>', 'bootstrap resamples', String(BOOTSTRAP_RESAMPLES))
     .option('--seed <n>', 'bootstrap seed', '0')
     .option('--json', 'print the comparisons as JSON', false)
+    .option('--wide', 'every column on every row (default: what every row shares, such as the two models, said once above the table)', false)
     .action((argA: string, argB: string, f: Flags) => {
       if (!(REGRESS_METRICS as readonly string[]).includes(f.metric)) throw new UserError(`--metric ${f.metric}: expected one of ${REGRESS_METRICS.join(', ')}`);
       const opts = { resamples: intFlag(f.resamples, '--resamples', 2), seed: intFlag(f.seed, '--seed', 0) };
@@ -94,9 +97,18 @@ export function register(program: Command): void {
       if (f.json) {
         process.stdout.write(`${JSON.stringify(rows.map((r) => ({ table: r.table, test: r.name, model_a: r.modelA, model_b: r.modelB, ...(r.result ?? {}), note: r.note })), null, 2)}\n`);
       } else {
-        const cols = rows.some((r) => r.note) ? COMPARE_COLUMNS : COMPARE_COLUMNS.filter((c) => c !== 'note');
-        process.stdout.write(formatTable(cols, rows.map(displayRow)));
-        process.stdout.write('diff = B - A in points; ci95 = 95% paired-bootstrap interval over images; p = exact McNemar on the images only one side got right (bootstrap test for mean per class and few-shot means)\n');
+        let cols: readonly string[] = rows.some((r) => r.note) ? COMPARE_COLUMNS : COMPARE_COLUMNS.filter((c) => c !== 'note');
+        const shown = rows.map(displayRow);
+        if (!f.wide) {
+          // to fit 100 columns: what every row shares is said once, above the table
+          const shared = (['model_a', 'model_b', 'table', 'metric'] as const).filter((c) => new Set(shown.map((r) => r[c])).size === 1);
+          const said: Record<string, string> = { model_a: 'A', model_b: 'B', table: 'table', metric: 'metric' };
+          if (shared.length) process.stdout.write(`${shared.map((c) => `${said[c]} ${shown[0]![c]}`).join(', ')}\n`);
+          cols = cols.filter((c) => !(shared as readonly string[]).includes(c));
+        }
+        process.stdout.write(formatTable(cols, shown));
+        const legend = 'diff = B - A in points; ci95 = 95% paired-bootstrap interval over images; p = exact McNemar on the images only one side got right (bootstrap test for mean per class and few-shot means)';
+        process.stdout.write(`${f.wide ? legend : wrapLines(legend, 100).join('\n')}\n`);
       }
     });
 }
