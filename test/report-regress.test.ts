@@ -83,6 +83,19 @@ describe(`regress (${realCli ? 'bin/clip-bench' : 'CLI harness: commands.ts does
     assert.match(r2.stdout, /fewshot\s+ViT-B\/32 cifar10\/32-shot\s+40\.00\s+new/);
   });
 
+  it('names the identity fields in which missing rows differ from new ones (a run on another subset or variant)', () => {
+    const cur = tmp();
+    const base = path.join(tmpRoot, 'zeroshot-subset-baseline.json');
+    cpSync(path.join(fixture, 'zeroshot.json'), base);
+    const rows = readResults(fixture, 'zeroshot')!.rows;
+    const mine = rows.filter((r) => r.model === 'ViT-B/32' && r.dataset === 'cifar10');
+    // the same evaluations on a --limit subset: every one missing and new, and the note says the subset is why
+    writeResults(cur, 'zeroshot', [...rows.filter((r) => !mine.includes(r)), ...mine.map((r) => ({ ...r, limit: 500, subset_seed: 0 }))], []);
+    const r = cli('regress', '--baseline', base, '--results', cur);
+    assert.equal(r.code, 1);
+    assert.match(r.stdout, new RegExp(`${mine.length} missing rows have a new row that differs only in limit blank -> 500, subset_seed blank -> 0`));
+  });
+
   it('accepts a CSV baseline, and --update rewrites the baseline (exit 0)', () => {
     const base = path.join(tmpRoot, 'zeroshot.csv');
     const cur = tmp();

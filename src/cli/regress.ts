@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { UserError } from '../errors.js';
-import { formatTable } from '../util/text-table.js';
+import { formatTable, wrapLines } from '../util/text-table.js';
 import { atomicWriteFileSync } from '../util/fs.js';
 import { BOOTSTRAP_RESAMPLES } from '../eval/stats.js';
 import { applySignificance } from '../report/significance.js';
@@ -20,6 +20,7 @@ import {
   regressJson,
   runCli,
   summary,
+  mismatchNotes,
   updateBaseline,
   type RegressMetric,
 } from '../report/regress.js';
@@ -98,6 +99,7 @@ export function register(program: Command): void {
         else {
           process.stdout.write(formatTable(displayColumns(rows), displayRows(rows)));
           process.stdout.write(`${summary(rows, tolerance, metric, alpha)}\n`);
+          for (const note of mismatchNotes(rows)) process.stdout.write(`${wrapLines(note, 100).join('\n  ')}\n`);
         }
         if (f.junit) {
           atomicWriteFileSync(f.junit, junitXml(rows, tolerance, metric, alpha));

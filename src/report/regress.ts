@@ -49,6 +49,8 @@ export interface RegressRow {
   key: string;
   /** with --significance: the paired comparison of the baseline and current predictions */
   significance?: RowSignificance;
+  /** a missing row that a new row matches but for some identity fields: those fields, `dtype fp32 -> q8` */
+  differsIn?: string;
 }
 
 /** The numbers behind a --significance verdict (points; p-values before and after Holm's correction). */
@@ -92,6 +94,35 @@ export function loadBaseline(p: string): Baseline {
 }
 
 /** Compare baseline and current rows of one table. */
+/**
+ * The identity fields in which a missing baseline row differs from the closest new row (fewest fields apart, and
+ * only when the model and dataset agree): what the user changed between the runs, to name instead of listing the
+ * same evaluation as both missing and new.
+ */
+function closestNew(table: TableName, missing: AnyRow, fresh: readonly AnyRow[]): { differsIn?: string } {
+  const cols = tableOf(table).identity.filter((c) => c !== 'model' && c !== 'dataset');
+  const get = (r: AnyRow, c: string) => (r as unknown as Record<string, unknown>)[c] ?? null;
+  let best: string[] | null = null;
+  for (const c of fresh.filter((x) => x.model === missing.model && x.dataset === missing.dataset)) {
+    const diff = cols.filter((col) => get(c, col) !== get(missing, col)).map((col) => `${col} ${String(get(missing, col) ?? 'blank')} -> ${String(get(c, col) ?? 'blank')}`);
+    if (diff.length && (!best || diff.length < best.length)) best = diff;
+  }
+  return best ? { differsIn: best.join(', ') } : {};
+}
+
+/**
+ * What the summary adds when rows are missing only because the runs differ in identity fields: for each set of
+ * differing fields, how many rows, and what to do.
+ */
+export function mismatchNotes(rows: readonly RegressRow[]): string[] {
+  const counts = new Map<string, number>();
+  for (const r of rows) if (r.status === 'missing' && r.differsIn) counts.set(r.differsIn, (counts.get(r.differsIn) ?? 0) + 1);
+  return [...counts].map(
+    ([what, n]) =>
+      `${plural(n, 'missing row')} ${n === 1 ? 'has' : 'have'} a new row that differs only in ${what}: regress compares the same variant on the same images; run the baseline's configuration, or \`clip-bench compare\` the two`,
+  );
+}
+
 export function compareTable(
   table: TableName,
   baseline: readonly AnyRow[],
@@ -124,7 +155,7 @@ export function compareTable(
     }
     const o = metricValue(table, b, metric);
     if (!c) {
-      out.push(mk(r, o, null, 'missing'));
+      out.push({ ...mk(r, o, null, 'missing'), ...closestNew(table, r, current.filter((x) => !base.has(identityKey(table, x)))) });
       continue;
     }
     const n = metricValue(table, c, metric);
