@@ -116,3 +116,35 @@ test('suite: an unavailable dataset is skipped and listed, a failing one does no
     await server.close();
   }
 });
+
+test('suite --dataset-root: DIR/{dataset} (a folder per dataset, the others from their default source) and NAME=DIR entries; a plain folder for several datasets, an unknown name, a missing folder: exit 2', async () => {
+  const { server, env } = await environment({});
+  try {
+    const data = tmpDir('suite-roots');
+    await writeWdsPackage(path.join(data, 'rendered_sst2'), { classes: ['negative', 'positive'], splits: { test: labelsOf(2, 3) } });
+    const memes = await writeWdsPackage(path.join(tmpDir('suite-memes'), 'elsewhere'), { classes: ['meme', 'hatespeech meme'], splits: { test: labelsOf(2, 2) } });
+    const out = tmpDir('suite-roots-out');
+    const args = (root: string, o = out) => ['suite', ...SMALL, '--dataset', 'rendered_sst2,hateful_memes,kinetics700', '--tasks', 'zeroshot', '--dataset-root', root, '--out', o];
+    const r = await runCli(args(`hateful_memes=${memes},${data}/{dataset}`), env);
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stderr, /suite: 3 steps: 2 computed, 0 reused, 1 skipped \(data not available\)/);
+    // kinetics700 has no folder under the template: its default place, where it is not
+    assert.match(r.stderr, /\n {2}not available: kinetics700 \(1 step\): kinetics700: split 'test' not found: .*clip-bench\/datasets\/kinetics700\/test/);
+    const rows = readJson(path.join(out, 'zeroshot.json')).rows as { dataset: string; n_images: number }[];
+    assert.deepEqual([...new Set(rows.map((x) => `${x.dataset} ${x.n_images}`))].sort(), ['hateful_memes 4', 'rendered_sst2 6']);
+    // mistakes are found before anything runs: one line, exit 2
+    for (const [root, message] of [
+      [data, /^clip-bench: --dataset-root .*: one folder for 3 datasets: use .*\/\{dataset\} \(a folder per dataset\) or NAME=DIR,\.\.\.$/],
+      [`hatefull_memes=${memes}`, /^clip-bench: unknown dataset 'hatefull_memes'.*did you mean/],
+      [`hateful_memes=${path.join(data, 'nope')}`, /^clip-bench: --dataset-root .*: .*nope: no such directory$/],
+      [`${data}/{dataset},${data}`, /^clip-bench: --dataset-root .*: more than one folder without a dataset name/],
+    ] as const) {
+      const bad = await runCli(args(root, tmpDir('suite-roots-bad')), env);
+      assert.equal(bad.status, 2, `${root}: ${bad.stderr}`);
+      assert.equal(bad.stderr.trim().split('\n').length, 1, bad.stderr);
+      assert.match(bad.stderr.trim(), message);
+    }
+  } finally {
+    await server.close();
+  }
+});

@@ -7,6 +7,9 @@ import { positiveInt } from './model-options.js';
 /** The flags addDataOptions adds: the evaluation context's data options. */
 export type DataFlags = DataOptions;
 
+/** What --dataset-root accepts besides one folder (src/data/dataset-roots.ts). */
+export const ROOTS_HELP = 'DIR/{dataset} for a folder per dataset (one without its folder there comes from its default source), NAME=DIR for one dataset, comma-separated';
+
 /** Help of every --dataset flag. */
 export const DATASETS_HELP = 'comma-separated datasets (see `clip-bench datasets`), or a suite: @paper27, @kornblith12, @FILE (one per line)';
 
@@ -15,7 +18,7 @@ export function addDataOptions(cmd: Command, opts: { oneDataset?: boolean } = {}
   // --dataset-root and --classnames name one dataset's files (a suite takes each dataset from its default place)
   if (opts.oneDataset !== false) {
     cmd
-      .option('--dataset-root <dir>', 'where the dataset files are, or where downloads go (default: per-user cache; fashion-mnist: bundled)')
+      .option('--dataset-root <dir>', `where the dataset files are, or where downloads go (default: per-user cache; fashion-mnist: bundled); ${ROOTS_HELP}`)
       .option('--classnames <file>', 'class names (JSON array or one per line), replacing the dataset\'s')
       .option('--label-column <name>', 'parquet datasets: the ClassLabel column holding the class (default: label, else the only ClassLabel)')
       .option('--image-column <name>', 'parquet datasets: the Image column holding the pictures (default: image, else the only Image)');

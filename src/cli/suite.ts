@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { Option, type Command } from 'commander';
 import { DEFAULTS } from '../defaults.js';
+import { UserError } from '../errors.js';
 import { getDataset } from '../data/registry.js';
 import { expandDatasets } from '../data/suites.js';
 import { buildReport } from '../report/report.js';
@@ -9,7 +10,8 @@ import { shardLabel } from '../util/shard.js';
 import { runSuite } from '../suite/run.js';
 import { parseTasks, unitLabel, type SuiteUnit } from '../suite/units.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
-import { addDataOptions, type DataFlags } from './data-options.js';
+import { addDataOptions, ROOTS_HELP, type DataFlags } from './data-options.js';
+import { isSingleRoot, parseDatasetRoots } from '../data/dataset-roots.js';
 import { addModelOptions, numberIn, openModelFromFlags, positiveInt, splitUniqueList, type ModelFlags } from './model-options.js';
 import { addProbeOptions, parseShots, type ProbeFlags } from './probe-options.js';
 
@@ -42,6 +44,7 @@ export function register(program: Command): void {
     .option('--force', 'recompute steps whose results are already there with the same configuration', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd, { oneDataset: false });
+  cmd.option('--dataset-root <roots>', `where the datasets you provide are: ${ROOTS_HELP}, e.g. /data/{dataset} or imagenet=/data/inet,kinetics700=/data/k7 (default: each dataset's own place)`);
   addProbeOptions(cmd, { splits: false });
   addShardOptions(cmd);
   // the suite's own meaning of --shard: a block of its steps (the shared option's text speaks of embeddings)
@@ -53,6 +56,10 @@ export function register(program: Command): void {
     const models = splitUniqueList('--model', f.model);
     // every name is checked before anything runs
     const datasets = expandDatasets(f.dataset).map((n) => getDataset(n));
+    // --dataset-root is checked before anything runs too: one plain folder cannot hold several datasets
+    if (f.datasetRoot !== undefined && isSingleRoot(parseDatasetRoots(f.datasetRoot)) && datasets.length > 1) {
+      throw new UserError(`--dataset-root ${f.datasetRoot}: one folder for ${datasets.length} datasets: use ${f.datasetRoot.replace(/\/+$/, '')}/{dataset} (a folder per dataset) or NAME=DIR,...`);
+    }
     const shard = shardOf(f);
     // each task on each dataset as its command would run it with its defaults (the prompts, few-shot's zero-shot
     // figure taken from zero-shot's rows), on the dataset's own splits

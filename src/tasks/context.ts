@@ -6,6 +6,7 @@ import { existsSync, statSync } from 'node:fs';
 import { UserError } from '../errors.js';
 import { locateSplit } from '../data/ensure.js';
 import { canonicalSplit, getDataset } from '../data/registry.js';
+import { datasetRootFor } from '../data/dataset-roots.js';
 import { splitWarnings } from '../data/split-warnings.js';
 import { stratifiedSubset } from '../data/subset.js';
 import { imagenetTemplates } from '../data/prompts.js';
@@ -84,13 +85,15 @@ async function openSplitUncached(name: string, asked: string, f: DataOptions): P
   const spec = getDataset(name, { classnamesFile: f.classnames, labelColumn: f.labelColumn, imageColumn: f.imageColumn });
   // ImageNet's `val` is its `test`: one split, one name in rows and cache keys
   const split = canonicalSplit(spec, asked);
-  if (spec.source.kind === 'user' && spec.source.generic && f.datasetRoot === undefined) {
+  // this dataset's folder under --dataset-root (DIR, DIR/{dataset}, NAME=DIR), or its default place
+  const explicit = datasetRootFor(f.datasetRoot, spec.name);
+  if (spec.source.kind === 'user' && spec.source.generic && explicit === undefined) {
     throw new UserError(`--dataset ${name}: pass --dataset-root DIR, the folder holding ${spec.source.layout}`);
   }
   // an explicit root must exist; the default one is created by the first download
-  if (f.datasetRoot !== undefined && !existsSync(f.datasetRoot)) throw new UserError(`--dataset-root ${f.datasetRoot}: no such directory`);
-  if (f.datasetRoot !== undefined && statSync(f.datasetRoot, { throwIfNoEntry: false })?.isFile()) throw new UserError(`--dataset-root ${f.datasetRoot}: a file, not a directory`);
-  const root = await locateSplit(spec, f.datasetRoot, split, {
+  if (explicit !== undefined && !existsSync(explicit)) throw new UserError(`--dataset-root ${explicit}: no such directory`);
+  if (explicit !== undefined && statSync(explicit, { throwIfNoEntry: false })?.isFile()) throw new UserError(`--dataset-root ${explicit}: a file, not a directory`);
+  const root = await locateSplit(spec, explicit, split, {
     download: f.download,
     onStatus: (m) => process.stderr.write(`${m}\n`),
   });
