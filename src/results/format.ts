@@ -28,7 +28,9 @@ export function formatResultsTable<T extends TableName>(table: T, rows: readonly
   // the primary value (primary, primary_mean) carries its interval; top-1 and top-5 print alone
   const isPrimary = (col: string) => col.startsWith('primary') && `${col}_lo` in desc.columns;
   for (const col of desc.terminal) {
-    if (loose.every((r) => r[col] == null)) continue;
+    // blank in every row, or the value older files imply in every row (features: embedding)
+    const absent = desc.columns[col]?.absent;
+    if (loose.every((r) => r[col] == null || (absent !== undefined && r[col] === absent))) continue;
     if (isPrimary(col) && metrics.length === 1) {
       header.set(col, `${String(metrics[0])}${col.endsWith('_mean') ? ' mean' : ''} (95% CI)`);
     } else if (isPrimary(col)) {

@@ -65,7 +65,7 @@ export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, L
     ...INTERVAL_BASIS_KIND,
     ...VARIANT_KINDS,
   },
-  terminal: ['model', 'dtype', 'dataset', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
+  terminal: ['model', 'dtype', 'dataset', 'features', 'n_train', 'n_test', 'limit', 'C', 'primary', 'top1', 'top5'],
   addedColumns: [RUN_INTERVAL_COLUMNS, PRIMARY_COLUMNS, FEATURES_COLUMNS, INTERVAL_BASIS_COLUMNS, VARIANT_ADDED_COLUMNS],
   identity: ['model', ...VARIANT_COLUMNS, 'dataset', 'features', 'limit', 'subset_seed', 'skipped_images'],
   testName: (r) => r.dataset,

@@ -120,7 +120,7 @@ export interface TableDescriptor<Name extends string = string, Row extends BaseR
   columns: Record<string, ColumnSpec>;
   /**
    * The columns a command prints by default, to fit 100 terminal columns (`--wide`: every column); one blank in
-   * every row is left out, and a primary-value column prints with its 95% interval (`<col>_lo`, `<col>_hi`).
+   * every row (or holding its `absent` value in every row) is left out, and a primary-value column prints with its 95% interval (`<col>_lo`, `<col>_hi`).
    */
   terminal: readonly string[];
   /** the columns that make a row's identity: a rerun replaces rows of the same identity */
