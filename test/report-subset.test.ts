@@ -46,7 +46,7 @@ describe('row identity includes the image subset', () => {
     writeResults(dir, 'zeroshot', [zs('single', 70, sub(500, 0, 2))], []);
     assert.equal(readResults(dir, 'zeroshot')!.rows.find((r) => r.skipped_images === 2)!.gain_vs_contextless, null, 'skipped images make other images');
     const csv = readFileSync(path.join(dir, 'zeroshot.csv'), 'utf8').split('\n');
-    assert.equal(csv[1], 'm,d,test,contextless,1,500,52.00,,52.00,accuracy,,500,0,0,,,,,,,,,');
+    assert.equal(csv[1], 'm,d,test,contextless,1,500,52.00,,52.00,accuracy,,500,0,0,,,,,,,,,,,,,,');
   });
 
   it('report comparisons match on the subset (Figure 5/6 tables)', () => {
