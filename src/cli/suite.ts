@@ -9,6 +9,7 @@ import { checkOutputDir } from '../util/fs.js';
 import { shardLabel } from '../util/shard.js';
 import { runSuite } from '../suite/run.js';
 import { parseTasks, unitLabel, type SuiteUnit } from '../suite/units.js';
+import { TASKS } from '../tasks/index.js';
 import { addShardOptions, shardOf, type ShardFlags } from './shard-options.js';
 import { addDataOptions, ROOTS_HELP, type DataFlags } from './data-options.js';
 import { isSingleRoot, parseDatasetRoots } from '../data/dataset-roots.js';
@@ -33,7 +34,7 @@ export function register(program: Command): void {
     .command('suite')
     .description("the paper's Section 3 for each model over a suite of datasets: zero-shot (3 prompt modes), the linear probe, few-shot probes, then the report; resumes where it stopped")
     .option('--dataset <names>', 'datasets: names, @paper27, @kornblith12 or @FILE (one per line)', '@paper27')
-    .option('--tasks <list>', 'comma-separated: zeroshot, linear-probe, fewshot', 'zeroshot,linear-probe,fewshot')
+    .option('--tasks <list>', `comma-separated: ${TASKS.map((t) => t.name).join(', ')}`, TASKS.map((t) => t.name).join(','))
     .option('--shots <list>', 'few-shot: comma-separated shots per class', DEFAULTS.shots)
     .addOption(new Option('--seeds <n>', 'few-shot: samples per shot count').default(DEFAULTS.seeds).argParser(positiveInt('--seeds')))
     .addOption(new Option('--one-shot-C <C>', 'few-shot: C for 1 shot').default(DEFAULTS.oneShotC).argParser(numberIn('--one-shot-C', 0)))
