@@ -9,7 +9,7 @@
 
 then `clip-bench zeroshot --model models/my-clip`. The last front end rebuilds the repository's own PyTorch
 reference CLIP (scripts/make_reference_model.py) from its ONNX weights: it is how the shared core below is tested
-on a machine that has torch but none of the libraries (test/fixtures/models/ref-tv-export, test/model-export.test.ts).
+on a machine that has torch but none of the libraries (test/fixtures/models/ref-tv-export, test/model/export.test.ts).
 
 What it writes (the Hugging Face / transformers.js layout):
   onnx/vision_model.onnx   pixel_values [n,3,S,S] -> image_embeds [n,d] (the projected embedding) and

@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Generate the fixtures of test/model-export.test.ts from the repository's own PyTorch reference CLIP (ref-tv):
+"""Generate the fixtures of test/model/export.test.ts from the repository's own PyTorch reference CLIP (ref-tv):
 
     /usr/bin/python3 scripts/make_export_fixtures.py
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the scikit-learn reference fixtures for test/logreg.test.ts.
+"""Write the scikit-learn reference fixtures for test/eval/logreg.test.ts.
 
     /usr/bin/python3 scripts/make_logreg_fixture.py
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write the scipy / statsmodels / scikit-learn reference values for test/stats.test.ts.
+"""Write the scipy / statsmodels / scikit-learn reference values for test/eval/stats.test.ts.
 
     /usr/bin/python3 scripts/make_stats_fixture.py
 

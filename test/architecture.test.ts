@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { repoRoot } from './helpers.js';
+import { repoRoot } from './support/helpers.js';
 
 /**
  * The layer of each top-level folder (or file) of src/, lowest first; an import may point to its own layer or a
@@ -154,6 +154,16 @@ test('scripts/: one naming style (snake_case: Python imports its scripts as modu
   const files = names.filter((f) => /\.(py|mjs|js|sh)$/.test(f));
   assert.ok(files.length > 10, `read ${files.length} scripts`);
   assert.deepEqual(files.filter((f) => !/^[a-z0-9_/]+\.(py|mjs|js|sh)$/.test(f)), [], 'scripts named otherwise than snake_case');
+});
+
+test('test/: grouped like src/ (a folder per layer, helper modules in support/, none in fixtures/)', () => {
+  const TEST = path.join(repoRoot, 'test');
+  const layers = new Set(LAYER_ORDER.flat().filter((n) => !n.endsWith('.ts')));
+  const folders = readdirSync(TEST, { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
+  assert.ok(folders.length > 5, `read ${folders.length} folders under test/`);
+  assert.deepEqual(folders.filter((f) => !layers.has(f) && f !== 'fixtures' && f !== 'support'), [], 'test/ folders that name no layer of src/');
+  assert.deepEqual(listTs(path.join(TEST, 'fixtures')), [], 'TypeScript modules under test/fixtures/ (helpers belong in test/support/)');
+  assert.deepEqual(listTs(path.join(TEST, 'support')).filter((f) => f.endsWith('.test.ts')), [], 'tests under test/support/');
 });
 
 test('the checks see what they check: a climbing import and a circle are found', () => {

@@ -11,7 +11,7 @@
 # usage: [SLURM_CI_CASES="1 2 3 4"] scripts/slurm/ci_test.sh [REF_CACHE]   REF_CACHE: an embedding cache that may already hold the
 # single-process entry (CI passes the one its regression run just filled); it is computed there otherwise.
 # Needs Debian's slurmctld slurmd slurm-client munge, and dist/ built (`npm test` or `npm run build`: case 3 takes its
-# suite and its comparison from test/fixtures/suite-results.ts); exits non-zero when an assertion fails.
+# suite and its comparison from test/support/suite-results.ts); exits non-zero when an assertion fails.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/clip-bench-slurm.XXXXXX")
@@ -112,7 +112,7 @@ fi
 # 3 ----------------------------------------------------------------------------------------------------------------
 if want 3; then
   say "3: sbatch --array=0-1 --wait: suite --shard auto over two datasets, then report"
-  fixture=(node "$repo/dist/test/fixtures/suite-results-cli.js")
+  fixture=(node "$repo/dist/test/support/suite-results-cli.js")
   mapfile -t suite < <("${fixture[@]}" args)
   # each run its own cache home (the datasets and embeddings), so the sharded suite computes everything again
   for home in single sharded; do

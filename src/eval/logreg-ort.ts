@@ -18,7 +18,7 @@
  *
  * Determinism: MLAS partitions GEMMs and ORT partitions reductions statically by
  * the thread count, so with a fixed `threads` the results are bit-reproducible
- * (checked in test/logreg.test.ts). Different thread counts may differ in the
+ * (checked in test/eval/logreg.test.ts). Different thread counts may differ in the
  * last bits.
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
