@@ -16,6 +16,7 @@ interface FewshotFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags {
   withZeroshot: boolean;
   out: string;
   json: boolean;
+  wide?: boolean;
 }
 
 export function register(program: Command): void {
@@ -28,7 +29,8 @@ export function register(program: Command): void {
     .addOption(new Option('--one-shot-C <C>', 'C for 1 shot, where there is nothing to cross-validate on').default(DEFAULTS.oneShotC).argParser(numberIn('--one-shot-C', 0)))
     .option('--with-zeroshot', 'compute the zero-shot accuracy (ensemble prompts) from the same cache instead of reading zeroshot.json', false)
     .option('--out <dir>', 'where fewshot.csv and fewshot.json go (zeroshot/linear-probe results are read from here too)', DEFAULTS.outDir)
-    .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
+    .option('--json', 'print the result rows as JSON on stdout instead of a table', false)
+    .option('--wide', 'print every column of the table (default: the columns a reader needs, to fit 100 columns)', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
   addShardOptions(cmd);

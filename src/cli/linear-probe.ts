@@ -14,6 +14,7 @@ interface LinearProbeFlags extends ModelFlags, DataFlags, ProbeFlags, ShardFlags
   valFraction: number;
   out: string;
   json: boolean;
+  wide?: boolean;
 }
 
 export function register(program: Command): void {
@@ -24,7 +25,8 @@ export function register(program: Command): void {
     .option('--val-split <split>', "the dataset's own validation split (default: hold out part of train)")
     .addOption(new Option('--val-fraction <f>', 'fraction of train held out for choosing C when there is no --val-split').default(DEFAULTS.valFraction).argParser(numberIn('--val-fraction', 0, 1)))
     .option('--out <dir>', 'where linear_probe.csv and linear_probe.json go', DEFAULTS.outDir)
-    .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
+    .option('--json', 'print the result rows as JSON on stdout instead of a table', false)
+    .option('--wide', 'print every column of the table (default: the columns a reader needs, to fit 100 columns)', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
   addShardOptions(cmd);

@@ -19,10 +19,11 @@ export function writeAndPrint<T extends TableName>(
   runs: RunEntry[],
   json: boolean,
   outcomes?: readonly (readonly ImageEvidence[])[],
+  wide = false,
 ): void {
   writeResults(out, table, rows, runs, outcomes);
   if (json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-  else process.stdout.write(formatResultsTable(table, rows));
+  else process.stdout.write(formatResultsTable(table, rows, { wide }));
   process.stderr.write(`results written to ${out}/${table}.csv and ${table}.json\n`);
 }
 
@@ -34,7 +35,7 @@ export function writeAndPrint<T extends TableName>(
  */
 export async function evaluateEach<T extends TableName, O, P extends RunFlags>(
   task: TaskDescriptor<T, O, P>,
-  f: ModelFlags & DataFlags & { dataset: string; out: string; json: boolean },
+  f: ModelFlags & DataFlags & { dataset: string; out: string; json: boolean; wide?: boolean },
   options: O,
   splits: TaskSplits,
   shard: Shard | null,
@@ -64,7 +65,7 @@ export async function evaluateEach<T extends TableName, O, P extends RunFlags>(
     }
   });
   // nothing evaluated here (a shard's share not ready, every dataset missing): no rows to write
-  if (rows.length > 0) writeAndPrint(task.table, f.out, rows, runs, f.json, outcomes);
+  if (rows.length > 0) writeAndPrint(task.table, f.out, rows, runs, f.json, outcomes, f.wide);
   if (missing.size) {
     for (const [dataset, why] of missing) process.stderr.write(`clip-bench: ${dataset} not evaluated: ${why}\n`);
     process.stderr.write(`clip-bench: ${missing.size} of ${expandDatasets(f.dataset).length} datasets not evaluated (${[...missing.keys()].join(', ')})${rows.length ? '; the others\' results are written' : ''}\n`);

@@ -14,6 +14,7 @@ interface ZeroshotFlags extends ModelFlags, DataFlags, ShardFlags {
   templates?: string;
   out: string;
   json: boolean;
+  wide?: boolean;
 }
 
 export function register(program: Command): void {
@@ -25,7 +26,8 @@ export function register(program: Command): void {
     .option('--prompts <modes>', 'comma-separated prompt modes: contextless, single, ensemble', DEFAULTS.prompts)
     .option('--templates <name|file>', 'ensemble templates: imagenet80, imagenet7, a dataset name, a JSON array or a one-per-line file')
     .option('--out <dir>', 'where zeroshot.csv and zeroshot.json go', DEFAULTS.outDir)
-    .option('--json', 'print the result rows as JSON on stdout instead of a table', false);
+    .option('--json', 'print the result rows as JSON on stdout instead of a table', false)
+    .option('--wide', 'print every column of the table (default: the columns a reader needs, to fit 100 columns)', false);
   addModelOptions(cmd, { multiple: true });
   addDataOptions(cmd);
   addShardOptions(cmd);
