@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { repoRoot } from './helpers.js';
+import { repoRoot } from '../support/helpers.js';
 
 test('the README sample outputs equal what the tool prints', { timeout: 600_000 }, async () => {
   const r = await new Promise<{ status: number | null; out: string }>((resolve, reject) => {
