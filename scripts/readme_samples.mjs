@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 // The README's sample outputs, made by the tool itself: each fenced block after a `<!-- sample: NAME -->` line is
 // the stdout of the command NAME stands for below, run on the built-in model with a fresh cache.
-//   node scripts/readme-samples.mjs           rewrite the blocks in README.md
-//   node scripts/readme-samples.mjs --check   exit 1 (printing the first difference) where a block is not what the tool prints
+//   node scripts/readme_samples.mjs           rewrite the blocks in README.md
+//   node scripts/readme_samples.mjs --check   exit 1 (printing the first difference) where a block is not what the tool prints
 import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -62,7 +62,7 @@ for (let i = 0; i < lines.length; i++) {
 }
 if (check) {
   if (problems.length) {
-    process.stderr.write(`${problems.join('\n\n')}\n\nrun: node scripts/readme-samples.mjs\n`);
+    process.stderr.write(`${problems.join('\n\n')}\n\nrun: node scripts/readme_samples.mjs\n`);
     process.exit(1);
   }
   process.stdout.write(`README.md: ${[...text.matchAll(/^<!-- sample: /gm)].length} samples are what the tool prints\n`);
