@@ -14,11 +14,12 @@ export function register(program: Command): void {
       const out: string[] = [];
       out.push('built in:');
       out.push(`  ${BUILTIN_MODEL.padEnd(16)} ${builtinModelDir()}`);
-      out.push('known models (public ONNX exports, downloaded on first use; any of the three names):');
-      out.push(`  ${'paper'.padEnd(16)} ${'Hugging Face (weights)'.padEnd(36)} ${'open_clip'.padEnd(22)} ONNX export used`);
-      for (const m of KNOWN_MODELS) out.push(`  ${m.paper.padEnd(16)} ${m.hf.padEnd(36)} ${m.openClip.padEnd(22)} ${m.onnx}`);
-      out.push('any other open_clip, OpenAI clip or transformers CLIP/SigLIP model: export it once, then --model DIR:');
-      out.push('  python3 scripts/export_model.py --open-clip ViT-B-32 --pretrained laion2b_s34b_b79k --out models/vit-b-32-laion2b');
+      out.push('known models (by any of their three names; their public ONNX export is downloaded on first use):');
+      // two lines a model, to fit 100 columns: its names, then the export it runs
+      out.push(`  ${'paper'.padEnd(16)} ${'Hugging Face (weights)'.padEnd(36)} open_clip`);
+      for (const m of KNOWN_MODELS) out.push(`  ${m.paper.padEnd(16)} ${m.hf.padEnd(36)} ${m.openClip}`, `  ${''.padEnd(16)} runs ${m.onnx}`);
+      out.push('any other open_clip, OpenAI clip or transformers CLIP/SigLIP model: export it, then --model DIR:');
+      out.push('  python3 scripts/export_model.py --open-clip ViT-B-32 --pretrained laion2b_s34b_b79k \\', '    --out models/vit-b-32-laion2b');
       out.push(`cached (${hub.cacheDir}):`);
       const cached = existsSync(hub.cacheDir) ? readdirSync(hub.cacheDir).filter((d) => d.startsWith('models--')).sort() : [];
       if (cached.length === 0) out.push('  (none)');

@@ -2,11 +2,12 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import { buildReport } from '../report/report.js';
 import { checkOutputDir } from '../util/fs.js';
+import { wrapLines } from '../util/text-table.js';
 
 export function register(program: Command): void {
   program
     .command('report')
-    .description("compare results with each other and with the paper: one CSV per comparison, plots (SVG + PNG) and report.md")
+    .description("compare results with each other and with the paper: report.md opening with a summary, one CSV and LaTeX table per comparison, figures as SVG, PNG and PDF")
     .option('--results <dir>', 'results directory holding zeroshot/linear_probe/fewshot .json', 'results')
     .option('--out <dir>', 'report directory (default: <results>/report)')
     .option('--baseline-model <name>', "compare every model's zero-shot with this model's linear probe (default: each model's own)")
@@ -23,7 +24,7 @@ export function register(program: Command): void {
         paperModels: f.paperModel,
         log: (m) => process.stderr.write(`${m}\n`),
       });
-      for (const s of res.skipped) process.stderr.write(`report: skipped ${s}\n`);
+      for (const s of res.skipped) process.stderr.write(`${wrapLines(`report: skipped ${s}`, 100).join('\n  ')}\n`);
       process.stdout.write(`${res.files.map((x) => path.join(res.outDir, x)).join('\n')}\n`);
     });
 }
