@@ -51,7 +51,7 @@ async function computeZeroshot(ctx: EvalContext, test: OpenSplit, classes: strin
     ctx.model,
     await ctx.embeddings(test.split),
     { modes: ['ensemble'], classNames, datasetTemplates: splitTemplates(test), primaryMetric: splitPrimaryMetric(test) },
-    (m, texts) => textEmbeddings(m, texts, cacheDirOf(ctx.data)),
+    (m, texts) => textEmbeddings(m, texts, cacheDirOf(ctx.data), { progress: ctx.data.progress }),
   );
   return r!.metrics.primary!.value;
 }

@@ -38,7 +38,7 @@ export const zeroshotTask: TaskDescriptor<'zeroshot', ZeroshotOptions, ZeroshotP
       ctx.model,
       images,
       { modes: p.modes, classNames, datasetTemplates: splitTemplates(split), templatesOverride: p.templatesOverride, primaryMetric },
-      (m, texts) => textEmbeddings(m, texts, cacheDirOf(ctx.data)),
+      (m, texts) => textEmbeddings(m, texts, cacheDirOf(ctx.data), { progress: ctx.data.progress }),
     );
     const subset = ctx.subsetOf(split, images.skipped);
     const input = { model: ctx.modelSpec, dataset: split.spec.name, split: splitName, subset, nImages: images.n, primaryMetric, results, imageIds: Array.from(images.rows, (i) => split.source.imageId(i)), variant: rowVariant(ctx.model) };
