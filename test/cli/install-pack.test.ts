@@ -87,7 +87,7 @@ test('a packed tarball installs offline in a clean folder, quietly, and runs the
     const job = await run(bin, ['zeroshot'], project, env);
     assert.equal(job.status, 0, job.stderr);
     assert.doesNotMatch(job.stderr, /warn/i, 'the default job prints no warning');
-    assert.match(job.stdout, /mini\s+fashion-mnist\s+test\s+ensemble/);
+    assert.match(job.stdout, /^mini\s+fp32\s+fashion-mnist\s+test\s+ensemble\s+10000\s/m);
     const rows = JSON.parse(fs.readFileSync(path.join(project, 'results', 'zeroshot.json'), 'utf8'));
     assert.ok(JSON.stringify(rows).includes('"n_images":10000'), 'the whole Fashion-MNIST test split was evaluated');
   } finally {
