@@ -226,6 +226,6 @@ export function resolveHfName(name: string): DatasetDef | undefined {
   const n = name.trim();
   if (!/^hf:/i.test(n)) return undefined;
   const ref = parseHubId(n.slice(3), 'dataset');
-  if (!ref) throw new UserError(`--dataset ${name}: expected hf:<owner>/<name>[@revision]`);
+  if (!ref) throw new UserError(`--dataset ${name}: expected hf:<owner>/<repo>[@revision]`);
   return hfHubDef(n, ref.repoId, n.includes('@') ? ref.revision : undefined);
 }

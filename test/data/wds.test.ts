@@ -207,8 +207,9 @@ test('wds dataset names: wds/<name> is clip-benchmark/wds_<name>, hf:<owner>/<re
   assert.equal(clipBenchmarkRepo('imagenet1k'), 'clip-benchmark/wds_imagenet1k');
   const b = getDataset('hf:Acme/My_Pkg@v1.2');
   assert.equal(b.name, 'hf:Acme/My_Pkg@v1.2');
-  assert.deepEqual(b.source, { kind: 'hub', repoId: 'Acme/My_Pkg', revision: 'v1.2' });
-  assert.deepEqual(getDataset('hf:acme/pkg').source, { kind: 'hub', repoId: 'acme/pkg' });
+  // hf: reads a WebDataset package or parquet shards, told apart by the repository's files (issue 23)
+  assert.deepEqual(b.source, { kind: 'hub', repoId: 'Acme/My_Pkg', revision: 'v1.2', format: 'auto' });
+  assert.deepEqual(getDataset('hf:acme/pkg').source, { kind: 'hub', repoId: 'acme/pkg', format: 'auto' });
   assert.throws(() => getDataset('hf:nope'), /--dataset hf:nope: expected hf:<owner>\/<repo>\[@revision\]/);
   assert.throws(() => getDataset('wds/'), /expected wds\/<name>/);
   const local = getDataset('wds');
