@@ -4,12 +4,13 @@ import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, offlineReason, parseHubId, type HubOptions, type HubRef } from '../hub/hub.js';
 import { listHubFiles, NoHubListing } from '../hub/tree.js';
 import type { DatasetDef } from './descriptor.js';
-import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
+import type { ImageSource } from './types.js';
 import { fetchWdsPackage, inParallel } from './hub-package.js';
 import { readCardFeatures } from './dataset-card.js';
 import { listTree, openParquetSplit, shardSplits, splitShards, type MiddleFrame, type ParquetColumns } from './loaders/parquet.js';
 import { WDS_FILES } from './loaders/wds.js';
 import { isPackageComplete, isPackagePresent, wdsHubDef } from './wds-datasets.js';
+import { hubDatasetBase, type HubDatasetFields } from './hub-fields.js';
 
 export const PARQUET_LAYOUT = 'parquet shards in the Hugging Face datasets layout: ROOT/data/<split>-00000-of-000NN.parquet ... (or in ROOT itself)';
 
@@ -137,42 +138,19 @@ export async function ensureHfDataset(source: { repoId: string; revision?: strin
   }
 }
 
-export interface ParquetHubFields extends ParquetDatasetOptions {
-  aliases?: string[];
-  repoId: string;
-  revision?: string;
-  description?: string;
-  /** the paper's class names, mapped by name onto the ClassLabel's (absent: the ClassLabel's names) */
-  classes?: string[];
-  templates?: string[];
-  primaryMetric?: PrimaryMetric;
-  splits?: string[];
-  roles?: SplitRoles;
-  splitSizes?: Record<string, number>;
-}
+export interface ParquetHubFields extends ParquetDatasetOptions, HubDatasetFields {}
 
 /** A parquet dataset in a hub dataset repository (the Hugging Face datasets layout). */
 export function parquetHubDef(f: ParquetHubFields): DatasetDef {
-  const classes = f.classes ?? [];
+  const base = hubDatasetBase(f);
   const def: DatasetDef = {
-    name: f.name,
-    aliases: f.aliases ?? [],
+    ...base,
     description: f.description ?? `the parquet dataset ${f.repoId}${f.revision ? `@${f.revision}` : ''} from the hub (Hugging Face datasets layout)`,
-    homepage: `https://huggingface.co/datasets/${f.repoId}`,
     format: 'parquet',
     source: { kind: 'hub', repoId: f.repoId, format: 'parquet', ...(f.revision ? { revision: f.revision } : {}) },
-    classes,
-    classOrigin: f.classes ? 'paper' : 'data',
-    classCountFromData: true,
-    templates: f.templates ?? [],
-    primaryMetric: f.primaryMetric ?? 'accuracy',
-    splits: f.splits ?? ['test', 'train'],
-    anySplit: !f.splits,
-    roles: f.roles ?? { train: 'train', test: 'test' },
-    splitSizes: f.splitSizes ?? {},
     requiredFiles: (split) => [`data/${split}-00000-of-NNNNN.parquet`],
     isPresent: (root, split) => isParquetPresent(root, split),
-    load: (root, split, cls) => openParquetDataset(root, split, cls, classes, f),
+    load: (root, split, cls) => openParquetDataset(root, split, cls, base.classes, f),
     withColumns: (columns) => parquetHubDef({ ...f, columns: { ...f.columns, ...columns } }),
   };
   return def;

@@ -3,7 +3,8 @@ import path from 'node:path';
 import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, type HubRef } from '../hub/hub.js';
 import type { DatasetDef } from './descriptor.js';
-import type { ImageSource, PrimaryMetric, SplitRoles } from './types.js';
+import type { ImageSource } from './types.js';
+import { hubDatasetBase, type HubDatasetFields } from './hub-fields.js';
 import { fetchWdsPackage } from './hub-package.js';
 import { hasAllShards, openWdsSplit, readWdsPackage, ShardError, WDS_FILES } from './loaders/wds.js';
 
@@ -76,47 +77,22 @@ const status = (m: string): void => {
   process.stderr.write(`${m}\n`);
 };
 
-export interface WdsHubFields {
-  name: string;
-  aliases?: string[];
-  repoId: string;
-  revision?: string;
-  description?: string;
-  /** the paper's class names, mapped by name onto the package's (absent: the package's classnames.txt) */
-  classes?: string[];
-  /** absent or []: the package's zeroshot_classification_templates.txt (ImageNet's 80 when it has none) */
-  templates?: string[];
-  primaryMetric?: PrimaryMetric;
-  splits?: string[];
-  roles?: SplitRoles;
-  splitSizes?: Record<string, number>;
-}
+export type WdsHubFields = HubDatasetFields;
 
 /**
  * A dataset served as a WebDataset package from a hub dataset repository. locateSplit gives it as ROOT the snapshot
  * folder ensureHubDataset fetched the split into (or --dataset-root, a local copy of the package).
  */
 export function wdsHubDef(f: WdsHubFields): DatasetDef {
-  const classes = f.classes ?? [];
+  const base = hubDatasetBase(f);
   const def: DatasetDef = {
-    name: f.name,
-    aliases: f.aliases ?? [],
+    ...base,
     description: f.description ?? `the WebDataset package ${f.repoId}${f.revision ? `@${f.revision}` : ''} from the hub (CLIP_benchmark layout)`,
-    homepage: `https://huggingface.co/datasets/${f.repoId}`,
     format: 'wds',
     source: { kind: 'hub', repoId: f.repoId, ...(f.revision ? { revision: f.revision } : {}) },
-    classes,
-    classOrigin: f.classes ? 'paper' : 'data',
-    classCountFromData: true,
-    templates: f.templates ?? [],
-    primaryMetric: f.primaryMetric ?? 'accuracy',
-    splits: f.splits ?? ['test', 'train'],
-    anySplit: !f.splits,
-    roles: f.roles ?? { train: 'train', test: 'test' },
-    splitSizes: f.splitSizes ?? {},
     requiredFiles: (split) => [WDS_FILES.classnames, `${split}/nshards.txt`],
     isPresent: (root, split) => isPackagePresent(root, split),
-    load: (root, split, cls) => openHubPackage({ repoId: f.repoId, revision: f.revision ?? 'main', type: 'dataset' }, root, f.name, split, cls, classes),
+    load: (root, split, cls) => openHubPackage({ repoId: f.repoId, revision: f.revision ?? 'main', type: 'dataset' }, root, f.name, split, cls, base.classes),
   };
   return def;
 }
