@@ -80,6 +80,12 @@ export async function writePlot(dir: string, name: string, spec: TopLevelSpec): 
 
 type Datum = Record<string, string | number | null>;
 
+/** One chart, or (`by` a field) one row of panels per value of that field, each with its own `independent` scale. */
+function panels(base: object, layer: object, by: string | null, independent: 'x' | 'y'): TopLevelSpec {
+  if (!by) return { ...base, ...layer } as unknown as TopLevelSpec;
+  return { ...base, facet: { row: { field: by, type: 'nominal', title: null } }, spec: layer, resolve: { scale: { [independent]: 'independent' } } } as unknown as TopLevelSpec;
+}
+
 /** Prompt-engineering gains: grouped bars per dataset (one group per dataset, one bar per gain), one panel per model. */
 export function promptGainSpec(data: Datum[], nModels: number): TopLevelSpec {
   const nDatasets = new Set(data.map((d) => d.dataset)).size;
@@ -116,10 +122,7 @@ export function promptGainSpec(data: Datum[], nModels: number): TopLevelSpec {
     title: { text: 'Prompt engineering gains', subtitle: 'primary metric; single template vs class name alone, template ensemble vs single template' },
     data: { values: data },
   };
-  if (nModels > 1) {
-    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { x: 'independent' } } } as unknown as TopLevelSpec;
-  }
-  return { ...base, ...layer } as unknown as TopLevelSpec;
+  return panels(base, layer, nModels > 1 ? 'model' : null, 'x');
 }
 
 /** Few-shot curves: x = shots per class (log2), mean ± std band, zero-shot dashed rule; one panel per dataset, one colour per model. */
@@ -194,10 +197,7 @@ export function dataEfficiencySpec(data: Datum[], nModels: number, medians: Datu
     title: { text: 'Data efficiency of zero-shot transfer', subtitle },
     data: { values: data },
   };
-  if (nModels > 1) {
-    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
-  }
-  return { ...base, ...layer } as unknown as TopLevelSpec;
+  return panels(base, layer, nModels > 1 ? 'model' : null, 'y');
 }
 
 /** Zero-shot minus a linear probe per dataset (Figure 5), diverging bars. */
@@ -244,10 +244,7 @@ export function deltaBarsSpec(data: Datum[], nModels: number, text: { title: str
     },
   };
   const base = { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title: { text: text.title, subtitle: text.subtitle }, data: { values: data } };
-  if (nModels > 1) {
-    return { ...base, facet: { row: { field: 'model', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
-  }
-  return { ...base, ...layer } as unknown as TopLevelSpec;
+  return panels(base, layer, nModels > 1 ? 'model' : null, 'y');
 }
 
 /** Figure 8: zero-shot (y) against the same model's linear probe (x) per dataset, with the y = x line. */
@@ -348,7 +345,7 @@ export function representationSpec(data: Datum[], paperModels: Datum[] = []): To
  * user's model on the same datasets (highlighted), best first; one panel per user model.
  */
 export function rankSpec(data: Datum[]): TopLevelSpec {
-  const panels = new Set(data.map((d) => d.highlight)).size;
+  const nPanels = new Set(data.map((d) => d.highlight)).size;
   const perPanel = Math.max(...[...new Set(data.map((d) => d.highlight))].map((h) => data.filter((d) => d.highlight === h).length));
   const layer = {
     width: 360,
@@ -377,8 +374,5 @@ export function rankSpec(data: Datum[]): TopLevelSpec {
     title: { text: "Linear probe beside the paper's models", subtitle: "each of the paper's Table 10 models averaged over the datasets of its 27 that were run here" },
     data: { values: data },
   };
-  if (panels > 1) {
-    return { ...base, facet: { row: { field: 'highlight', type: 'nominal', title: null } }, spec: layer, resolve: { scale: { y: 'independent' } } } as unknown as TopLevelSpec;
-  }
-  return { ...base, ...layer } as unknown as TopLevelSpec;
+  return panels(base, layer, nPanels > 1 ? 'highlight' : null, 'y');
 }
