@@ -1,12 +1,11 @@
 /** The `fewshot` table: one row per model x dataset x subset x shot count (mean and std over seeds). */
-import type { PrimaryMetric } from '../../data/types.js';
 import { meanStd, type FewshotPoint } from '../../eval/fewshot.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import { MIN_SEEDS_FOR_INTERVAL, intervalBasisOfSeeds, seedIntervals } from '../../eval/intervals.js';
 import { withinRange } from '../../eval/metric-descriptors.js';
 import type { ImageFeatures } from '../../model/towers.js';
 import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_SEED_COLUMNS, SEED_INTERVAL_COLUMNS, compareBase, variantArgs, variantKey, primaryDescriptor, primarySeedColumnsOf, groupBy, intervalKinds, subsetArgs, subsetKey } from './common.js';
-import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type Variant, type BaseRow, type RunFlags, type Subset, type TableDescriptor } from './types.js';
+import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type ProbeRowsInput, type BaseRow, type RunFlags, type TableDescriptor } from './types.js';
 
 export interface FewshotRow extends BaseRow {
   /** the image features the probes learned from: embedding or pre-projection (absent before the column: embedding) */
@@ -45,20 +44,11 @@ export interface FewshotFlags extends RunFlags {
   oneShotC: number;
 }
 
-export interface FewshotInput {
-  /** the model variant that made the rows (absent: unknown) */
-  variant?: Variant;
-  model: string;
-  dataset: string;
-  features: ImageFeatures;
-  subset: Subset;
-  primaryMetric: PrimaryMetric;
+export interface FewshotInput extends ProbeRowsInput {
   seeds: number;
   points: readonly FewshotPoint[];
   zeroshot: number | null;
   equivalentShots: string | null;
-  /** the test images' ids (ImageSource.imageId), in the rows' order */
-  imageIds?: readonly string[];
 }
 
 /** The model x dataset x subset a row's zero-shot columns describe. */

@@ -1,11 +1,10 @@
 /** The `linear_probe` table: one row per model x dataset x subset (the paper's Appendix A.3 protocol). */
-import type { PrimaryMetric } from '../../data/types.js';
 import type { LinearProbeResult } from '../../eval/linear-probe.js';
 import type { FeatureTransform, Solver } from '../../eval/probe.js';
 import type { ImageFeatures } from '../../model/towers.js';
 import { FEATURES, FEATURES_COLUMNS, featuresArgs, ACC, ID, INT, INTERVAL_BASIS_COLUMNS, INTERVAL_BASIS_KIND, METRIC, PRIMARY_COLUMNS, RUN_INTERVAL_COLUMNS, accuracyValue, compareBase, variantArgs, variantKey, evidenceOf, groupBy, intervalKinds, runMetricColumns, subsetArgs, subsetKey } from './common.js';
 import { INTERVAL_OVER_IMAGES } from '../../eval/intervals.js';
-import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type Variant, type BaseRow, type RunFlags, type RunScores, type Subset, type TableDescriptor } from './types.js';
+import { SUBSET_KINDS, VARIANT_ADDED_COLUMNS, VARIANT_COLUMNS, VARIANT_KINDS, type ProbeRowsInput, type BaseRow, type RunFlags, type RunScores, type TableDescriptor } from './types.js';
 
 export interface LinearProbeRow extends BaseRow, RunScores {
   /** the image features the probe learned from: embedding or pre-projection (absent before the column: embedding) */
@@ -27,19 +26,10 @@ export interface LinearProbeFlags extends RunFlags {
   valFraction: number;
 }
 
-export interface LinearProbeInput {
-  /** the model variant that made the rows (absent: unknown) */
-  variant?: Variant;
-  model: string;
-  dataset: string;
-  features: ImageFeatures;
-  subset: Subset;
-  primaryMetric: PrimaryMetric;
+export interface LinearProbeInput extends ProbeRowsInput {
   solver: Solver;
   seconds: number;
   result: LinearProbeResult;
-  /** the test images' ids (ImageSource.imageId), in the rows' order */
-  imageIds?: readonly string[];
 }
 
 export const linearProbeTable: TableDescriptor<'linear_probe', LinearProbeRow, LinearProbeFlags, LinearProbeInput> = {

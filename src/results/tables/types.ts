@@ -3,6 +3,7 @@
  * The schema, writer, reader, terminal tables, `regress` and the commands only ask the descriptor.
  */
 import type { PrimaryMetric } from '../../data/types.js';
+import type { ImageFeatures } from '../../model/towers.js';
 import type { ImageEvidence } from '../../eval/metric-descriptors.js';
 
 /** How a column is checked and printed: id/string text, int, acc/std/sec (2 decimals), sig6 (6 significant digits), enums. */
@@ -36,6 +37,19 @@ export const SUBSET_KINDS: Record<(typeof SUBSET_COLUMNS)[number], ColumnSpec> =
   subset_seed: { kind: 'int', nullable: true },
   skipped_images: { kind: 'int', nullable: true },
 };
+
+/** What the builders of the probe tables (linear_probe, fewshot) take from every evaluation: which rows, on which images. */
+export interface ProbeRowsInput {
+  /** the model variant that made the rows (absent: unknown) */
+  variant?: Variant;
+  model: string;
+  dataset: string;
+  features: ImageFeatures;
+  subset: Subset;
+  primaryMetric: PrimaryMetric;
+  /** the test images' ids (ImageSource.imageId), in the rows' order */
+  imageIds?: readonly string[];
+}
 
 /**
  * Which variant of the model made a row: everything besides the model's name that changes its embeddings (the
