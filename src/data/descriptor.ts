@@ -20,6 +20,24 @@ export interface DatasetDef extends Omit<DatasetDescriptor, 'open' | 'resources'
 
 const exists = (root: string, rel: string): boolean => fs.existsSync(path.join(root, rel));
 
+/**
+ * A dataset format read from a folder the user names (a WebDataset package, parquet shards): classes, templates and
+ * splits come from the data itself (a package's classnames.txt and templates, a ClassLabel), any split name goes.
+ */
+export function localPackageBase(): Pick<DatasetDef, 'classes' | 'classOrigin' | 'classCountFromData' | 'templates' | 'primaryMetric' | 'splits' | 'anySplit' | 'roles' | 'splitSizes'> {
+  return {
+    classes: [],
+    classOrigin: 'data',
+    classCountFromData: true,
+    templates: [],
+    primaryMetric: 'accuracy',
+    splits: ['test', 'train'],
+    anySplit: true,
+    roles: { train: 'train', test: 'test' },
+    splitSizes: {},
+  };
+}
+
 /** The paper's class names and templates of a prompts.json key (ImageNet's 80 templates when it lists none). */
 export function paperClassesAndTemplates(key: string): { classes: string[]; templates: string[] } {
   const p = paperPrompts(key);

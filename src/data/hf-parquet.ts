@@ -3,7 +3,7 @@ import path from 'node:path';
 import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, offlineReason, parseHubId, type HubOptions, type HubRef } from '../hub/hub.js';
 import { listHubFiles, NoHubListing } from '../hub/tree.js';
-import type { DatasetDef } from './descriptor.js';
+import { localPackageBase, type DatasetDef } from './descriptor.js';
 import type { ImageSource } from './types.js';
 import { fetchWdsPackage, inParallel } from './hub-package.js';
 import { readCardFeatures } from './dataset-card.js';
@@ -183,15 +183,7 @@ export function parquetLocalDef(columns: ParquetColumns = {}): DatasetDef {
     description: `${PARQUET_LAYOUT} in --dataset-root; classes from the ClassLabel column (--label-column), images from the Image column (--image-column); hf:<owner>/<name>[@revision] fetches such a dataset from the hub`,
     format: 'parquet',
     source: { kind: 'user', layout: PARQUET_LAYOUT, generic: true },
-    classes: [],
-    classOrigin: 'data',
-    classCountFromData: true,
-    templates: [],
-    primaryMetric: 'accuracy',
-    splits: ['test', 'train'],
-    anySplit: true,
-    roles: { train: 'train', test: 'test' },
-    splitSizes: {},
+    ...localPackageBase(),
     requiredFiles: (split) => [`data/${split}-00000-of-NNNNN.parquet`],
     isPresent: (root, split) => isParquetPresent(root, split),
     load: (root, split, cls) => openParquetDataset(root, split, cls, [], { name: 'parquet', columns }),

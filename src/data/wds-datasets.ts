@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { DatasetUnavailable, TransferFailed, UserError } from '../errors.js';
 import { HubRepo, HubUnavailable, hubOptionsFromEnv, hubOptionsWithProgress, type HubRef } from '../hub/hub.js';
-import type { DatasetDef } from './descriptor.js';
+import { localPackageBase, type DatasetDef } from './descriptor.js';
 import type { ImageSource } from './types.js';
 import { hubDatasetBase, type HubDatasetFields } from './hub-fields.js';
 import { fetchWdsPackage } from './hub-package.js';
@@ -105,15 +105,7 @@ export function wdsLocalDef(): DatasetDef {
     description: `${WDS_LAYOUT} (CLIP_benchmark's layout) in --dataset-root; wds/<name> fetches clip-benchmark/wds_<name> from the hub, hf:<owner>/<repo>[@revision] any hub dataset repository in that layout`,
     format: 'wds',
     source: { kind: 'user', layout: WDS_LAYOUT, generic: true },
-    classes: [],
-    classOrigin: 'data',
-    classCountFromData: true,
-    templates: [],
-    primaryMetric: 'accuracy',
-    splits: ['test', 'train'],
-    anySplit: true,
-    roles: { train: 'train', test: 'test' },
-    splitSizes: {},
+    ...localPackageBase(),
     requiredFiles: (split) => [WDS_FILES.classnames, `${split}/nshards.txt`],
     isPresent: (root, split) => isPackagePresent(root, split),
     load: (root, split, cls) => openPackage(root, 'wds', split, cls, []),
